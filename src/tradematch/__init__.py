@@ -1,0 +1,3 @@
+"""TradeMatch connection layer."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from tradematch.cli import main
+
+main()

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, status
+
+from tradematch.accounts import service
+from tradematch.accounts.schemas import LoginRequest, RegisterRequest, RegisterResponse, TokenResponse, UserResponse
+from tradematch.core.deps import ActorDep, SessionDep, SettingsDep
+from tradematch.core.routing import TransactionalRoute, anonymous_idempotency
+
+router = APIRouter(tags=["accounts"], route_class=TransactionalRoute)
+
+
+@router.post("/register", status_code=status.HTTP_201_CREATED, response_model=RegisterResponse)
+@anonymous_idempotency("email")
+async def register(body: RegisterRequest, request: Request, session: SessionDep, settings: SettingsDep) -> RegisterResponse:
+    """Create a customer or vendor account and sign in. Admins are made with `tradematch admin create`."""
+    user = await service.register(session, body)
+    token = service.issue(settings, request.app.state.signing_key, user)
+    profile = await service.load_profile(session, user)
+    return RegisterResponse(**profile.model_dump(), access_token=token.access_token, expires_in=token.expires_in)
+
+
+@router.post("/login", response_model=TokenResponse)
+async def login(body: LoginRequest, request: Request, session: SessionDep, settings: SettingsDep) -> TokenResponse:
+    """Exchange email and password for an access token. Failed attempts are rate-limited (429)."""
+    client = request.client.host if request.client else "unknown"
+    user = await service.login(
+        session, request.app.state.sessionmaker, settings, email=body.email, password=body.password, client=client
+    )
+    token = service.issue(settings, request.app.state.signing_key, user)
+    return TokenResponse(access_token=token.access_token, expires_in=token.expires_in)
+
+
+@router.get("/me", response_model=UserResponse)
+async def me(actor: ActorDep, session: SessionDep) -> UserResponse:
+    """The signed-in user, with the vendor profile for vendors."""
+    return await service.me(session, actor)

@@ -1,0 +1,70 @@
+"""The FastAPI application: routers, error handlers, middleware, and the database lifecycle."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+
+from tradematch import __version__
+from tradematch.core import http_errors
+from tradematch.core.config import Settings, get_settings
+from tradematch.core.database import create_engine, create_sessionmaker, resolve_database_url
+from tradematch.core.middleware import RequestContextMiddleware
+from tradematch.core.routing import TransactionalRoute
+
+
+def api_routers() -> list[tuple[str, APIRouter]]:
+    from tradematch.accounts.endpoints import router as accounts
+    from tradematch.admin.endpoints import router as admin
+    from tradematch.events.endpoints import router as events
+    from tradematch.jobs.endpoints import router as jobs
+    from tradematch.leads.endpoints import router as leads
+    from tradematch.messaging.endpoints import router as messaging
+    from tradematch.ops.endpoints import router as ops
+    from tradematch.vendors.endpoints import router as vendors
+
+    return [
+        ("/api/auth", accounts),
+        ("/api/connection", jobs),
+        ("/api/connection", leads),
+        ("/api/connection", messaging),
+        ("/api/connection", vendors),
+        ("/api/connection", events),
+        ("/api/admin", admin),
+        ("", ops),
+    ]
+
+
+def create_app(settings: Settings | None = None, database_url: str | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        url = database_url or await resolve_database_url(settings)
+        engine = create_engine(url, pool_size=settings.db_pool_size)
+        app.state.engine = engine
+        app.state.sessionmaker = create_sessionmaker(engine)
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    app = FastAPI(
+        title="TradeMatch Connection Layer",
+        version=__version__,
+        description=(
+            "The API between the customer's and the vendor's dashboards: jobs, leads, quotes, "
+            "messaging, escrow, reviews and the event log. Amounts are pounds, exact to the penny."
+        ),
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.signing_key = settings.signing_key()
+    app.router.route_class = TransactionalRoute
+    for prefix, router in api_routers():
+        app.include_router(router, prefix=prefix)
+    http_errors.install(app)
+    app.add_middleware(RequestContextMiddleware)
+    return app

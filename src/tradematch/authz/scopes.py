@@ -1,0 +1,61 @@
+"""Authorization by query scope.
+
+Every read of a protected table filters by a scope built here from the acting user. The scope
+types are ``NewType``s that only these functions produce, so a repository function cannot be
+called without one: forgetting the ownership filter is a type error, not a leak. Rows outside the
+scope simply are not found (404), exactly like rows that do not exist.
+"""
+
+from __future__ import annotations
+
+from typing import NewType
+
+from sqlalchemy import ColumnElement, false, or_, select, true
+
+from tradematch.accounts.models import User
+from tradematch.authz.actor import Actor
+from tradematch.jobs.models import Job
+from tradematch.leads.models import Lead
+from tradematch.messaging.models import Conversation
+
+JobScope = NewType("JobScope", ColumnElement[bool])
+LeadScope = NewType("LeadScope", ColumnElement[bool])
+ConversationScope = NewType("ConversationScope", ColumnElement[bool])
+UserScope = NewType("UserScope", ColumnElement[bool])
+
+
+def jobs_owned_by(actor: Actor) -> JobScope:
+    """Jobs the actor may manage: a customer's own jobs; every job for admin."""
+    if actor.is_admin:
+        return JobScope(true())
+    if actor.is_customer:
+        return JobScope(Job.customer_id == actor.user_id)
+    return JobScope(false())
+
+
+def jobs_involving(actor: Actor) -> JobScope:
+    """Jobs the actor takes part in: own jobs (customer), jobs with a lead of theirs (vendor)."""
+    if actor.is_vendor:
+        return JobScope(Job.id.in_(select(Lead.job_id).where(Lead.vendor_id == actor.user_id)))
+    return jobs_owned_by(actor)
+
+
+def leads_held_by(actor: Actor) -> LeadScope:
+    if actor.is_admin:
+        return LeadScope(true())
+    if actor.is_vendor:
+        return LeadScope(Lead.vendor_id == actor.user_id)
+    return LeadScope(false())
+
+
+def conversations_of(actor: Actor) -> ConversationScope:
+    if actor.is_admin:
+        return ConversationScope(true())
+    return ConversationScope(
+        or_(Conversation.customer_id == actor.user_id, Conversation.vendor_id == actor.user_id)
+    )
+
+
+def active_vendors() -> UserScope:
+    """Vendor profiles anyone signed in may look at (limited profile)."""
+    return UserScope((User.role == "vendor") & User.is_active)

@@ -1,0 +1,153 @@
+"""The ``tradematch`` command."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import sys
+from typing import Annotated
+
+import typer
+
+from tradematch.core.config import Settings, get_settings
+
+app = typer.Typer(
+    help=(
+        "TradeMatch connection layer. Configuration comes from TRADEMATCH_* environment variables:\n\n"
+        + "\n\n".join(
+            f"TRADEMATCH_{name.upper()}: {field.description or ''}"
+            for name, field in Settings.model_fields.items()
+        )
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Database commands.", no_args_is_help=True)
+admin_app = typer.Typer(help="Administrator accounts.", no_args_is_help=True)
+events_app = typer.Typer(help="The event log.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(admin_app, name="admin")
+app.add_typer(events_app, name="events")
+
+
+async def _prepare_database(settings: Settings) -> str:
+    from tradematch.core.database import resolve_database_url
+    from tradematch.db.migrate import upgrade
+
+    url = await resolve_database_url(settings)
+    await upgrade(url)
+    return url
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    no_worker: Annotated[bool, typer.Option("--no-worker", help="Do not run the dispatcher and scheduler in-process.")] = False,
+) -> None:
+    """Apply migrations and serve the API (embedded PostgreSQL unless a URL is configured)."""
+    import uvicorn
+
+    from tradematch.app import create_app
+    from tradematch.core.logging import configure_logging
+
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    url = asyncio.run(_prepare_database(settings))
+    application = create_app(settings, database_url=url)
+    application.state.run_worker = not no_worker
+    uvicorn.run(application, host=host, port=port, log_config=None, ws_max_size=1 << 20)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration."""
+    url = asyncio.run(_prepare_database(get_settings()))
+    typer.echo(f"database at head ({_redact(url)})")
+
+
+@admin_app.command("create")
+def admin_create(
+    email: Annotated[str, typer.Option(prompt=True)],
+    name: Annotated[str, typer.Option(prompt=True)],
+    phone: Annotated[str, typer.Option(prompt=True)] = "07000000000",
+    postcode: Annotated[str, typer.Option(prompt=True)] = "SW1A 1AA",
+    password: Annotated[str | None, typer.Option(help="Read from TRADEMATCH_ADMIN_PASSWORD or prompted if omitted.", envvar="TRADEMATCH_ADMIN_PASSWORD")] = None,
+) -> None:
+    """Create an administrator account."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from tradematch.accounts.schemas import Email, Password, Phone
+    from tradematch.kit.postcodes import Postcode
+
+    if password is None:
+        password = getpass.getpass("Password: ")
+    try:
+        values = {
+            "email": TypeAdapter(Email).validate_python(email),
+            "password": TypeAdapter(Password).validate_python(password),
+            "phone": TypeAdapter(Phone).validate_python(phone),
+            "postcode": TypeAdapter(Postcode).validate_python(postcode),
+            "name": name.strip(),
+        }
+    except ValidationError as exc:
+        typer.echo(f"invalid input: {exc.errors()[0]['msg']}", err=True)
+        raise typer.Exit(2) from None
+    user_id = asyncio.run(_create_admin(values))
+    typer.echo(user_id)
+
+
+async def _create_admin(values: dict[str, str]) -> str:
+    from tradematch.accounts.service import create_user
+    from tradematch.core.database import create_engine, create_sessionmaker
+    from tradematch.core.errors import AppError
+    from tradematch.kit.catalogue import Role
+
+    engine = create_engine(await _prepare_database(get_settings()), pool_size=1)
+    try:
+        async with create_sessionmaker(engine)() as session, session.begin():
+            try:
+                user = await create_user(session, role=Role.ADMIN, **values)
+            except AppError as exc:
+                typer.echo(exc.message, err=True)
+                raise typer.Exit(1) from None
+            return user.id
+    finally:
+        await engine.dispose()
+
+
+@events_app.command("verify")
+def events_verify() -> None:
+    """Walk every job's hash chain; name the first event that does not match. Exit 1 if any."""
+    report = asyncio.run(_verify())
+    for broken in report.breaks:
+        typer.echo(f"BROKEN {broken.event_id} (seq {broken.seq}, job {broken.job_id}): {broken.reason}")
+    typer.echo(f"{report.events} events in {report.chains} chains: {'ok' if report.ok else 'TAMPERED'}")
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+async def _verify():  # type: ignore[no-untyped-def]
+    from tradematch.core.database import create_engine, create_sessionmaker
+    from tradematch.events.verify import verify_chains
+
+    engine = create_engine(await _prepare_database(get_settings()), pool_size=1)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            return await verify_chains(session)
+    finally:
+        await engine.dispose()
+
+
+def _redact(url: str) -> str:
+    from sqlalchemy import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def main() -> None:
+    app(prog_name="tradematch")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

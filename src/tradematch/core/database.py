@@ -1,0 +1,106 @@
+"""Database: the embedded PostgreSQL default, the async engine, and sessions.
+
+One code path for both servers: with ``TRADEMATCH_DATABASE_URL`` unset, an embedded PostgreSQL
+(the ``pgserver`` package) is started in the data directory and reached over its Unix socket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
+
+from sqlalchemy import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from tradematch.core.config import Settings
+
+log = logging.getLogger(__name__)
+
+EMBEDDED_DB_NAME = "tradematch"
+_embedded_servers: dict[Path, Any] = {}
+
+
+def start_embedded_postgres(data_dir: Path) -> str:
+    """Start (or join) the embedded server in ``data_dir/pgdata``; return its libpq URL."""
+    import pgserver  # imported lazily: only the embedded default needs it
+
+    pgdata = (data_dir / "pgdata").resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server = _embedded_servers.get(pgdata)
+    if server is None:
+        server = pgserver.get_server(pgdata, cleanup_mode="stop")
+        _embedded_servers[pgdata] = server
+    uri: str = server.get_uri()
+    return uri
+
+
+def to_async_url(url: str) -> str:
+    """Normalise any PostgreSQL URL to the asyncpg dialect SQLAlchemy expects."""
+    parts = urlsplit(url)
+    scheme = "postgresql+asyncpg"
+    query = parse_qs(parts.query)
+    query.pop("sslmode", None)  # libpq-only; asyncpg takes ssl= instead
+    return urlunsplit((scheme, parts.netloc, parts.path, urlencode(query, doseq=True), ""))
+
+
+def with_database(url: str, database: str) -> str:
+    return make_url(url).set(database=database).render_as_string(hide_password=False)
+
+
+async def ensure_database_exists(url: str) -> None:
+    """Create the URL's database if it is missing (used for the embedded default)."""
+    import asyncpg
+
+    target = make_url(url)
+    admin_url = with_database(url, "postgres").replace("postgresql+asyncpg", "postgresql")
+    conn = await asyncpg.connect(_asyncpg_dsn(admin_url), **_socket_kwargs(target))
+    try:
+        exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", target.database)
+        if not exists:
+            try:
+                await conn.execute(f'CREATE DATABASE "{target.database}"')
+            except asyncpg.DuplicateDatabaseError:
+                pass
+    finally:
+        await conn.close()
+
+
+def _asyncpg_dsn(url: str) -> str:
+    parts = urlsplit(url)
+    query = parse_qs(parts.query)
+    query.pop("host", None)
+    return urlunsplit(("postgresql", parts.netloc, parts.path, urlencode(query, doseq=True), ""))
+
+
+def _socket_kwargs(url: Any) -> dict[str, Any]:
+    host = url.query.get("host")
+    return {"host": host} if host else {}
+
+
+async def resolve_database_url(settings: Settings) -> str:
+    """The asyncpg URL to use: the configured server, or the embedded one (started on demand,
+    its database created if missing)."""
+    if settings.database_url:
+        return to_async_url(settings.database_url)
+    uri = await asyncio.to_thread(start_embedded_postgres, settings.data_dir)
+    url = with_database(to_async_url(uri), EMBEDDED_DB_NAME)
+    await ensure_database_exists(url)
+    return url
+
+
+def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+    return create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        pool_recycle=1800,
+        connect_args={"server_settings": {"application_name": "tradematch"}},
+    )
+
+
+def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)

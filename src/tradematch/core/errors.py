@@ -1,0 +1,92 @@
+"""One error shape everywhere: ``{"error": "<human text>", "code": "<MACHINE_CODE>", ...}``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class AppError(Exception):
+    status_code = 400
+    code = "BAD_REQUEST"
+    message = "Bad request"
+
+    def __init__(self, message: str | None = None, **details: Any) -> None:
+        self.message = message or self.message
+        self.details = details
+        super().__init__(self.message)
+
+    def body(self) -> dict[str, Any]:
+        return {"error": self.message, "code": self.code, **self.details}
+
+    def headers(self) -> dict[str, str] | None:
+        return None
+
+
+class Unauthorized(AppError):
+    status_code = 401
+    code = "UNAUTHORIZED"
+    message = "Authentication required"
+
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": "Bearer"}
+
+
+class Forbidden(AppError):
+    status_code = 403
+    code = "FORBIDDEN"
+    message = "Your role may not do this"
+
+
+class MessagingDisabled(AppError):
+    status_code = 403
+    code = "MESSAGING_DISABLED"
+    message = "Messaging is not enabled for this conversation"
+
+
+class NotFound(AppError):
+    status_code = 404
+    code = "NOT_FOUND"
+    message = "Not found"
+
+
+class Conflict(AppError):
+    status_code = 409
+    code = "CONFLICT"
+    message = "Conflict"
+
+
+class InvalidStateTransition(Conflict):
+    code = "INVALID_STATE_TRANSITION"
+
+    def __init__(self, entity: str, state: str, action: str) -> None:
+        super().__init__(
+            f"Cannot {action.replace('_', ' ')} a {entity} that is {state.replace('_', ' ')}",
+            entity=entity,
+            current_state=state,
+            action=action,
+        )
+
+
+class PaymentRequired(AppError):
+    status_code = 402
+    code = "PAYMENT_REQUIRED"
+    message = "Payment required"
+
+
+class ValidationFailed(AppError):
+    status_code = 422
+    code = "VALIDATION_ERROR"
+    message = "Invalid request"
+
+
+class RateLimited(AppError):
+    status_code = 429
+    code = "RATE_LIMITED"
+    message = "Too many attempts; try again later"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(retry_after=retry_after)
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}

@@ -1,0 +1,91 @@
+"""Exception handlers: every error leaves in the one shape ``{"error", "code", ...}``."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from tradematch.core.errors import AppError
+from tradematch.core.metrics import RBAC_DENIALS
+
+log = logging.getLogger(__name__)
+
+_HTTP_CODES = {
+    400: "BAD_REQUEST",
+    401: "UNAUTHORIZED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    406: "NOT_ACCEPTABLE",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+}
+
+
+def _count_denial(request: Request, status: int) -> None:
+    if status in (401, 403, 404):
+        actor = getattr(request.state, "actor", None)
+        RBAC_DENIALS.labels(status=str(status), role=actor.role.value if actor else "anonymous").inc()
+
+
+def error_response(request: Request, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
+    _count_denial(request, status)
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _jsonable_errors(errors: Any) -> list[dict[str, Any]]:
+    out = []
+    for error in errors:
+        out.append(
+            {
+                "loc": [str(part) for part in error.get("loc", ())],
+                "msg": str(error.get("msg", "")),
+                "type": str(error.get("type", "")),
+            }
+        )
+    return out
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def app_error(request: Request, exc: AppError) -> JSONResponse:
+        return error_response(request, exc.status_code, exc.body(), exc.headers())
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return error_response(
+            request,
+            422,
+            {"error": "Invalid request", "code": "VALIDATION_ERROR", "details": _jsonable_errors(exc.errors())},
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = _HTTP_CODES.get(exc.status_code, "HTTP_ERROR")
+        message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ").capitalize()
+        return error_response(request, exc.status_code, {"error": message, "code": code}, getattr(exc, "headers", None))
+
+    @app.exception_handler(IntegrityError)
+    async def integrity_error(request: Request, exc: IntegrityError) -> JSONResponse:
+        # Services check their rules first; this is the database refusing a race they lost.
+        log.info("integrity error turned into 409", exc_info=exc)
+        return error_response(request, 409, {"error": "Conflicting change; retry", "code": "CONFLICT"})
+
+    @app.exception_handler(DBAPIError)
+    async def database_error(request: Request, exc: DBAPIError) -> JSONResponse:
+        sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None) or ""
+        if sqlstate in ("40001", "40P01", "55P03"):  # serialization failure, deadlock, lock timeout
+            return error_response(request, 409, {"error": "Concurrent change; retry", "code": "CONFLICT"})
+        log.exception("database error", exc_info=exc)
+        return error_response(request, 500, {"error": "Internal server error", "code": "INTERNAL_ERROR"})
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", exc_info=exc)
+        return error_response(request, 500, {"error": "Internal server error", "code": "INTERNAL_ERROR"})

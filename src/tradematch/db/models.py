@@ -1,0 +1,23 @@
+"""Every table model, imported so that ``Base.metadata`` knows the whole schema."""
+
+from tradematch.accounts.models import LoginAttempt, Outcode, User, VendorProfile, VendorTrade
+from tradematch.db.base import Base
+from tradematch.disputes.models import Dispute
+from tradematch.escrow.models import EscrowAccount, LedgerAccount, LedgerEntry, LedgerTransaction
+from tradematch.events.models import EventAudience, EventRecord
+from tradematch.idempotency.models import IdempotencyRecord
+from tradematch.jobs.models import Job
+from tradematch.leads.models import Lead
+from tradematch.messaging.models import Conversation, ConversationRead, Message
+from tradematch.milestones.models import Milestone
+from tradematch.notifications.models import Notification, NotificationPreference, PushSubscription
+from tradematch.quotes.models import Quote
+from tradematch.reviews.models import Review
+
+__all__ = [
+    "Base", "Conversation", "ConversationRead", "Dispute", "EscrowAccount", "EventAudience",
+    "EventRecord", "IdempotencyRecord", "Job", "Lead", "LedgerAccount", "LedgerEntry",
+    "LedgerTransaction", "LoginAttempt", "Message", "Milestone", "Notification",
+    "NotificationPreference", "Outcode", "PushSubscription", "Quote", "Review", "User",
+    "VendorProfile", "VendorTrade",
+]

@@ -1,0 +1,154 @@
+"""Idempotency keys (contract §8; Stripe's keys and the IETF Idempotency-Key draft).
+
+A key is looked up by (scope, key): the scope is the signed-in user, so one user's key can never
+return another user's response. Before the handler runs, the request takes a transaction-scoped
+advisory lock on (scope, key): a duplicate arriving meanwhile fails to take it and answers 409
+``IDEMPOTENCY_REQUEST_IN_PROGRESS``. A stored record with the same fingerprint is replayed; with
+another fingerprint the request is a 422 ``IDEMPOTENCY_KEY_REUSED``. The response is stored in the
+same transaction as the change, so a request that rolled back stored nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select, text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.responses import Response
+
+from tradematch.core.errors import Conflict, ValidationFailed
+from tradematch.idempotency.models import IdempotencyRecord
+
+HEADER = "Idempotency-Key"
+BODY_FIELD = "idempotency_key"
+REPLAYED_HEADER = "Idempotent-Replayed"
+
+
+class KeyReused(ValidationFailed):
+    code = "IDEMPOTENCY_KEY_REUSED"
+    message = "This idempotency key was already used for a different request"
+
+
+class RequestInProgress(Conflict):
+    code = "IDEMPOTENCY_REQUEST_IN_PROGRESS"
+    message = "A request with this idempotency key is still being processed"
+
+
+class InvalidKey(ValidationFailed):
+    code = "INVALID_IDEMPOTENCY_KEY"
+    message = "Idempotency keys are 1-255 printable characters"
+
+
+@dataclass(frozen=True)
+class Claim:
+    scope: str
+    key: str
+    fingerprint: str
+
+
+class Replay(Exception):
+    """Raised to answer with a stored response instead of running the handler."""
+
+    def __init__(self, record: IdempotencyRecord) -> None:
+        super().__init__(record.key)
+        self.record = record
+
+    def response(self) -> Response:
+        return Response(
+            content=self.record.response_body,
+            status_code=self.record.status_code,
+            media_type=self.record.content_type,
+            headers={REPLAYED_HEADER: "true"},
+        )
+
+
+def extract_key(header_value: str | None, body: bytes) -> str | None:
+    """The key from the header, or from the JSON body's ``idempotency_key`` (as the seed shows)."""
+    body_key = None
+    if body:
+        try:
+            document = json.loads(body)
+        except ValueError:
+            document = None
+        if isinstance(document, dict):
+            candidate = document.get(BODY_FIELD)
+            if candidate is not None:
+                if not isinstance(candidate, str):
+                    raise InvalidKey()
+                body_key = candidate
+    if header_value is not None and body_key is not None and header_value != body_key:
+        raise InvalidKey("The Idempotency-Key header and the body's idempotency_key differ")
+    key = header_value if header_value is not None else body_key
+    if key is not None and not (0 < len(key) <= 255 and key.isprintable()):
+        raise InvalidKey()
+    return key
+
+
+def fingerprint(method: str, path: str, body: bytes) -> str:
+    """What makes two requests "the same": method, path and the JSON body minus the key."""
+    try:
+        document = json.loads(body) if body else None
+    except ValueError:
+        canonical = body
+    else:
+        if isinstance(document, dict):
+            document.pop(BODY_FIELD, None)
+        canonical = json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
+    return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + canonical).hexdigest()
+
+
+async def claim(session: AsyncSession, claim: Claim) -> None:
+    """Lock the key for this transaction and replay or reject if it was used before."""
+    locked = (
+        await session.execute(
+            text("SELECT pg_try_advisory_xact_lock(hashtextextended(:k, 0))"),
+            {"k": f"{claim.scope}\n{claim.key}"},
+        )
+    ).scalar_one()
+    if not locked:
+        raise RequestInProgress()
+    record = (
+        await session.execute(
+            select(IdempotencyRecord).where(
+                IdempotencyRecord.scope == claim.scope,
+                IdempotencyRecord.key == claim.key,
+                IdempotencyRecord.expires_at > func.now(),
+            )
+        )
+    ).scalar_one_or_none()
+    if record is None:
+        return
+    if record.fingerprint != claim.fingerprint:
+        raise KeyReused()
+    raise Replay(record)
+
+
+async def store(session: AsyncSession, claim: Claim, response: Response, ttl_hours: int) -> None:
+    values = {
+        "scope": claim.scope,
+        "key": claim.key,
+        "fingerprint": claim.fingerprint,
+        "status_code": response.status_code,
+        "response_body": bytes(response.body),
+        "content_type": response.media_type or "application/json",
+        "expires_at": datetime.now(UTC) + timedelta(hours=ttl_hours),
+        "created_at": func.now(),
+    }
+    statement = insert(IdempotencyRecord).values(values)
+    # An expired record with the same key is replaced.
+    statement = statement.on_conflict_do_update(
+        index_elements=["scope", "key"],
+        set_={k: statement.excluded[k] for k in values if k not in ("scope", "key")},
+    )
+    await session.execute(statement)
+
+
+async def purge_expired(session: AsyncSession) -> int:
+    result = await session.execute(
+        text("DELETE FROM idempotency_keys WHERE expires_at <= now()")
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

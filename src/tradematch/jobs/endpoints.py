@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Query, status
+
+from tradematch.core.deps import CustomerDep, CustomerOrAdminDep, SessionDep, SettingsDep
+from tradematch.core.routing import TransactionalRoute
+from tradematch.jobs import service
+from tradematch.jobs.schemas import (
+    EngagedVendorList,
+    JobChanged,
+    JobCreate,
+    JobCreated,
+    JobDetail,
+    JobList,
+    JobPublished,
+    JobUpdate,
+)
+from tradematch.jobs.states import JOB
+from tradematch.kit.schemas import EmptyRequest
+
+router = APIRouter(tags=["jobs"], route_class=TransactionalRoute)
+
+EmptyBody = Annotated[EmptyRequest | None, Body()]
+
+
+@router.post("/jobs", status_code=status.HTTP_201_CREATED, response_model=JobCreated)
+async def create_job(body: JobCreate, actor: CustomerDep, session: SessionDep) -> JobCreated:
+    """Create a job as a draft. `postcode` defaults to the customer's own."""
+    return await service.create(session, actor, body)
+
+
+@router.get("/jobs", response_model=JobList)
+async def list_jobs(
+    actor: CustomerOrAdminDep,
+    session: SessionDep,
+    status: Annotated[str | None, Query(pattern="^(" + "|".join(JOB.states) + ")$")] = None,
+    cursor: Annotated[str | None, Query(max_length=40, pattern="^job_[0-9A-Z]{26}$")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> JobList:
+    """My jobs, newest first (admin: every job)."""
+    return await service.list_mine(session, actor, limit=limit, cursor=cursor, status=status)
+
+
+@router.get("/jobs/{job_id}", response_model=JobDetail)
+async def get_job(job_id: str, actor: CustomerOrAdminDep, session: SessionDep) -> JobDetail:
+    return await service.get(session, actor, job_id)
+
+
+@router.patch("/jobs/{job_id}", response_model=JobChanged)
+async def edit_job(job_id: str, body: JobUpdate, actor: CustomerDep, session: SessionDep) -> JobChanged:
+    """Edit a draft (409 once published)."""
+    return await service.update_draft(session, actor, job_id, body)
+
+
+@router.patch("/jobs/{job_id}/publish", response_model=JobPublished)
+async def publish_job(
+    job_id: str, actor: CustomerDep, session: SessionDep, settings: SettingsDep, body: EmptyBody = None
+) -> JobPublished:
+    """Publish a draft: it goes live and is offered to up to five matching vendors."""
+    return await service.publish(session, actor, settings, job_id)
+
+
+@router.patch("/jobs/{job_id}/cancel", response_model=JobChanged)
+async def cancel_job(job_id: str, actor: CustomerDep, session: SessionDep, body: EmptyBody = None) -> JobChanged:
+    """Cancel a draft or live job; vendors holding leads are told it is no longer available."""
+    return await service.cancel(session, actor, job_id)
+
+
+@router.get("/jobs/{job_id}/vendors", response_model=EngagedVendorList)
+async def job_vendors(job_id: str, actor: CustomerOrAdminDep, session: SessionDep) -> EngagedVendorList:
+    """Vendors who accepted this job's lead: limited profile plus contact details."""
+    return await service.engaged_vendors(session, actor, job_id)

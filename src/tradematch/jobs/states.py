@@ -1,0 +1,22 @@
+from tradematch.kit.states import StateMachine
+
+JOB = StateMachine(
+    entity="job",
+    states=(
+        "draft", "live", "in_progress", "disputed", "completed", "closed", "cancelled", "expired",
+    ),
+    transitions={
+        ("draft", "edit"): "draft",
+        ("draft", "publish"): "live",
+        ("draft", "cancel"): "cancelled",
+        ("live", "cancel"): "cancelled",
+        ("live", "expire"): "expired",
+        ("live", "award"): "in_progress",
+        ("in_progress", "dispute"): "disputed",
+        ("disputed", "resume"): "in_progress",
+        ("disputed", "resolve_completed"): "completed",
+        ("disputed", "resolve_cancelled"): "cancelled",
+        ("in_progress", "complete"): "completed",
+        ("completed", "close"): "closed",
+    },
+)

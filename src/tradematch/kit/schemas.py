@@ -1,0 +1,61 @@
+"""Base classes for API schemas (kept apart from table models)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+IdempotencyKeyField = Annotated[
+    str | None,
+    Field(
+        default=None,
+        min_length=1,
+        max_length=255,
+        description="Alternative to the Idempotency-Key header, as the seed shows.",
+    ),
+]
+
+
+class RequestModel(BaseModel):
+    """Request bodies: unknown fields are rejected; ``idempotency_key`` may ride in the body."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    idempotency_key: IdempotencyKeyField = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul_characters(cls, data: Any) -> Any:
+        # PostgreSQL cannot store NUL in text; refuse it here as bad input (422), not a 500.
+        if _contains_nul(data):
+            raise ValueError("text must not contain NUL characters")
+        return data
+
+
+class EmptyRequest(RequestModel):
+    """A body for actions that take no input (``{}`` or only an ``idempotency_key``)."""
+
+
+class ResponseModel(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+Timestamp = datetime
+
+
+def _contains_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_contains_nul(k) or _contains_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_contains_nul(v) for v in value)
+    return False

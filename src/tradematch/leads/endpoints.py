@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Query
+
+from tradematch.core.deps import SessionDep, SettingsDep, VendorDep
+from tradematch.core.routing import TransactionalRoute
+from tradematch.leads import service
+from tradematch.leads.schemas import DeclineRequest, LeadAccepted, LeadDeclined, LeadDetail, LeadList, LeadPreview
+from tradematch.leads.states import LEAD
+from tradematch.kit.schemas import EmptyRequest
+
+router = APIRouter(tags=["leads"], route_class=TransactionalRoute)
+
+LeadStatusFilter = Annotated[str | None, Query(pattern="^(" + "|".join(LEAD.states) + ")$")]
+
+
+@router.get("/leads", response_model=LeadList)
+async def list_leads(
+    actor: VendorDep,
+    session: SessionDep,
+    status: LeadStatusFilter = None,
+    cursor: Annotated[str | None, Query(max_length=40, pattern="^lead_[0-9A-Z]{26}$")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> LeadList:
+    """My leads, newest first. Offered leads are previews: the customer stays hidden until I accept."""
+    return await service.list_leads(session, actor, limit=limit, cursor=cursor, status=status)
+
+
+@router.get("/leads/{lead_id}", response_model=LeadDetail | LeadPreview)
+async def get_lead(lead_id: str, actor: VendorDep, session: SessionDep) -> LeadDetail | LeadPreview:
+    """One of my leads (preview before acceptance, detail with customer contact after)."""
+    return await service.get_lead(session, actor, lead_id)
+
+
+@router.post("/leads/{lead_id}/accept", response_model=LeadAccepted)
+async def accept_lead(
+    lead_id: str, actor: VendorDep, session: SessionDep, body: Annotated[EmptyRequest | None, Body()] = None
+) -> LeadAccepted:
+    """Accept a lead: customer contact details unlock and a conversation opens."""
+    return await service.accept(session, actor, lead_id)
+
+
+@router.post("/leads/{lead_id}/decline", response_model=LeadDeclined)
+async def decline_lead(
+    lead_id: str,
+    actor: VendorDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    body: Annotated[DeclineRequest | None, Body()] = None,
+) -> LeadDeclined:
+    """Decline a lead (optional reason); the job is offered to the next best vendor."""
+    return await service.decline(session, actor, settings, lead_id, body.reason if body else None)

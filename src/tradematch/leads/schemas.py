@@ -1,0 +1,106 @@
+"""Lead views per audience. A field missing from a schema cannot leak through it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import Field
+
+from tradematch.kit.catalogue import Timeframe, Trade
+from tradematch.kit.money import Money
+from tradematch.kit.schemas import Reason, RequestModel, ResponseModel
+
+
+class LeadPreview(ResponseModel):
+    """What a vendor sees before accepting: no customer identity, no full postcode, no price.
+
+    Contact details typed into the title or description are redacted.
+    """
+
+    lead_id: str
+    job_id: str
+    status: str
+    trade_category: Trade
+    title: str
+    description: str | None
+    budget_min: Money
+    budget_max: Money
+    timeframe: Timeframe
+    outcode: str
+    approx_distance_miles: float
+    offered_at: datetime
+    expires_at: datetime
+    contact_unlocked: bool = Field(False, description="False: customer details are hidden.")
+
+
+class CustomerContact(ResponseModel):
+    name: str
+    phone: str
+    email: str
+    postcode: str
+
+
+class LeadDetail(ResponseModel):
+    """What a vendor sees once it has accepted: the customer's contact and the full job."""
+
+    lead_id: str
+    job_id: str
+    status: str
+    trade_category: Trade
+    title: str
+    description: str | None
+    budget_min: Money
+    budget_max: Money
+    timeframe: Timeframe
+    outcode: str
+    postcode: str
+    approx_distance_miles: float
+    offered_at: datetime
+    expires_at: datetime
+    accepted_at: datetime | None
+    conversation_id: str | None
+    customer: CustomerContact
+    contact_unlocked: bool = Field(True, description="True: customer details are shown.")
+
+
+LeadView = LeadDetail | LeadPreview
+
+
+class LeadList(ResponseModel):
+    items: list[LeadDetail | LeadPreview]
+    next_cursor: str | None
+
+
+class LeadAdmin(ResponseModel):
+    """Admin only: the unmasked lead with its price."""
+
+    lead_id: str
+    job_id: str
+    vendor_id: str
+    status: str
+    price: Money
+    distance_miles: float
+    offered_at: datetime
+    expires_at: datetime
+    accepted_at: datetime | None
+    declined_at: datetime | None
+    decline_reason: str | None
+    closed_at: datetime | None
+
+
+class LeadAccepted(ResponseModel):
+    lead_id: str
+    conversation_id: str
+    event_id: str
+    message: str
+
+
+class LeadDeclined(ResponseModel):
+    lead_id: str
+    status: str
+    event_id: str
+
+
+class DeclineRequest(RequestModel):
+    reason: Annotated[Reason | None, Field(description="Optional, kept for the platform only.")] = None

@@ -1,0 +1,24 @@
+from tradematch.kit.states import StateMachine
+
+LEAD = StateMachine(
+    entity="lead",
+    states=(
+        "offered", "accepted", "declined", "expired", "quote_sent", "quote_accepted", "closed",
+    ),
+    transitions={
+        ("offered", "accept"): "accepted",
+        ("offered", "decline"): "declined",
+        ("offered", "expire"): "expired",
+        ("accepted", "send_quote"): "quote_sent",
+        ("quote_sent", "reopen"): "accepted",  # quote rejected or withdrawn
+        ("quote_sent", "win"): "quote_accepted",
+        ("offered", "close"): "closed",
+        ("accepted", "close"): "closed",
+        ("quote_sent", "close"): "closed",
+    },
+)
+
+# Leads still in play for their vendor (they count towards a job's open leads).
+OPEN_LEAD_STATES = ("offered", "accepted", "quote_sent")
+# Lead states in which the vendor has accepted and may message the customer.
+ENGAGED_LEAD_STATES = ("accepted", "quote_sent", "quote_accepted")

@@ -1,0 +1,154 @@
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Row, and_, func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tradematch.accounts.models import User, VendorProfile
+from tradematch.authz.scopes import ConversationScope
+from tradematch.jobs.models import Job
+from tradematch.leads.models import Lead
+from tradematch.messaging.models import Conversation, ConversationRead, Message
+
+
+async def get(
+    session: AsyncSession, scope: ConversationScope, conversation_id: str, *, lock: bool = False
+) -> Conversation | None:
+    statement = select(Conversation).where(Conversation.id == conversation_id, scope)
+    if lock:
+        statement = statement.with_for_update(key_share=True)
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def lead_status(session: AsyncSession, lead_id: str) -> str:
+    return (await session.execute(select(Lead.status).where(Lead.id == lead_id))).scalar_one()
+
+
+async def append(session: AsyncSession, conversation: Conversation, values: dict[str, Any]) -> Message:
+    """Number the message within its conversation (the row is locked by the UPDATE) and store it."""
+    position = (
+        await session.execute(
+            update(Conversation)
+            .where(Conversation.id == conversation.id)
+            .values(message_count=Conversation.message_count + 1, last_message_at=func.now())
+            .returning(Conversation.message_count)
+        )
+    ).scalar_one()
+    conversation.message_count = position
+    message = Message(conversation_id=conversation.id, position=position, **values)
+    session.add(message)
+    await session.flush()
+    return message
+
+
+async def page(
+    session: AsyncSession, conversation_id: str, *, limit: int, cursor: int | None, newest_first: bool
+) -> list[Message]:
+    statement = select(Message).where(Message.conversation_id == conversation_id)
+    if cursor is not None:
+        statement = statement.where(
+            Message.position < cursor if newest_first else Message.position > cursor
+        )
+    order = Message.position.desc() if newest_first else Message.position.asc()
+    return list((await session.execute(statement.order_by(order).limit(limit))).scalars())
+
+
+async def mark_read(session: AsyncSession, conversation: Conversation, user_id: str, position: int) -> int:
+    statement = insert(ConversationRead).values(
+        conversation_id=conversation.id, user_id=user_id, last_read_position=position
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=["conversation_id", "user_id"],
+        set_={
+            "last_read_position": func.greatest(
+                ConversationRead.last_read_position, statement.excluded.last_read_position
+            ),
+            "read_at": func.now(),
+        },
+    ).returning(ConversationRead.last_read_position)
+    return int((await session.execute(statement)).scalar_one())
+
+
+async def unread_count(session: AsyncSession, conversation_id: str, user_id: str) -> int:
+    read = (
+        select(func.coalesce(func.max(ConversationRead.last_read_position), 0))
+        .where(ConversationRead.conversation_id == conversation_id, ConversationRead.user_id == user_id)
+        .scalar_subquery()
+    )
+    result = await session.execute(
+        select(func.count()).where(
+            Message.conversation_id == conversation_id,
+            Message.position > read,
+            Message.sender_id.is_distinct_from(user_id),
+        )
+    )
+    return int(result.scalar_one())
+
+
+async def inbox(
+    session: AsyncSession, scope: ConversationScope, user_id: str, *, limit: int
+) -> list[Row[Any]]:
+    """Conversations with job title, counterpart names, last message and unread count — one query."""
+    read = (
+        select(ConversationRead.last_read_position)
+        .where(ConversationRead.conversation_id == Conversation.id, ConversationRead.user_id == user_id)
+        .correlate(Conversation)
+        .scalar_subquery()
+    )
+    unread = (
+        select(func.count())
+        .where(
+            Message.conversation_id == Conversation.id,
+            Message.position > func.coalesce(read, 0),
+            Message.sender_id.is_distinct_from(user_id),
+        )
+        .correlate(Conversation)
+        .scalar_subquery()
+    )
+    last = Message.__table__.alias("last_message")
+    customer = User.__table__.alias("customer")
+    statement = (
+        select(
+            Conversation,
+            Job.title.label("job_title"),
+            customer.c.name.label("customer_name"),
+            VendorProfile.business_name.label("vendor_business_name"),
+            Lead.status.label("lead_status"),
+            last.c.id.label("last_id"),
+            last.c.kind.label("last_kind"),
+            last.c.body.label("last_body"),
+            last.c.sender_id.label("last_sender_id"),
+            last.c.created_at.label("last_created_at"),
+            unread.label("unread_count"),
+        )
+        .join(Job, Job.id == Conversation.job_id)
+        .join(Lead, Lead.id == Conversation.lead_id)
+        .join(customer, customer.c.id == Conversation.customer_id)
+        .join(VendorProfile, VendorProfile.user_id == Conversation.vendor_id)
+        .outerjoin(
+            last,
+            and_(last.c.conversation_id == Conversation.id, last.c.position == Conversation.message_count),
+        )
+        .where(scope)
+    )
+    statement = statement.order_by(
+        Conversation.last_message_at.desc().nulls_last(), Conversation.id.desc()
+    ).limit(limit)
+    return list((await session.execute(statement)).all())
+
+
+async def lock_for_leads(session: AsyncSession, lead_ids: list[str]) -> list[str]:
+    """Lock the open conversations of these leads; return their ids."""
+    if not lead_ids:
+        return []
+    result = await session.execute(
+        update(Conversation)
+        .where(Conversation.lead_id.in_(lead_ids), Conversation.status == "open")
+        .values(status="locked")
+        .returning(Conversation.id)
+    )
+    return list(result.scalars())
+
+

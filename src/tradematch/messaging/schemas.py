@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AnyUrl, Field, UrlConstraints, model_validator
+
+from tradematch.kit.schemas import LongText, RequestModel, ResponseModel
+
+HttpsUrl = Annotated[
+    AnyUrl, UrlConstraints(max_length=2048, allowed_schemes=["https"], host_required=True)
+]
+
+
+class SendMessage(RequestModel):
+    body: LongText | None = None
+    attachments: Annotated[list[HttpsUrl], Field(max_length=10)] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _content(self) -> SendMessage:
+        if self.body is None and not self.attachments:
+            raise ValueError("a message needs a body or at least one attachment")
+        return self
+
+
+class MarkRead(RequestModel):
+    up_to_message_id: Annotated[
+        str | None, Field(max_length=40, description="Default: everything in the conversation.")
+    ] = None
+
+
+class MessageView(ResponseModel):
+    message_id: str
+    conversation_id: str
+    position: int = Field(description="1, 2, 3 … within the conversation; the page cursor.")
+    kind: Literal["text", "system", "attachment", "quote_reference"]
+    sender_id: str | None
+    sender_role: Literal["customer", "vendor", "system"]
+    body: str | None
+    attachments: list[str]
+    quote_id: str | None
+    created_at: datetime
+
+
+class MessagePage(ResponseModel):
+    items: list[MessageView]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null at the end.")
+
+
+class MessageSent(ResponseModel):
+    message_id: str
+    conversation_id: str
+    event_id: str
+
+
+class MarkedRead(ResponseModel):
+    conversation_id: str
+    last_read_position: int
+    unread_count: int
+    event_id: str
+
+
+class LastMessage(ResponseModel):
+    message_id: str
+    kind: str
+    body: str | None
+    sender_id: str | None
+    created_at: datetime
+
+
+class ConversationSummary(ResponseModel):
+    conversation_id: str
+    job_id: str
+    job_title: str
+    status: Literal["open", "locked", "archived"]
+    messaging_enabled: bool
+    counterpart_name: str = Field(description="The customer's name, or the vendor's business name.")
+    unread_count: int
+    last_message: LastMessage | None
+    last_message_at: datetime | None
+
+
+class ConversationList(ResponseModel):
+    items: list[ConversationSummary]

@@ -1,0 +1,203 @@
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tradematch.accounts import repository as accounts
+from tradematch.authz.actor import Actor
+from tradematch.authz.scopes import conversations_of
+from tradematch.core.errors import Forbidden, MessagingDisabled, NotFound, ValidationFailed
+from tradematch.events.service import emit
+from tradematch.events.types import EventType
+from tradematch.jobs.models import Job
+from tradematch.kit.ids import new_id
+from tradematch.leads.models import Lead
+from tradematch.leads.states import ENGAGED_LEAD_STATES
+from tradematch.messaging import repository
+from tradematch.messaging.models import Conversation, Message
+from tradematch.messaging.schemas import (
+    ConversationList,
+    ConversationSummary,
+    LastMessage,
+    MarkedRead,
+    MarkRead,
+    MessagePage,
+    MessageSent,
+    MessageView,
+    SendMessage,
+)
+
+LEAD_ACCEPTED_TEXT = "Lead accepted. Messaging enabled."
+
+
+async def start_conversation(session: AsyncSession, job: Job, lead: Lead) -> Conversation:
+    """Open the conversation for an accepted lead, with its first system message."""
+    conversation = Conversation(
+        id=new_id("conv"),
+        job_id=job.id,
+        lead_id=lead.id,
+        customer_id=job.customer_id,
+        vendor_id=lead.vendor_id,
+        status="open",
+        message_count=0,
+    )
+    session.add(conversation)
+    await session.flush()
+    await post_system_message(session, conversation, LEAD_ACCEPTED_TEXT)
+    return conversation
+
+
+async def post_system_message(
+    session: AsyncSession, conversation: Conversation, body: str, *, kind: str = "system",
+    quote_id: str | None = None,
+) -> Message:
+    return await repository.append(
+        session,
+        conversation,
+        {"id": new_id("msg"), "sender_id": None, "kind": kind, "body": body, "quote_id": quote_id},
+    )
+
+
+async def lock_for_leads(session: AsyncSession, lead_ids: list[str]) -> list[str]:
+    return await repository.lock_for_leads(session, lead_ids)
+
+
+def _view(message: Message, conversation: Conversation) -> MessageView:
+    if message.sender_id is None:
+        role = "system"
+    elif message.sender_id == conversation.customer_id:
+        role = "customer"
+    else:
+        role = "vendor"
+    return MessageView(
+        message_id=message.id,
+        conversation_id=message.conversation_id,
+        position=message.position,
+        kind=message.kind,  # type: ignore[arg-type]
+        sender_id=message.sender_id,
+        sender_role=role,  # type: ignore[arg-type]
+        body=message.body,
+        attachments=list(message.attachments or []),
+        quote_id=message.quote_id,
+        created_at=message.created_at,
+    )
+
+
+async def read_page(
+    session: AsyncSession, actor: Actor, conversation_id: str, *, limit: int, cursor: int | None,
+    newest_first: bool,
+) -> MessagePage:
+    conversation = await repository.get(session, conversations_of(actor), conversation_id)
+    if conversation is None:
+        raise NotFound("Conversation not found")
+    messages = await repository.page(
+        session, conversation.id, limit=limit + 1, cursor=cursor, newest_first=newest_first
+    )
+    more = len(messages) > limit
+    messages = messages[:limit]
+    return MessagePage(
+        items=[_view(m, conversation) for m in messages],
+        next_cursor=str(messages[-1].position) if more else None,
+    )
+
+
+async def send(session: AsyncSession, actor: Actor, conversation_id: str, request: SendMessage) -> MessageSent:
+    if actor.is_admin:
+        raise Forbidden("Admins do not post in conversations")
+    conversation = await repository.get(session, conversations_of(actor), conversation_id, lock=True)
+    if conversation is None:
+        raise NotFound("Conversation not found")
+    lead_status = await repository.lead_status(session, conversation.lead_id)
+    if conversation.status != "open" or lead_status not in ENGAGED_LEAD_STATES:
+        raise MessagingDisabled(conversation_status=conversation.status)
+    attachments = [str(url) for url in request.attachments]
+    message = await repository.append(
+        session,
+        conversation,
+        {
+            "id": new_id("msg"),
+            "sender_id": actor.user_id,
+            "kind": "attachment" if attachments else "text",
+            "body": request.body,
+            "attachments": attachments,
+        },
+    )
+    recipient = conversation.vendor_id if actor.user_id == conversation.customer_id else conversation.customer_id
+    sender = await accounts.by_id(session, actor.user_id)
+    preview = (request.body or "Sent an attachment")[:80]
+    event_id = emit(
+        session,
+        EventType.MESSAGE_SENT,
+        actor=actor,
+        job_id=conversation.job_id,
+        payload={
+            "conversation_id": conversation.id,
+            "message_id": message.id,
+            "position": message.position,
+            "kind": message.kind,
+            "sender_id": actor.user_id,
+        },
+        audience=[conversation.customer_id, conversation.vendor_id],
+        context={"recipient_id": recipient, "sender_name": sender.name if sender else "", "preview": preview},
+    )
+    return MessageSent(message_id=message.id, conversation_id=conversation.id, event_id=event_id)
+
+
+async def mark_read(session: AsyncSession, actor: Actor, conversation_id: str, request: MarkRead) -> MarkedRead:
+    if actor.is_admin:
+        raise Forbidden("Admins are not conversation participants")
+    conversation = await repository.get(session, conversations_of(actor), conversation_id)
+    if conversation is None:
+        raise NotFound("Conversation not found")
+    position = conversation.message_count
+    if request.up_to_message_id is not None:
+        message = await session.get(Message, request.up_to_message_id)
+        if message is None or message.conversation_id != conversation.id:
+            raise ValidationFailed("up_to_message_id is not a message of this conversation")
+        position = message.position
+    last_read = await repository.mark_read(session, conversation, actor.user_id, position)
+    event_id = emit(
+        session,
+        EventType.MESSAGES_READ,
+        actor=actor,
+        job_id=conversation.job_id,
+        payload={"conversation_id": conversation.id, "reader_id": actor.user_id, "last_read_position": last_read},
+        audience=[conversation.customer_id, conversation.vendor_id],
+    )
+    return MarkedRead(
+        conversation_id=conversation.id,
+        last_read_position=last_read,
+        unread_count=await repository.unread_count(session, conversation.id, actor.user_id),
+        event_id=event_id,
+    )
+
+
+async def inbox(session: AsyncSession, actor: Actor, *, limit: int) -> ConversationList:
+    rows = await repository.inbox(session, conversations_of(actor), actor.user_id, limit=limit)
+    items = []
+    for row in rows:
+        conversation: Conversation = row.Conversation
+        is_vendor = actor.user_id == conversation.vendor_id
+        items.append(
+            ConversationSummary(
+                conversation_id=conversation.id,
+                job_id=conversation.job_id,
+                job_title=row.job_title,
+                status=conversation.status,  # type: ignore[arg-type]
+                messaging_enabled=conversation.status == "open" and row.lead_status in ENGAGED_LEAD_STATES,
+                counterpart_name=row.customer_name if is_vendor else row.vendor_business_name,
+                unread_count=int(row.unread_count),
+                last_message=(
+                    LastMessage(
+                        message_id=row.last_id,
+                        kind=row.last_kind,
+                        body=row.last_body,
+                        sender_id=row.last_sender_id,
+                        created_at=row.last_created_at,
+                    )
+                    if row.last_id
+                    else None
+                ),
+                last_message_at=conversation.last_message_at,
+            )
+        )
+    return ConversationList(items=items)

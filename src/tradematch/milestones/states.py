@@ -1,0 +1,13 @@
+from tradematch.kit.states import StateMachine
+
+MILESTONE = StateMachine(
+    entity="milestone",
+    states=("pending", "submitted", "changes_requested", "approved", "released"),
+    transitions={
+        ("pending", "submit"): "submitted",
+        ("changes_requested", "submit"): "submitted",
+        ("submitted", "approve"): "approved",
+        ("submitted", "request_changes"): "changes_requested",
+        ("approved", "release"): "released",
+    },
+)

@@ -1,0 +1,2 @@
+CHANNELS = ("in_app", "email", "push")
+NOTIFICATION_STATES = ("pending", "sent", "dead")

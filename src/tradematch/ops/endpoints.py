@@ -1,0 +1,40 @@
+"""Operational endpoints: liveness, readiness, metrics."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+
+from tradematch.db.migrate import current_revision, head_revision
+
+router = APIRouter(tags=["ops"])
+
+
+@router.get("/healthz", summary="Liveness: the process is up")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz", summary="Readiness: database reachable and migrations at head")
+async def readyz(request: Request) -> JSONResponse:
+    engine = request.app.state.engine
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        current = await current_revision(engine)
+    except Exception as exc:  # readiness reports, it does not raise
+        return JSONResponse({"status": "unavailable", "reason": type(exc).__name__}, status_code=503)
+    head = head_revision()
+    if current != head:
+        return JSONResponse(
+            {"status": "unavailable", "reason": "migrations", "current": current, "head": head},
+            status_code=503,
+        )
+    return JSONResponse({"status": "ready", "revision": current})
+
+
+@router.get("/metrics", summary="Prometheus metrics")
+async def metrics() -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

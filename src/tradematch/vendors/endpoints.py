@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from tradematch.accounts.schemas import VendorProfileOwn
+from tradematch.core.deps import ActorDep, SessionDep, VendorDep
+from tradematch.core.routing import TransactionalRoute
+from tradematch.vendors import service
+from tradematch.vendors.schemas import VendorProfileUpdate, VendorPublicProfile
+
+router = APIRouter(tags=["vendors"], route_class=TransactionalRoute)
+
+
+class OwnProfileResponse(VendorProfileOwn):
+    vendor_id: str
+
+
+@router.patch("/vendors/me", response_model=OwnProfileResponse)
+async def update_my_profile(body: VendorProfileUpdate, actor: VendorDep, session: SessionDep) -> OwnProfileResponse:
+    """Change the signed-in vendor's business name, trades, base postcode, radius or availability."""
+    profile = await service.update_own_profile(session, actor, body)
+    return OwnProfileResponse(vendor_id=actor.user_id, **profile.model_dump())
+
+
+@router.get("/vendors/{vendor_id}", response_model=VendorPublicProfile)
+async def get_vendor(vendor_id: str, actor: ActorDep, session: SessionDep) -> VendorPublicProfile:
+    """A vendor's limited profile: name, trades, rating, badges and distance from you."""
+    return await service.public_profile(session, actor, vendor_id)
+
+

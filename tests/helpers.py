@@ -1,0 +1,166 @@
+"""Test helpers that drive the API as real clients would."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import uuid
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import httpx
+
+from tradematch.kit.postcodes import centroids, distance_miles
+
+PASSWORD = "correct-horse-battery"
+
+
+@lru_cache(maxsize=1)
+def spaced_outcodes() -> list[str]:
+    """Outcodes at least 12 miles from each other: an area per test, so vendors with a small
+    radius in one area never match jobs of another test sharing the database."""
+    chosen: list[str] = []
+    for outcode in sorted(centroids()):
+        if all(distance_miles(outcode, other) >= 12 for other in chosen):
+            chosen.append(outcode)
+    return chosen
+
+
+_areas = itertools.cycle(spaced_outcodes()[(os.getpid() % 7) :])
+
+
+def new_area() -> str:
+    return next(_areas)
+
+
+def postcode_in(outcode: str, inward: str = "1AA") -> str:
+    return f"{outcode} {inward}"
+
+
+@dataclass
+class User:
+    user_id: str
+    role: str
+    email: str
+    token: str
+    name: str
+    phone: str
+    postcode: str
+    body: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+class Api:
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+
+    async def register(self, role: str, *, postcode: str, **extra: Any) -> User:
+        tag = uuid.uuid4().hex[:10]
+        body = {
+            "email": f"{role}-{tag}@example.com",
+            "password": PASSWORD,
+            "name": extra.pop("name", f"{role.title()} {tag}"),
+            "phone": extra.pop("phone", "07700 900" + str(int(tag, 16) % 1000).zfill(3)),
+            "postcode": postcode,
+            "role": role,
+            **extra,
+        }
+        response = await self.client.post("/api/auth/register", json=body)
+        assert response.status_code == 201, response.text
+        data = response.json()
+        return User(
+            user_id=data["user_id"],
+            role=role,
+            email=data["email"],
+            token=data["access_token"],
+            name=data["name"],
+            phone=data["phone"],
+            postcode=data["postcode"],
+            body=data,
+        )
+
+    async def customer(self, *, postcode: str | None = None, **extra: Any) -> User:
+        return await self.register("customer", postcode=postcode or postcode_in(new_area()), **extra)
+
+    async def vendor(
+        self,
+        *,
+        postcode: str,
+        trades: list[str] | None = None,
+        radius: int = 5,
+        **extra: Any,
+    ) -> User:
+        return await self.register(
+            "vendor",
+            postcode=postcode,
+            business_name=extra.pop("business_name", f"Trades {uuid.uuid4().hex[:6]} Ltd"),
+            trades=trades or ["Plumbing"],
+            service_radius_miles=radius,
+            **extra,
+        )
+
+    async def create_job(self, customer: User, **overrides: Any) -> dict[str, Any]:
+        body = {
+            "title": "Fix leaking kitchen tap",
+            "trade_category": "Plumbing",
+            "budget_min": 50,
+            "budget_max": 150,
+            "timeframe": "urgent",
+            **overrides,
+        }
+        response = await self.client.post("/api/connection/jobs", json=body, headers=customer.headers)
+        assert response.status_code == 201, response.text
+        return dict(response.json())
+
+    async def publish(self, customer: User, job_id: str) -> dict[str, Any]:
+        response = await self.client.patch(
+            f"/api/connection/jobs/{job_id}/publish", json={}, headers=customer.headers
+        )
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    async def leads(self, vendor: User) -> list[dict[str, Any]]:
+        response = await self.client.get("/api/connection/leads", headers=vendor.headers)
+        assert response.status_code == 200, response.text
+        return list(response.json()["items"])
+
+    async def lead_for(self, vendor: User, job_id: str) -> dict[str, Any]:
+        matching = [lead for lead in await self.leads(vendor) if lead["job_id"] == job_id]
+        assert len(matching) == 1, matching
+        return matching[0]
+
+    async def accept(self, vendor: User, lead_id: str) -> dict[str, Any]:
+        response = await self.client.post(
+            f"/api/connection/leads/{lead_id}/accept", json={}, headers=vendor.headers
+        )
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+
+@dataclass
+class Marketplace:
+    """A customer with a published job in an area of its own, and the vendors offered it."""
+
+    customer: User
+    vendors: list[User]
+    job_id: str
+    leads: dict[str, str]  # vendor user_id → lead_id
+    outsider_vendor: User
+    other_customer: User
+
+
+async def marketplace(api: Api, *, vendors: int = 2, description: str | None = None) -> Marketplace:
+    area = new_area()
+    customer = await api.customer(postcode=postcode_in(area, "2BB"))
+    offered = [await api.vendor(postcode=postcode_in(area, f"{i}CC"), radius=3) for i in range(vendors)]
+    outsider = await api.vendor(postcode=postcode_in(new_area()), radius=1)
+    other_customer = await api.customer()
+    job = await api.create_job(customer, **({"description": description} if description else {}))
+    published = await api.publish(customer, job["job_id"])
+    assert published["leads_assigned"] == vendors, published
+    leads = {v.user_id: (await api.lead_for(v, job["job_id"]))["lead_id"] for v in offered}
+    return Marketplace(customer, offered, job["job_id"], leads, outsider, other_customer)
