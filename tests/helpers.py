@@ -164,3 +164,56 @@ async def marketplace(api: Api, *, vendors: int = 2, description: str | None = N
     assert published["leads_assigned"] == vendors, published
     leads = {v.user_id: (await api.lead_for(v, job["job_id"]))["lead_id"] for v in offered}
     return Marketplace(customer, offered, job["job_id"], leads, outsider, other_customer)
+
+
+async def create_admin(api: Api, database_url: str) -> User:
+    """An administrator (only `tradematch admin create` makes them; this calls the same service),
+    logged in through the API. ``database_url`` is the asyncpg URL of the database ``api`` uses."""
+    from tradematch.accounts.service import create_user
+    from tradematch.core.database import create_engine, create_sessionmaker
+    from tradematch.kit.catalogue import Role
+
+    tag = uuid.uuid4().hex[:10]
+    values = {
+        "email": f"admin-{tag}@example.com",
+        "name": f"Admin {tag}",
+        "phone": "07700 900999",
+        "postcode": "SW1A 1AA",
+    }
+    engine = create_engine(database_url, pool_size=1)
+    try:
+        async with create_sessionmaker(engine)() as session, session.begin():
+            user = await create_user(session, role=Role.ADMIN, password=PASSWORD, **values)
+            user_id = user.id
+    finally:
+        await engine.dispose()
+    response = await api.client.post("/api/auth/login", json={"email": values["email"], "password": PASSWORD})
+    assert response.status_code == 200, response.text
+    return User(
+        user_id=user_id,
+        role="admin",
+        email=values["email"],
+        token=response.json()["access_token"],
+        name=values["name"],
+        phone=values["phone"],
+        postcode=values["postcode"],
+    )
+
+
+async def wait_for_lock_waiters(conn: Any, count: int = 1, *, wait_event: str | None = None, timeout: float = 15) -> None:
+    """Wait until ``count`` sessions of this database are blocked on a lock (``wait_event``:
+    e.g. ``advisory``, ``transactionid``, ``tuple``); ``conn`` is an asyncpg connection."""
+    import asyncio
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        waiting = await conn.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND wait_event_type = 'Lock' AND ($1::text IS NULL OR wait_event = $1)",
+            wait_event,
+        )
+        if waiting >= count:
+            return
+        assert time.monotonic() < deadline, f"{waiting} of {count} sessions waiting on a lock"
+        await asyncio.sleep(0.02)

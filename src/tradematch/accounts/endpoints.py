@@ -5,7 +5,7 @@ from fastapi import APIRouter, Request, status
 from tradematch.accounts import service
 from tradematch.accounts.schemas import LoginRequest, RegisterRequest, RegisterResponse, TokenResponse, UserResponse
 from tradematch.core.deps import ActorDep, SessionDep, SettingsDep
-from tradematch.core.routing import TransactionalRoute, anonymous_idempotency
+from tradematch.core.routing import TransactionalRoute, anonymous_idempotency, naturally_idempotent
 
 router = APIRouter(tags=["accounts"], route_class=TransactionalRoute)
 
@@ -21,6 +21,7 @@ async def register(body: RegisterRequest, request: Request, session: SessionDep,
 
 
 @router.post("/login", response_model=TokenResponse)
+@naturally_idempotent
 async def login(body: LoginRequest, request: Request, session: SessionDep, settings: SettingsDep) -> TokenResponse:
     """Exchange email and password for an access token. Failed attempts are rate-limited (429)."""
     client = request.client.host if request.client else "unknown"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -52,6 +53,25 @@ def _jsonable_errors(errors: Any) -> list[dict[str, Any]]:
     return out
 
 
+def allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """Every method any route serves at ``path`` (a 405's Allow header names them all)."""
+    table: list[tuple[re.Pattern[str], set[str]]] | None = getattr(app.state, "allow_table", None)
+    if table is None:
+        table = [
+            (re.compile("^" + re.sub(r"\\{[^/]+\\}", "[^/]+", re.escape(template)) + "$"), {m.upper() for m in ops})
+            for template, ops in app.openapi()["paths"].items()
+        ]
+        app.state.allow_table = table
+    paths = app.openapi()["paths"]
+    if path in paths:  # a literal template (/vendors/me) wins over a parameterised one
+        return sorted(m.upper() for m in paths[path])
+    methods: set[str] = set()
+    for pattern, ops in table:
+        if pattern.match(path):
+            methods |= ops
+    return sorted(methods)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def app_error(request: Request, exc: AppError) -> JSONResponse:
@@ -69,7 +89,12 @@ def install(app: FastAPI) -> None:
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _HTTP_CODES.get(exc.status_code, "HTTP_ERROR")
         message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ").capitalize()
-        return error_response(request, exc.status_code, {"error": message, "code": code}, getattr(exc, "headers", None))
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 400:  # a body that is not JSON at all is bad input like any other
+            return error_response(request, 422, {"error": "Malformed request body", "code": "VALIDATION_ERROR"})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(request.app, request.url.path))
+        return error_response(request, exc.status_code, {"error": message, "code": code}, headers)
 
     @app.exception_handler(IntegrityError)
     async def integrity_error(request: Request, exc: IntegrityError) -> JSONResponse:

@@ -13,17 +13,30 @@ from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
+from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from starlette.responses import Response
 
 from tradematch.authz.actor import Actor
 from tradematch.core.deps import optional_actor
+from tradematch.core.errors import ValidationFailed
 from tradematch.core.metrics import IDEMPOTENT_REPLAYS
 from tradematch.events import service as events
 from tradematch.idempotency import service as idempotency
+from tradematch.kit.schemas import ERROR_RESPONSES
 
 MUTATING_METHODS = frozenset({"POST", "PATCH", "PUT"})
-ANONYMOUS_SCOPE_ATTR = "__idempotency_anonymous_scope__"
+_ANONYMOUS_SCOPE = "__idempotency_anonymous_scope__"
+_NO_IDEMPOTENCY = "__idempotency_not_applicable__"
+
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    Header(
+        alias=idempotency.HEADER,
+        max_length=255,
+        description="Makes the request safe to retry (or send `idempotency_key` in the body).",
+    ),
+]
 
 
 def anonymous_idempotency(body_field: str) -> Callable[[Any], Any]:
@@ -31,33 +44,23 @@ def anonymous_idempotency(body_field: str) -> Callable[[Any], Any]:
     e.g. registration by the email being registered."""
 
     def mark(endpoint: Any) -> Any:
-        setattr(endpoint, ANONYMOUS_SCOPE_ATTR, body_field)
+        setattr(endpoint, _ANONYMOUS_SCOPE, body_field)
         return endpoint
 
     return mark
 
 
-async def _idempotency_guard(
-    request: Request,
-    actor: Annotated[Actor | None, Depends(optional_actor)],
-    idempotency_key: Annotated[
-        str | None,
-        Header(
-            alias=idempotency.HEADER,
-            max_length=255,
-            description="Makes the request safe to retry (or send `idempotency_key` in the body).",
-        ),
-    ] = None,
-) -> None:
-    body = await request.body()
-    key = idempotency.extract_key(idempotency_key, body)
-    if key is None:
-        return
-    scope = _scope(request, actor, body)
-    if scope is None:
-        return
+def naturally_idempotent(endpoint: Any) -> Any:
+    """Mark an endpoint that stores nothing a retry could duplicate (login): keys are ignored."""
+    setattr(endpoint, _NO_IDEMPOTENCY, True)
+    return endpoint
+
+
+async def _claim(request: Request, scope: str, key: str, body: bytes) -> None:
     claim = idempotency.Claim(
-        scope=scope, key=key, fingerprint=idempotency.fingerprint(request.method, request.url.path, body)
+        scope=scope,
+        key=key,
+        fingerprint=idempotency.fingerprint(request.method, request.url.path, body),
     )
     session = request.state.session
     await idempotency.claim(session, claim)
@@ -65,30 +68,62 @@ async def _idempotency_guard(
     session.info["idempotency_key"] = key
 
 
-def _scope(request: Request, actor: Actor | None, body: bytes) -> str | None:
-    if actor is not None:
-        return f"user:{actor.user_id}"
-    field = getattr(request.scope["route"].endpoint, ANONYMOUS_SCOPE_ATTR, None)
-    if field is None:
-        return None
+async def _user_idempotency_guard(
+    request: Request,
+    actor: Annotated[Actor | None, Depends(optional_actor)],
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> None:
+    if actor is None:
+        return  # the endpoint's own auth dependency answers 401
+    body = await request.body()
+    key = idempotency.extract_key(idempotency_key, body)
+    if key is not None:
+        await _claim(request, f"user:{actor.user_id}", key, body)
+
+
+async def _anonymous_idempotency_guard(
+    request: Request, idempotency_key: IdempotencyKeyHeader = None
+) -> None:
+    body = await request.body()
+    key = idempotency.extract_key(idempotency_key, body)
+    if key is None:
+        return
+    field = getattr(request.scope["route"].endpoint, _ANONYMOUS_SCOPE)
     try:
         value = json.loads(body).get(field)
     except (ValueError, AttributeError):
+        return  # the body is invalid; validation answers 422 and nothing is stored
+    if isinstance(value, str):
+        await _claim(request, f"{field}:{value.strip().lower()}", key, body)
+
+
+def _guard_for(endpoint: Any) -> Any:
+    if getattr(endpoint, _NO_IDEMPOTENCY, False):
         return None
-    return f"{field}:{value.strip().lower()}" if isinstance(value, str) else None
+    if hasattr(endpoint, _ANONYMOUS_SCOPE):
+        return _anonymous_idempotency_guard
+    return _user_idempotency_guard
 
 
 class TransactionalRoute(APIRoute):
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         methods = {m.upper() for m in kwargs.get("methods") or ()}
-        if methods & MUTATING_METHODS:
-            kwargs["dependencies"] = [*(kwargs.get("dependencies") or []), Depends(_idempotency_guard)]
+        kwargs["responses"] = {**ERROR_RESPONSES, **(kwargs.get("responses") or {})}
+        guard = _guard_for(endpoint) if methods & MUTATING_METHODS else None
+        if guard is not None:
+            kwargs["dependencies"] = [*(kwargs.get("dependencies") or []), Depends(guard)]
         super().__init__(path, endpoint, **kwargs)
+        self.known_query_parameters = frozenset(
+            param.alias for param in self.dependant.query_params
+        ) | frozenset(
+            param.alias for dep in _all_dependants(self.dependant) for param in dep.query_params
+        )
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def run_in_transaction(request: Request) -> Response:
+            reject_unknown_query_parameters(request, self.known_query_parameters)
             async with request.app.state.sessionmaker() as session:
                 request.state.session = session
                 try:
@@ -114,3 +149,18 @@ class TransactionalRoute(APIRoute):
                 return response
 
         return run_in_transaction
+
+
+def _all_dependants(dependant: Dependant) -> list[Dependant]:
+    found = []
+    for sub in dependant.dependencies:
+        found.append(sub)
+        found.extend(_all_dependants(sub))
+    return found
+
+
+def reject_unknown_query_parameters(request: Request, known: frozenset[str]) -> None:
+    """Unknown fields are rejected everywhere, query strings included (a typo is a 422)."""
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        raise ValidationFailed("Unknown query parameters", unknown=unknown[:10])

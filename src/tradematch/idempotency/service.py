@@ -55,13 +55,17 @@ class Replay(Exception):
 
     def __init__(self, record: IdempotencyRecord) -> None:
         super().__init__(record.key)
-        self.record = record
+        # Copy the stored answer now: the route rolls the session back before answering, which
+        # expires the ORM row, and reloading it then would be I/O outside the session's context.
+        self.status_code = record.status_code
+        self.body = bytes(record.response_body)
+        self.content_type = record.content_type
 
     def response(self) -> Response:
         return Response(
-            content=self.record.response_body,
-            status_code=self.record.status_code,
-            media_type=self.record.content_type,
+            content=self.body,
+            status_code=self.status_code,
+            media_type=self.content_type,
             headers={REPLAYED_HEADER: "true"},
         )
 

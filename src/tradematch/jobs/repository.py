@@ -14,7 +14,8 @@ from tradematch.messaging.models import Conversation
 async def get(session: AsyncSession, scope: JobScope, job_id: str, *, lock: bool = False) -> Job | None:
     statement = select(Job).where(Job.id == job_id, scope)
     if lock:
-        statement = statement.with_for_update(key_share=True)
+        # Refresh a row already in the session: the locked version is the one to decide on.
+        statement = statement.with_for_update(key_share=True).execution_options(populate_existing=True)
     return (await session.execute(statement)).scalar_one_or_none()
 
 

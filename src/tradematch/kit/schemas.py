@@ -59,3 +59,25 @@ def _contains_nul(value: Any) -> bool:
     if isinstance(value, list | tuple):
         return any(_contains_nul(v) for v in value)
     return False
+
+
+class ErrorBody(BaseModel):
+    """Every error: a human message and a machine code, plus details where useful."""
+
+    model_config = ConfigDict(extra="allow")
+
+    error: str
+    code: str
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": description}
+    for status, description in (
+        (401, "Missing or invalid token"),
+        (403, "Your role may never do this, or messaging is locked"),
+        (404, "Not found, or not yours"),
+        (409, "Illegal state transition or conflicting request"),
+        (422, "Invalid input; nothing was changed"),
+        (429, "Rate limited"),
+    )
+}

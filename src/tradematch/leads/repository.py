@@ -82,7 +82,9 @@ async def count_open(session: AsyncSession, job_id: str) -> int:
 async def get(session: AsyncSession, scope: LeadScope, lead_id: str, *, lock: bool = False) -> Lead | None:
     statement = select(Lead).where(Lead.id == lead_id, scope)
     if lock:
-        statement = statement.with_for_update(key_share=True)
+        # A locking read must see the row as committed now, not as this session first loaded
+        # it (the identity map would keep a status read before a concurrent accept committed).
+        statement = statement.with_for_update(key_share=True).execution_options(populate_existing=True)
     return (await session.execute(statement)).scalar_one_or_none()
 
 
@@ -119,7 +121,9 @@ async def open_leads_for_update(session: AsyncSession, job_id: str, *, except_le
     statement = select(Lead).where(Lead.job_id == job_id, Lead.status.in_(OPEN_LEAD_STATES))
     if except_lead is not None:
         statement = statement.where(Lead.id != except_lead)
-    result = await session.execute(statement.order_by(Lead.id).with_for_update())
+    result = await session.execute(
+        statement.order_by(Lead.id).with_for_update().execution_options(populate_existing=True)
+    )
     return list(result.scalars())
 
 

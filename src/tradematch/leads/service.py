@@ -5,7 +5,7 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tradematch.accounts.models import User
-from tradematch.authz.actor import Actor
+from tradematch.authz.actor import SYSTEM, Actor
 from tradematch.authz.scopes import jobs_involving, leads_held_by
 from tradematch.core.config import Settings
 from tradematch.core.errors import NotFound
@@ -238,5 +238,7 @@ async def decline(
         audience=[lead.vendor_id],
     )
     if job.status == "live":
-        await offer_leads(session, actor, settings, job)
+        # The platform offers the replacement lead, not the vendor who declined: the new vendor
+        # must not learn that a competitor had the job before it.
+        await offer_leads(session, SYSTEM, settings, job)
     return LeadDeclined(lead_id=lead.id, status=lead.status, event_id=event_id)

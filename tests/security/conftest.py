@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest_asyncio
+from fastapi import FastAPI
+
+from tests.helpers import Api, User
+
+from .support import make_admin
+
+
+@pytest_asyncio.fixture(scope="module")
+async def module_api(app: FastAPI) -> AsyncIterator[Api]:
+    """An API client living as long as the test module, for worlds shared by its tests."""
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver", timeout=30) as c:
+        yield Api(c)
+
+
+@pytest_asyncio.fixture(scope="module")
+async def admin(app: FastAPI, module_api: Api) -> User:
+    return await make_admin(module_api, app.state.sessionmaker)

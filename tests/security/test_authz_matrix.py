@@ -1,0 +1,303 @@
+"""The authorization matrix: every route the app serves × every kind of actor, as data.
+
+``MATRIX`` is the whole access policy in one table. Each row names the exact status every actor
+gets for a request that would succeed for the rightful actor:
+
+- anonymous: 401 everywhere except sign-up, sign-in, the ops probes and the API docs;
+- a role that may never do this: 403 ``FORBIDDEN`` (vendor on job routes, customer on leads,
+  anyone but admin under ``/api/admin``);
+- the right role, someone else's object: 404 ``NOT_FOUND``, byte for byte the answer for an id
+  that does not exist.
+
+A route the app serves that is missing from ``MATRIX`` fails ``test_every_route_is_in_the_matrix``,
+so a new endpoint cannot ship without someone deciding who may call it.
+
+Actors, around one customer's live job offered to two vendors (``tests.security.support``):
+``owner`` (the job's customer), ``other_customer``, ``holder`` (the vendor whose lead the paths
+name; it has accepted, so the conversation exists), ``rival`` (offered the same job, another
+lead), ``outsider`` (a vendor with nothing to do with the job) and ``admin``.
+"""
+
+from __future__ import annotations
+
+import string
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import httpx
+import jwt
+import pytest
+import pytest_asyncio
+from fastapi import FastAPI
+from starlette.routing import Route
+
+from tests.helpers import PASSWORD, Api, User
+from tradematch.core.security import issue_token
+from tradematch.kit.ids import new_id
+
+from .support import ACTORS, World, build_world
+
+
+class Row(NamedTuple):
+    anonymous: int
+    owner: int
+    other_customer: int
+    holder: int
+    rival: int
+    outsider: int
+    admin: int
+
+
+Body = Callable[[World], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Case:
+    expect: Row
+    body: Body | None = None
+    job: str = "job_id"  # the world's job a ``{job_id}`` names: "job_id" (live) or "draft_job_id"
+    fresh: bool = False  # the rightful call changes state others rely on: a world of its own
+    accepted: bool = True  # in a fresh world: has the holder accepted its lead yet?
+
+
+def _registration(world: World) -> dict[str, Any]:
+    return {
+        "email": f"newcomer-{uuid.uuid4().hex[:10]}@example.com",
+        "password": PASSWORD,
+        "name": "Newcomer",
+        "phone": "07700900999",
+        "postcode": world.user("owner").postcode,
+        "role": "customer",
+    }
+
+
+def _login(world: World) -> dict[str, Any]:
+    return {"email": world.user("owner").email, "password": PASSWORD}
+
+
+def _new_job(world: World) -> dict[str, Any]:
+    return {
+        "title": "Hang a new interior door",
+        "trade_category": "Carpentry",
+        "budget_min": 80,
+        "budget_max": 200,
+        "timeframe": "flexible",
+    }
+
+
+def _edit(world: World) -> dict[str, Any]:
+    return {"title": "Replace the bathroom extractor fan"}
+
+
+def _empty(world: World) -> dict[str, Any]:
+    return {}
+
+
+def _decline(world: World) -> dict[str, Any]:
+    return {"reason": "Too far for us this week"}
+
+
+def _message(world: World) -> dict[str, Any]:
+    return {"body": "Could you come round on Tuesday morning?"}
+
+
+def _availability(world: World) -> dict[str, Any]:
+    return {"accepting_leads": True}
+
+
+#                  anonymous owner other_customer holder rival outsider admin
+PUBLIC = Row(200, 200, 200, 200, 200, 200, 200)
+SIGNED_IN = Row(401, 200, 200, 200, 200, 200, 200)
+ADMIN_ONLY = Row(401, 403, 403, 403, 403, 403, 200)
+JOB_READ = Row(401, 200, 404, 403, 403, 403, 200)  # the owner's job; admin reads any
+JOB_CHANGE = Row(401, 200, 404, 403, 403, 403, 403)  # only the owner changes it
+LEAD_ACTION = Row(401, 403, 403, 200, 404, 404, 403)  # only the vendor holding the lead
+
+API = "/api/connection"
+
+MATRIX: dict[tuple[str, str], Case] = {
+    # accounts
+    ("POST", "/api/auth/register"): Case(Row(201, 201, 201, 201, 201, 201, 201), _registration),
+    ("POST", "/api/auth/login"): Case(PUBLIC, _login),
+    ("GET", "/api/auth/me"): Case(SIGNED_IN),
+    # jobs
+    ("POST", f"{API}/jobs"): Case(Row(401, 201, 201, 403, 403, 403, 403), _new_job),
+    ("GET", f"{API}/jobs"): Case(Row(401, 200, 200, 403, 403, 403, 200)),
+    ("GET", f"{API}/jobs/{{job_id}}"): Case(JOB_READ),
+    ("PATCH", f"{API}/jobs/{{job_id}}"): Case(JOB_CHANGE, _edit, job="draft_job_id"),
+    ("PATCH", f"{API}/jobs/{{job_id}}/publish"): Case(JOB_CHANGE, _empty, job="draft_job_id", fresh=True),
+    ("PATCH", f"{API}/jobs/{{job_id}}/cancel"): Case(JOB_CHANGE, _empty, fresh=True),
+    ("GET", f"{API}/jobs/{{job_id}}/vendors"): Case(JOB_READ),
+    # leads
+    ("GET", f"{API}/leads"): Case(Row(401, 403, 403, 200, 200, 200, 403)),
+    ("GET", f"{API}/leads/{{lead_id}}"): Case(LEAD_ACTION),
+    ("POST", f"{API}/leads/{{lead_id}}/accept"): Case(LEAD_ACTION, _empty, fresh=True, accepted=False),
+    ("POST", f"{API}/leads/{{lead_id}}/decline"): Case(LEAD_ACTION, _decline, fresh=True, accepted=False),
+    # messaging: the two participants; admin reads but never posts
+    ("GET", f"{API}/conversations"): Case(SIGNED_IN),
+    ("GET", f"{API}/conversations/{{conversation_id}}/messages"): Case(Row(401, 200, 404, 200, 404, 404, 200)),
+    ("POST", f"{API}/conversations/{{conversation_id}}/messages"): Case(
+        Row(401, 201, 404, 201, 404, 404, 403), _message
+    ),
+    ("PATCH", f"{API}/conversations/{{conversation_id}}/mark-read"): Case(
+        Row(401, 200, 404, 200, 404, 404, 403), _empty
+    ),
+    # vendors
+    ("PATCH", f"{API}/vendors/me"): Case(Row(401, 403, 403, 200, 200, 200, 403), _availability),
+    ("GET", f"{API}/vendors/{{vendor_id}}"): Case(SIGNED_IN),
+    # events: the rival holds a lead on the job too, so it sees that lead's part of the history
+    ("GET", f"{API}/events"): Case(SIGNED_IN),
+    ("GET", f"{API}/events/{{job_id}}"): Case(Row(401, 200, 404, 200, 200, 404, 200)),
+    # admin
+    ("GET", "/api/admin/jobs/{job_id}"): Case(ADMIN_ONLY),
+    ("GET", "/api/admin/leads/{lead_id}"): Case(ADMIN_ONLY),
+    ("GET", "/api/admin/events"): Case(ADMIN_ONLY),
+    # ops and docs
+    ("GET", "/healthz"): Case(PUBLIC),
+    ("GET", "/readyz"): Case(PUBLIC),
+    ("GET", "/metrics"): Case(PUBLIC),
+    ("GET", "/openapi.json"): Case(PUBLIC),
+    ("GET", "/docs"): Case(PUBLIC),
+    ("GET", "/docs/oauth2-redirect"): Case(PUBLIC),
+    ("GET", "/redoc"): Case(PUBLIC),
+}
+
+HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
+DENIAL_CODES = {401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND"}
+ID_PREFIXES = {"job_id": "job", "lead_id": "lead", "conversation_id": "conv", "vendor_id": "usr"}
+
+
+def served_routes(app: FastAPI) -> set[tuple[str, str]]:
+    """Every (method, path template) of the OpenAPI document, plus the routes it leaves out
+    (the docs pages themselves)."""
+    routes = {
+        (method.upper(), path)
+        for path, item in app.openapi()["paths"].items()
+        for method in item
+        if method.upper() in HTTP_METHODS
+    }
+    for route in app.routes:
+        if isinstance(route, Route) and not route.include_in_schema:
+            routes |= {(method, route.path) for method in route.methods or () if method != "HEAD"}
+    return routes
+
+
+def placeholders(template: str) -> list[str]:
+    return [name for _, name, _, _ in string.Formatter().parse(template) if name]
+
+
+def fill(template: str, world: World, case: Case, *, ghost: bool = False) -> str:
+    """The template with the world's ids, or (``ghost``) with well-formed ids of nothing."""
+    values = {**world.params, "job_id": world.params[case.job]}
+    for name in placeholders(template):
+        if ghost:
+            values[name] = new_id(ID_PREFIXES[name])
+    return template.format(**values)
+
+
+async def send(
+    client: httpx.AsyncClient, method: str, path: str, case: Case, world: World, headers: dict[str, str]
+) -> httpx.Response:
+    body = case.body(world) if case.body is not None else None
+    return await client.request(method, path, json=body, headers=headers)
+
+
+def error_shape_problems(response: httpx.Response) -> list[str]:
+    if response.status_code < 400:
+        return []
+    try:
+        body = response.json()
+    except ValueError:
+        return [f"error body is not JSON: {response.text[:200]!r}"]
+    problems = []
+    if not (isinstance(body, dict) and isinstance(body.get("error"), str) and isinstance(body.get("code"), str)):
+        problems.append(f"error body lacks {{error: str, code: str}}: {body!r}")
+    wanted = DENIAL_CODES.get(response.status_code)
+    if wanted is not None and isinstance(body, dict) and body.get("code") != wanted:
+        problems.append(f"code {body.get('code')!r}, expected {wanted!r}")
+    return problems
+
+
+@pytest_asyncio.fixture(scope="module")
+async def shared_world(module_api: Api, admin: User) -> World:
+    """One world for every route whose rightful call leaves it usable for the others."""
+    return await build_world(module_api, admin, accepted=True)
+
+
+def test_every_route_is_in_the_matrix(app: FastAPI) -> None:
+    served = served_routes(app)
+    missing = sorted(served - MATRIX.keys())
+    assert not missing, f"routes with no authorization expectations in MATRIX: {missing}"
+    stale = sorted(MATRIX.keys() - served)
+    assert not stale, f"MATRIX rows for routes the app does not serve: {stale}"
+
+
+def test_the_matrix_covers_the_seed_and_ops_routes(app: FastAPI) -> None:
+    # Guards the generator itself: if route discovery broke, the coverage test would pass vacuously.
+    served = served_routes(app)
+    for route in [
+        ("POST", f"{API}/jobs"),
+        ("PATCH", f"{API}/jobs/{{job_id}}/cancel"),
+        ("POST", f"{API}/leads/{{lead_id}}/accept"),
+        ("GET", f"{API}/events/{{job_id}}"),
+        ("GET", "/healthz"),
+        ("GET", "/metrics"),
+        ("GET", "/docs"),
+    ]:
+        assert route in served, route
+
+
+@pytest.mark.parametrize(("method", "template"), sorted(MATRIX), ids=[f"{m} {p}" for m, p in sorted(MATRIX)])
+async def test_route_boundaries(
+    method: str, template: str, api: Api, admin: User, shared_world: World, module_api: Api
+) -> None:
+    case = MATRIX[(method, template)]
+    if case.fresh:
+        world, client = await build_world(api, admin, accepted=case.accepted), api.client
+    else:
+        world, client = shared_world, module_api.client
+    path = fill(template, world, case)
+    # Denied actors go first: their requests must change nothing, which the rightful actor's
+    # exact success at the end then shows.
+    actors = sorted(ACTORS, key=lambda actor: 200 <= getattr(case.expect, actor) < 300)
+    failures: list[str] = []
+    for actor in actors:
+        expected = getattr(case.expect, actor)
+        response = await send(client, method, path, case, world, world.headers(actor))
+        if response.status_code != expected:
+            failures.append(f"{actor}: {response.status_code} (expected {expected}) {response.text[:300]}")
+            continue
+        failures.extend(f"{actor}: {problem}" for problem in error_shape_problems(response))
+        if expected == 404:
+            # Someone else's object answers exactly like an object that does not exist.
+            ghost = await send(client, method, fill(template, world, case, ghost=True), case, world, world.headers(actor))
+            if ghost.status_code != 404 or ghost.json() != response.json():
+                failures.append(f"{actor}: foreign id {response.json()} but missing id {ghost.status_code} {ghost.text}")
+    assert not failures, f"{method} {template}:\n" + "\n".join(failures)
+
+
+async def test_bad_tokens_are_401_wherever_anonymous_is(app: FastAPI, shared_world: World, module_api: Api) -> None:
+    key = app.state.signing_key
+    owner = shared_world.user("owner")
+    tokens = {
+        "garbage": "not-a-jwt",
+        "expired": issue_token(key, owner.user_id, "customer", -60),
+        "unknown user": issue_token(key, new_id("usr"), "customer", 600),
+        "foreign key": issue_token("another-signing-key-that-is-long-enough!", owner.user_id, "customer", 600),
+        "unsigned": jwt.encode({"sub": owner.user_id, "role": "admin", "exp": 2**31}, None, algorithm="none"),
+    }
+    failures: list[str] = []
+    protected = [(route, case) for route, case in sorted(MATRIX.items()) if case.expect.anonymous == 401]
+    assert len(protected) > 15
+    for (method, template), case in protected:
+        path = fill(template, shared_world, case)
+        for label, token in tokens.items():
+            response = await send(
+                module_api.client, method, path, case, shared_world, {"Authorization": f"Bearer {token}"}
+            )
+            if response.status_code != 401:
+                failures.append(f"{method} {template} with {label} token: {response.status_code} {response.text[:200]}")
+            failures.extend(f"{method} {template}: {p}" for p in error_shape_problems(response))
+    assert not failures, "\n".join(failures)
