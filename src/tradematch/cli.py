@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import getpass
-import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from tradematch.core.config import Settings, get_settings
+
+if TYPE_CHECKING:
+    from tradematch.events.verify import Report
 
 app = typer.Typer(
     help=(
@@ -127,7 +129,7 @@ def events_verify() -> None:
         raise typer.Exit(1)
 
 
-async def _verify():  # type: ignore[no-untyped-def]
+async def _verify() -> Report:
     from tradematch.core.database import create_engine, create_sessionmaker
     from tradematch.events.verify import verify_chains
 
@@ -150,4 +152,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

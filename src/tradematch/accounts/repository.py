@@ -43,7 +43,7 @@ async def replace_trades(session: AsyncSession, vendor_id: str, trades: list[str
 
 async def recent_failures(
     session: AsyncSession, buckets: list[str], window_seconds: int
-) -> list[tuple[int, datetime]]:
+) -> list[tuple[str, int, datetime]]:
     """For each bucket with failures in the window: how many, and when the oldest was."""
     since = datetime.now(UTC) - timedelta(seconds=window_seconds)
     result = await session.execute(
@@ -51,7 +51,7 @@ async def recent_failures(
         .where(LoginAttempt.bucket.in_(buckets), LoginAttempt.created_at > since)
         .group_by(LoginAttempt.bucket)
     )
-    return [(int(count), oldest) for _bucket, count, oldest in result.all()]
+    return [(bucket, int(count), oldest) for bucket, count, oldest in result.all()]
 
 
 async def record_failure(session: AsyncSession, buckets: list[str]) -> None:

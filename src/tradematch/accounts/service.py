@@ -98,9 +98,15 @@ async def login(
     password: str,
     client: str,
 ) -> User:
-    buckets = [f"email:{email.lower()}", f"client:{client}"]
-    for count, oldest in await repository.recent_failures(session, buckets, settings.login_window_seconds):
-        if count >= settings.login_max_attempts:
+    limits = {
+        f"email:{email.lower()}": settings.login_max_attempts,
+        f"client:{client}": settings.login_max_attempts_per_client,
+    }
+    buckets = list(limits)
+    for bucket, count, oldest in await repository.recent_failures(
+        session, buckets, settings.login_window_seconds
+    ):
+        if count >= limits[bucket]:
             elapsed = (datetime.now(UTC) - oldest).total_seconds()
             raise RateLimited(retry_after=max(1, math.ceil(settings.login_window_seconds - elapsed)))
     user = await repository.by_email(session, email)
@@ -149,7 +155,7 @@ def own_vendor_profile(profile: VendorProfile, trades: list[str]) -> VendorProfi
         postcode=profile.postcode,
         service_radius_miles=profile.service_radius_miles,
         accepting_leads=profile.accepting_leads,
-        badges=profile.badges,  # type: ignore[arg-type]
+        badges=profile.badges,
         rating_average=rating_average(profile),
         rating_count=profile.rating_count,
     )

@@ -14,6 +14,7 @@ from tradematch.core.routing import TransactionalRoute
 from tradematch.events import repository as events
 from tradematch.events.queries import admin_view
 from tradematch.events.schemas import AdminEventView
+from tradematch.jobs import repository as job_repository
 from tradematch.jobs import service as jobs
 from tradematch.jobs.schemas import JobDetail
 from tradematch.kit.schemas import ResponseModel
@@ -39,7 +40,7 @@ class AdminEventPage(ResponseModel):
 async def admin_job(job_id: str, actor: AdminDep, session: SessionDep) -> AdminJob:
     """Any job, with every lead and its price."""
     detail = await jobs.get(session, actor, job_id)
-    job = await jobs.repository.get(session, jobs_owned_by(actor), job_id)
+    job = await job_repository.get(session, jobs_owned_by(actor), job_id)
     assert job is not None
     found = (await session.execute(select(Lead).where(Lead.job_id == job_id).order_by(Lead.id))).scalars()
     return AdminJob(

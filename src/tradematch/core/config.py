@@ -36,7 +36,10 @@ class Settings(BaseSettings):
     )
     jwt_ttl_seconds: int = Field(1800, ge=60, le=86400, description="Access token lifetime.")
     login_max_attempts: int = Field(
-        10, ge=1, description="Failed logins allowed per email and client address in a window."
+        10, ge=1, description="Failed logins allowed per email in a window."
+    )
+    login_max_attempts_per_client: int = Field(
+        100, ge=1, description="Failed logins allowed per client address in a window (any email)."
     )
     login_window_seconds: int = Field(300, ge=1, description="Login rate-limit window.")
     max_open_leads: int = Field(5, ge=1, le=50, description="Open leads kept per live job.")

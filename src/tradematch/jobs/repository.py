@@ -42,7 +42,7 @@ async def open_lead_counts(session: AsyncSession, job_ids: list[str]) -> dict[st
     return {job_id: int(count) for job_id, count in result.all()}
 
 
-async def engaged_vendors(session: AsyncSession, job_id: str) -> list[Row[tuple[Lead, VendorProfile, User, str | None]]]:
+async def engaged_vendors(session: AsyncSession, job_id: str) -> list[Row[Lead, VendorProfile, User, str]]:
     """Vendors whose lead on the job is accepted (or further), with contact and conversation."""
     result = await session.execute(
         select(Lead, VendorProfile, User, Conversation.id)

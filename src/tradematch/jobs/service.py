@@ -44,10 +44,10 @@ def _detail(job: Job, open_leads: int) -> JobDetail:
         status=job.status,
         title=job.title,
         description=job.description,
-        trade_category=job.trade_category,  # type: ignore[arg-type]
+        trade_category=job.trade_category,
         budget_min=job.budget_min_pence,
         budget_max=job.budget_max_pence,
-        timeframe=job.timeframe,  # type: ignore[arg-type]
+        timeframe=job.timeframe,
         postcode=job.postcode,
         leads_assigned=open_leads,
         created_at=job.created_at,

@@ -90,7 +90,7 @@ async def get(session: AsyncSession, scope: LeadScope, lead_id: str, *, lock: bo
 
 async def get_with_job(
     session: AsyncSession, scope: LeadScope, lead_id: str
-) -> Row[tuple[Lead, Job, User]] | None:
+) -> Row[Lead, Job, User] | None:
     result = await session.execute(
         select(Lead, Job, User)
         .join(Job, Job.id == Lead.job_id)
@@ -102,7 +102,7 @@ async def get_with_job(
 
 async def list_with_jobs(
     session: AsyncSession, scope: LeadScope, *, limit: int, before: str | None, status: str | None
-) -> list[Row[tuple[Lead, Job, User]]]:
+) -> list[Row[Lead, Job, User]]:
     statement = (
         select(Lead, Job, User)
         .join(Job, Job.id == Lead.job_id)

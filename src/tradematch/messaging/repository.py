@@ -59,7 +59,7 @@ async def mark_read(session: AsyncSession, conversation: Conversation, user_id: 
     statement = insert(ConversationRead).values(
         conversation_id=conversation.id, user_id=user_id, last_read_position=position
     )
-    statement = statement.on_conflict_do_update(
+    upsert = statement.on_conflict_do_update(
         index_elements=["conversation_id", "user_id"],
         set_={
             "last_read_position": func.greatest(
@@ -68,7 +68,7 @@ async def mark_read(session: AsyncSession, conversation: Conversation, user_id: 
             "read_at": func.now(),
         },
     ).returning(ConversationRead.last_read_position)
-    return int((await session.execute(statement)).scalar_one())
+    return int((await session.execute(upsert)).scalar_one())
 
 
 async def unread_count(session: AsyncSession, conversation_id: str, user_id: str) -> int:

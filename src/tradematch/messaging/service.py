@@ -72,9 +72,9 @@ def _view(message: Message, conversation: Conversation) -> MessageView:
         message_id=message.id,
         conversation_id=message.conversation_id,
         position=message.position,
-        kind=message.kind,  # type: ignore[arg-type]
+        kind=message.kind,
         sender_id=message.sender_id,
-        sender_role=role,  # type: ignore[arg-type]
+        sender_role=role,
         body=message.body,
         attachments=list(message.attachments or []),
         quote_id=message.quote_id,
@@ -182,7 +182,7 @@ async def inbox(session: AsyncSession, actor: Actor, *, limit: int) -> Conversat
                 conversation_id=conversation.id,
                 job_id=conversation.job_id,
                 job_title=row.job_title,
-                status=conversation.status,  # type: ignore[arg-type]
+                status=conversation.status,
                 messaging_enabled=conversation.status == "open" and row.lead_status in ENGAGED_LEAD_STATES,
                 counterpart_name=row.customer_name if is_vendor else row.vendor_business_name,
                 unread_count=int(row.unread_count),
