@@ -1,39 +1,13 @@
-"""Shared pieces of the security tests: an admin account, the fixture world, JSON walking."""
+"""Shared pieces of the security tests: the fixture world and JSON walking."""
 
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
-from tests.helpers import PASSWORD, Api, User, marketplace, new_area, postcode_in
-from tradematch.accounts.service import create_user
-from tradematch.kit.catalogue import Role
-
-
-async def make_admin(api: Api, sessionmaker: async_sessionmaker[AsyncSession]) -> User:
-    """An administrator, made the way ``tradematch admin create`` makes one, then signed in."""
-    tag = uuid.uuid4().hex[:10]
-    email = f"admin-{tag}@example.com"
-    async with sessionmaker() as session, session.begin():
-        user = await create_user(
-            session,
-            email=email,
-            password=PASSWORD,
-            name=f"Admin {tag}",
-            phone="07000000000",
-            postcode=postcode_in(new_area()),
-            role=Role.ADMIN,
-        )
-        user_id, name, phone, postcode = user.id, user.name, user.phone, user.postcode
-    login = await api.client.post("/api/auth/login", json={"email": email, "password": PASSWORD})
-    assert login.status_code == 200, login.text
-    return User(user_id, "admin", email, login.json()["access_token"], name, phone, postcode)
-
+from tests.helpers import Api, User, marketplace
 
 ACTORS = ("anonymous", "owner", "other_customer", "holder", "rival", "outsider", "admin")
 

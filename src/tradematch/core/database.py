@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import warnings
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
@@ -25,7 +26,10 @@ _embedded_servers: dict[Path, Any] = {}
 
 def start_embedded_postgres(data_dir: Path) -> str:
     """Start (or join) the embedded server in ``data_dir/pgdata``; return its libpq URL."""
-    import pgserver  # imported lazily: only the embedded default needs it
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); pgserver then uses /tmp.
+        warnings.simplefilter("ignore", UserWarning)
+        import pgserver  # imported lazily: only the embedded default needs it
 
     pgdata = (data_dir / "pgdata").resolve()
     data_dir.mkdir(parents=True, exist_ok=True)

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tradematch.authz.actor import Actor
+from tradematch.authz.actor import SYSTEM, Actor
 from tradematch.events.chain import event_hash
 from tradematch.events.models import EventAudience, EventRecord
 from tradematch.events.types import EventType
@@ -66,7 +66,7 @@ def emit(
         type=type,
         job_id=job_id,
         actor_id=actor.user_id,
-        actor_role=actor.role.value,
+        actor_role="system" if actor == SYSTEM else actor.role.value,
         payload=payload,
         audience=tuple(dict.fromkeys(audience)),
         idempotency_key=session.info.get("idempotency_key"),
