@@ -84,7 +84,9 @@ class Api:
         )
 
     async def customer(self, *, postcode: str | None = None, **extra: Any) -> User:
-        return await self.register("customer", postcode=postcode or postcode_in(new_area()), **extra)
+        return await self.register(
+            "customer", postcode=postcode or postcode_in(new_area()), **extra
+        )
 
     async def vendor(
         self,
@@ -112,7 +114,9 @@ class Api:
             "timeframe": "urgent",
             **overrides,
         }
-        response = await self.client.post("/api/connection/jobs", json=body, headers=customer.headers)
+        response = await self.client.post(
+            "/api/connection/jobs", json=body, headers=customer.headers
+        )
         assert response.status_code == 201, response.text
         return dict(response.json())
 
@@ -156,7 +160,9 @@ class Marketplace:
 async def marketplace(api: Api, *, vendors: int = 2, description: str | None = None) -> Marketplace:
     area = new_area()
     customer = await api.customer(postcode=postcode_in(area, "2BB"))
-    offered = [await api.vendor(postcode=postcode_in(area, f"{i}CC"), radius=3) for i in range(vendors)]
+    offered = [
+        await api.vendor(postcode=postcode_in(area, f"{i}CC"), radius=3) for i in range(vendors)
+    ]
     outsider = await api.vendor(postcode=postcode_in(new_area()), radius=1)
     other_customer = await api.customer()
     job = await api.create_job(customer, **({"description": description} if description else {}))
@@ -187,7 +193,9 @@ async def create_admin(api: Api, database_url: str) -> User:
             user_id = user.id
     finally:
         await engine.dispose()
-    response = await api.client.post("/api/auth/login", json={"email": values["email"], "password": PASSWORD})
+    response = await api.client.post(
+        "/api/auth/login", json={"email": values["email"], "password": PASSWORD}
+    )
     assert response.status_code == 200, response.text
     return User(
         user_id=user_id,
@@ -200,13 +208,15 @@ async def create_admin(api: Api, database_url: str) -> User:
     )
 
 
-async def wait_for_lock_waiters(conn: Any, count: int = 1, *, wait_event: str | None = None, timeout: float = 15) -> None:
+async def wait_for_lock_waiters(
+    conn: Any, count: int = 1, *, wait_event: str | None = None, seconds: float = 15
+) -> None:
     """Wait until ``count`` sessions of this database are blocked on a lock (``wait_event``:
     e.g. ``advisory``, ``transactionid``, ``tuple``); ``conn`` is an asyncpg connection."""
     import asyncio
     import time
 
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + seconds
     while True:
         waiting = await conn.fetchval(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"

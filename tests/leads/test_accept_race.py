@@ -26,7 +26,9 @@ REPLAYED = "Idempotent-Replayed"
 @pytest_asyncio.fixture
 async def live_api(live_server: LiveServer) -> AsyncIterator[Api]:
     limits = httpx.Limits(max_connections=RACERS * 2, max_keepalive_connections=RACERS * 2)
-    async with httpx.AsyncClient(base_url=live_server.base_url, timeout=60, limits=limits) as client:
+    async with httpx.AsyncClient(
+        base_url=live_server.base_url, timeout=60, limits=limits
+    ) as client:
         yield Api(client)
 
 
@@ -34,11 +36,15 @@ def _accept_url(lead_id: str) -> str:
     return f"/api/connection/leads/{lead_id}/accept"
 
 
-async def _accept(api: Api, vendor: User, lead_id: str, key: str | None = None, **kwargs: object) -> httpx.Response:
+async def _accept(
+    api: Api, vendor: User, lead_id: str, key: str | None = None, body: object = None
+) -> httpx.Response:
     headers = dict(vendor.headers)
     if key is not None:
         headers["Idempotency-Key"] = key
-    return await api.client.post(_accept_url(lead_id), json=kwargs.get("json", {}), headers=headers)
+    return await api.client.post(
+        _accept_url(lead_id), json={} if body is None else body, headers=headers
+    )
 
 
 async def _db_counts(db: Database, lead_id: str) -> dict[str, object]:
@@ -46,17 +52,19 @@ async def _db_counts(db: Database, lead_id: str) -> dict[str, object]:
     try:
         conversations = await conn.fetch("SELECT id FROM conversations WHERE lead_id = $1", lead_id)
         messages = await conn.fetch(
-            "SELECT m.kind, m.sender_id FROM messages m JOIN conversations c ON c.id = m.conversation_id"
-            " WHERE c.lead_id = $1",
+            "SELECT m.kind, m.sender_id FROM messages m"
+            " JOIN conversations c ON c.id = m.conversation_id WHERE c.lead_id = $1",
             lead_id,
         )
         events = await conn.fetch(
-            "SELECT id, idempotency_key FROM event_log WHERE type = 'LEAD_ACCEPTED' AND payload->>'lead_id' = $1",
+            "SELECT id, idempotency_key FROM event_log"
+            " WHERE type = 'LEAD_ACCEPTED' AND payload->>'lead_id' = $1",
             lead_id,
         )
         status = await conn.fetchval("SELECT status FROM leads WHERE id = $1", lead_id)
         notifications = await conn.fetchval(
-            "SELECT count(*) FROM notifications WHERE event_id = ANY($1::text[])", [e["id"] for e in events]
+            "SELECT count(*) FROM notifications WHERE event_id = ANY($1::text[])",
+            [e["id"] for e in events],
         )
     finally:
         await conn.close()
@@ -69,7 +77,9 @@ async def _db_counts(db: Database, lead_id: str) -> dict[str, object]:
     }
 
 
-def _assert_one_acceptance(state: dict[str, object], winner: dict[str, object], key: str | None) -> None:
+def _assert_one_acceptance(
+    state: dict[str, object], winner: dict[str, object], key: str | None
+) -> None:
     assert state["status"] == "accepted"
     assert state["conversations"] == [winner["conversation_id"]]
     assert state["messages"] == [("system", None)]
@@ -78,7 +88,9 @@ def _assert_one_acceptance(state: dict[str, object], winner: dict[str, object], 
 
 
 @pytest.mark.parametrize("keys", ["same", "different", "none"])
-async def test_fifty_concurrent_accepts_of_one_lead(live_api: Api, fresh_db: Database, keys: str) -> None:
+async def test_fifty_concurrent_accepts_of_one_lead(
+    live_api: Api, fresh_db: Database, keys: str
+) -> None:
     market = await marketplace(live_api, vendors=1)
     vendor = market.vendors[0]
     lead_id = market.leads[vendor.user_id]
@@ -88,7 +100,9 @@ async def test_fifty_concurrent_accepts_of_one_lead(live_api: Api, fresh_db: Dat
         return {"same": shared_key, "different": f"accept-{i}-{uuid.uuid4()}", "none": None}[keys]
 
     sent_keys = [key_for(i) for i in range(RACERS)]
-    responses = await asyncio.gather(*(_accept(live_api, vendor, lead_id, key) for key in sent_keys))
+    responses = await asyncio.gather(
+        *(_accept(live_api, vendor, lead_id, key) for key in sent_keys)
+    )
 
     for r in responses:
         assert r.status_code in (200, 409), (r.status_code, r.text)
@@ -98,7 +112,6 @@ async def test_fifty_concurrent_accepts_of_one_lead(live_api: Api, fresh_db: Dat
     winner_key = sent_keys[responses.index(originals[0])]
     assert winner["lead_id"] == lead_id and winner["conversation_id"].startswith("conv_")
     losers = [r for r in responses if r is not originals[0]]
-    print("DIST", Counter((r.status_code, r.headers.get(REPLAYED)) for r in responses))
 
     if keys == "same":
         for r in losers:
@@ -154,7 +167,9 @@ async def test_same_key_for_a_different_request_is_rejected_and_changes_nothing(
     conn = await fresh_db.connect()
     try:
         declines = await conn.fetchval(
-            "SELECT count(*) FROM event_log WHERE type = 'LEAD_DECLINED' AND payload->>'lead_id' = $1", lead_id
+            "SELECT count(*) FROM event_log"
+            " WHERE type = 'LEAD_DECLINED' AND payload->>'lead_id' = $1",
+            lead_id,
         )
     finally:
         await conn.close()
@@ -162,7 +177,9 @@ async def test_same_key_for_a_different_request_is_rejected_and_changes_nothing(
     _assert_one_acceptance(await _db_counts(fresh_db, lead_id), accepted.json(), key)
 
 
-async def test_one_vendors_key_never_replays_another_vendors_response(fresh_api: Api, fresh_db: Database) -> None:
+async def test_one_vendors_key_never_replays_another_vendors_response(
+    fresh_api: Api, fresh_db: Database
+) -> None:
     market = await marketplace(fresh_api, vendors=2)
     first, second = market.vendors
     key = "accept-lead"  # the same key, the same body: only the user tells the requests apart
@@ -195,7 +212,7 @@ async def test_a_failed_request_stores_nothing_and_the_key_can_be_retried(
 
     # 422: bad input. Sent twice, it is run twice (not replayed): the failure was not stored.
     for _ in range(2):
-        bad = await _accept(fresh_api, vendor, lead_id, key, json={"note": "unknown field"})
+        bad = await _accept(fresh_api, vendor, lead_id, key, body={"note": "unknown field"})
         assert bad.status_code == 422, bad.text
         assert REPLAYED not in bad.headers
     assert (await _db_counts(fresh_db, lead_id))["status"] == "offered"
