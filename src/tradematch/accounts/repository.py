@@ -25,7 +25,7 @@ async def by_id(session: AsyncSession, user_id: str) -> User | None:
 async def vendor_profile(session: AsyncSession, vendor_id: str, *, lock: bool = False) -> VendorProfile | None:
     statement = select(VendorProfile).where(VendorProfile.user_id == vendor_id)
     if lock:
-        statement = statement.with_for_update()
+        statement = statement.with_for_update().execution_options(populate_existing=True)
     return (await session.execute(statement)).scalar_one_or_none()
 
 

@@ -18,7 +18,7 @@ async def get(
 ) -> Conversation | None:
     statement = select(Conversation).where(Conversation.id == conversation_id, scope)
     if lock:
-        statement = statement.with_for_update(key_share=True)
+        statement = statement.with_for_update(key_share=True).execution_options(populate_existing=True)
     return (await session.execute(statement)).scalar_one_or_none()
 
 
