@@ -15,7 +15,8 @@ if TYPE_CHECKING:
 
 app = typer.Typer(
     help=(
-        "TradeMatch connection layer. Configuration comes from TRADEMATCH_* environment variables:\n\n"
+        "TradeMatch connection layer. Configuration comes from TRADEMATCH_* environment "
+        "variables:\n\n"
         + "\n\n".join(
             f"TRADEMATCH_{name.upper()}: {field.description or ''}"
             for name, field in Settings.model_fields.items()
@@ -45,7 +46,10 @@ async def _prepare_database(settings: Settings) -> str:
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
-    no_worker: Annotated[bool, typer.Option("--no-worker", help="Do not run the dispatcher and scheduler in-process.")] = False,
+    no_worker: Annotated[
+        bool,
+        typer.Option("--no-worker", help="Do not run the dispatcher and scheduler in-process."),
+    ] = False,
 ) -> None:
     """Apply migrations and serve the API (embedded PostgreSQL unless a URL is configured)."""
     import uvicorn
@@ -74,7 +78,13 @@ def admin_create(
     name: Annotated[str, typer.Option(prompt=True)],
     phone: Annotated[str, typer.Option(prompt=True)] = "07000000000",
     postcode: Annotated[str, typer.Option(prompt=True)] = "SW1A 1AA",
-    password: Annotated[str | None, typer.Option(help="Read from TRADEMATCH_ADMIN_PASSWORD or prompted if omitted.", envvar="TRADEMATCH_ADMIN_PASSWORD")] = None,
+    password: Annotated[
+        str | None,
+        typer.Option(
+            help="Read from TRADEMATCH_ADMIN_PASSWORD or prompted if omitted.",
+            envvar="TRADEMATCH_ADMIN_PASSWORD",
+        ),
+    ] = None,
 ) -> None:
     """Create an administrator account."""
     from pydantic import TypeAdapter, ValidationError
@@ -123,8 +133,12 @@ def events_verify() -> None:
     """Walk every job's hash chain; name the first event that does not match. Exit 1 if any."""
     report = asyncio.run(_verify())
     for broken in report.breaks:
-        typer.echo(f"BROKEN {broken.event_id} (seq {broken.seq}, job {broken.job_id}): {broken.reason}")
-    typer.echo(f"{report.events} events in {report.chains} chains: {'ok' if report.ok else 'TAMPERED'}")
+        typer.echo(
+            f"BROKEN {broken.event_id} (seq {broken.seq}, job {broken.job_id}): {broken.reason}"
+        )
+    typer.echo(
+        f"{report.events} events in {report.chains} chains: {'ok' if report.ok else 'TAMPERED'}"
+    )
     if not report.ok:
         raise typer.Exit(1)
 

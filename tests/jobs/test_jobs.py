@@ -31,8 +31,12 @@ async def _stored(db: Database, customer: User) -> tuple[int, int]:
     """(jobs, events) this customer has caused in the database."""
     conn = await db.connect()
     try:
-        jobs = await conn.fetchval("SELECT count(*) FROM jobs WHERE customer_id = $1", customer.user_id)
-        events = await conn.fetchval("SELECT count(*) FROM event_log WHERE actor_id = $1", customer.user_id)
+        jobs = await conn.fetchval(
+            "SELECT count(*) FROM jobs WHERE customer_id = $1", customer.user_id
+        )
+        events = await conn.fetchval(
+            "SELECT count(*) FROM event_log WHERE actor_id = $1", customer.user_id
+        )
     finally:
         await conn.close()
     return int(jobs), int(events)
@@ -82,7 +86,9 @@ async def test_create_is_a_draft_with_the_seed_fields(api: Api, worker_db: Datab
         row = await conn.fetchrow(
             "SELECT budget_min_pence, budget_max_pence FROM jobs WHERE id = $1", created["job_id"]
         )
-        event = await conn.fetchrow("SELECT type, job_id FROM event_log WHERE id = $1", created["event_id"])
+        event = await conn.fetchrow(
+            "SELECT type, job_id FROM event_log WHERE id = $1", created["event_id"]
+        )
     finally:
         await conn.close()
     assert (row["budget_min_pence"], row["budget_max_pence"]) == (5000, 15000)  # integer pence
@@ -139,7 +145,12 @@ async def test_edit_a_draft(api: Api) -> None:
 
     response = await api.client.patch(
         f"{JOBS}/{job_id}",
-        json={"title": "Replace bathroom tap", "budget_max": 300, "timeframe": "flexible", "description": None},
+        json={
+            "title": "Replace bathroom tap",
+            "budget_max": 300,
+            "timeframe": "flexible",
+            "description": None,
+        },
         headers=customer.headers,
     )
 
@@ -217,11 +228,15 @@ async def test_only_a_draft_can_be_edited(api: Api) -> None:
 # ---------------------------------------------------------------------------- publish and cancel
 
 
-async def test_publish_twice_is_a_conflict_and_offers_nothing_more(api: Api, worker_db: Database) -> None:
+async def test_publish_twice_is_a_conflict_and_offers_nothing_more(
+    api: Api, worker_db: Database
+) -> None:
     market = await marketplace(api, vendors=2)
     stored = await _stored(worker_db, market.customer)
 
-    again = await api.client.patch(f"{JOBS}/{market.job_id}/publish", json={}, headers=market.customer.headers)
+    again = await api.client.patch(
+        f"{JOBS}/{market.job_id}/publish", json={}, headers=market.customer.headers
+    )
 
     _assert_conflict(again, "live")
     assert await _stored(worker_db, market.customer) == stored
@@ -248,14 +263,18 @@ async def test_cancel_a_draft(api: Api) -> None:
     assert job["published_at"] is None
 
     _assert_conflict(
-        await api.client.patch(f"{JOBS}/{job_id}/publish", json={}, headers=customer.headers), "cancelled"
-    )
-    _assert_conflict(
-        await api.client.patch(f"{JOBS}/{job_id}", json={"title": "Back"}, headers=customer.headers),
+        await api.client.patch(f"{JOBS}/{job_id}/publish", json={}, headers=customer.headers),
         "cancelled",
     )
     _assert_conflict(
-        await api.client.patch(f"{JOBS}/{job_id}/cancel", json={}, headers=customer.headers), "cancelled"
+        await api.client.patch(
+            f"{JOBS}/{job_id}", json={"title": "Back"}, headers=customer.headers
+        ),
+        "cancelled",
+    )
+    _assert_conflict(
+        await api.client.patch(f"{JOBS}/{job_id}/cancel", json={}, headers=customer.headers),
+        "cancelled",
     )
     assert (await _get(api, customer, job_id))["status"] == "cancelled"
 
@@ -277,17 +296,23 @@ async def test_cancel_a_live_job_closes_every_vendors_lead(api: Api, worker_db: 
     for vendor in [engaged, *offered]:
         lead = await api.lead_for(vendor, market.job_id)
         assert lead["status"] == "closed", vendor
-        single = await api.client.get(f"/api/connection/leads/{lead['lead_id']}", headers=vendor.headers)
+        single = await api.client.get(
+            f"/api/connection/leads/{lead['lead_id']}", headers=vendor.headers
+        )
         assert single.json()["status"] == "closed"
     # A closed lead can no longer be accepted or declined.
     for vendor in offered:
         accept = await api.client.post(
-            f"/api/connection/leads/{market.leads[vendor.user_id]}/accept", json={}, headers=vendor.headers
+            f"/api/connection/leads/{market.leads[vendor.user_id]}/accept",
+            json={},
+            headers=vendor.headers,
         )
         _assert_conflict(accept, "closed")
 
     stored = await _stored(worker_db, market.customer)
-    twice = await api.client.patch(f"{JOBS}/{market.job_id}/cancel", json={}, headers=market.customer.headers)
+    twice = await api.client.patch(
+        f"{JOBS}/{market.job_id}/cancel", json={}, headers=market.customer.headers
+    )
     _assert_conflict(twice, "cancelled")
     assert await _stored(worker_db, market.customer) == stored
 
@@ -397,7 +422,9 @@ async def test_bad_job_is_422_and_stores_nothing(api: Api, worker_db: Database, 
         pytest.param(b"\xff\xfe\x00", id="not-utf8"),
     ],
 )
-async def test_malformed_body_is_422_and_stores_nothing(api: Api, worker_db: Database, raw: bytes) -> None:
+async def test_malformed_body_is_422_and_stores_nothing(
+    api: Api, worker_db: Database, raw: bytes
+) -> None:
     customer = await api.customer()
     before = await _stored(worker_db, customer)
 
@@ -416,6 +443,9 @@ async def test_a_vendor_cannot_post_jobs(api: Api, worker_db: Database) -> None:
     assert response.json()["code"] == "FORBIDDEN"
     conn = await worker_db.connect()
     try:
-        assert await conn.fetchval("SELECT count(*) FROM jobs WHERE customer_id = $1", vendor.user_id) == 0
+        assert (
+            await conn.fetchval("SELECT count(*) FROM jobs WHERE customer_id = $1", vendor.user_id)
+            == 0
+        )
     finally:
         await conn.close()

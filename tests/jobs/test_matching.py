@@ -46,13 +46,16 @@ async def _vendor(
     trades: list[str] | None = None,
     radius: int = 10,
 ) -> Placed:
-    vendor = await api.vendor(postcode=postcode_in(outcode, "9ZZ"), trades=trades or ["Plumbing"], radius=radius)
+    vendor = await api.vendor(
+        postcode=postcode_in(outcode, "9ZZ"), trades=trades or ["Plumbing"], radius=radius
+    )
     if rating is not None:
         total, count = rating
         conn = await db.connect()
         try:
             await conn.execute(
-                "UPDATE vendor_profiles SET rating_total = $1, rating_count = $2 WHERE user_id = $3",
+                "UPDATE vendor_profiles SET rating_total = $1, rating_count = $2"
+                " WHERE user_id = $3",
                 total,
                 count,
                 vendor.user_id,
@@ -129,7 +132,8 @@ async def _offer_events(db: Database, job_id: str) -> list[tuple[str, str]]:
     conn = await db.connect()
     try:
         rows = await conn.fetch(
-            "SELECT payload FROM event_log WHERE job_id = $1 AND type = 'LEAD_OFFERED' ORDER BY seq",
+            "SELECT payload FROM event_log"
+            " WHERE job_id = $1 AND type = 'LEAD_OFFERED' ORDER BY seq",
             job_id,
         )
     finally:
@@ -161,7 +165,9 @@ async def test_publish_offers_the_five_best_matches(fresh_api: Api, fresh_db: Da
     for vendor in best_five:
         lead = leads[vendor.id]
         assert lead["status"] == "offered"
-        assert lead["distance_miles"] == pytest.approx(distance_miles(JOB_OUTCODE, vendor.outcode), abs=0.01)
+        assert lead["distance_miles"] == pytest.approx(
+            distance_miles(JOB_OUTCODE, vendor.outcode), abs=0.01
+        )
 
     # Offered nearest first, equal distances by rating (unrated last): the log keeps that order.
     offers = await _offer_events(fresh_db, job["job_id"])
@@ -229,7 +235,9 @@ async def test_declining_offers_the_next_best_vendor(fresh_api: Api, fresh_db: D
         assert offers[-1][1] == newcomer.id
         assert len(offers) == len(leads)
         newcomer_leads = await api.leads(newcomer.user)
-        assert [(lead["job_id"], lead["status"]) for lead in newcomer_leads] == [(job_id, "offered")]
+        assert [(lead["job_id"], lead["status"]) for lead in newcomer_leads] == [
+            (job_id, "offered")
+        ]
 
     # Every eligible vendor has now been offered the job; one more decline finds nobody, and a
     # vendor who declined is never offered the same job again.
@@ -273,7 +281,9 @@ async def test_accepting_a_lead_does_not_top_up(fresh_api: Api, fresh_db: Databa
     assert await _open_leads(api, scenario.customer, job_id) == 5
 
 
-async def test_vendor_who_stops_accepting_is_skipped_by_top_up(fresh_api: Api, fresh_db: Database) -> None:
+async def test_vendor_who_stops_accepting_is_skipped_by_top_up(
+    fresh_api: Api, fresh_db: Database
+) -> None:
     """Eligibility is read at offer time: a vendor who paused after publishing is passed over."""
     api, scenario = fresh_api, await _scenario(fresh_api, fresh_db)
     job_id = (await api.create_job(scenario.customer))["job_id"]

@@ -18,7 +18,7 @@ SYSTEM_TEXT = "Lead accepted. Messaging enabled."
 
 
 async def _accepted(api: Api, vendors: int = 2) -> tuple[Marketplace, User, str]:
-    """A live job whose first vendor accepted its lead: (marketplace, that vendor, conversation id)."""
+    """A live job whose first vendor accepted its lead: (market, that vendor, conversation id)."""
     market = await marketplace(api, vendors=vendors)
     vendor = market.vendors[0]
     accepted = await api.accept(vendor, market.leads[vendor.user_id])
@@ -27,7 +27,9 @@ async def _accepted(api: Api, vendors: int = 2) -> tuple[Marketplace, User, str]
 
 
 async def _send(api: Api, user: User, conversation_id: str, **body: Any) -> httpx.Response:
-    return await api.client.post(f"{BASE}/{conversation_id}/messages", json=body, headers=user.headers)
+    return await api.client.post(
+        f"{BASE}/{conversation_id}/messages", json=body, headers=user.headers
+    )
 
 
 async def _sent(api: Api, user: User, conversation_id: str, **body: Any) -> str:
@@ -39,7 +41,9 @@ async def _sent(api: Api, user: User, conversation_id: str, **body: Any) -> str:
 
 
 async def _page(api: Api, user: User, conversation_id: str, **params: Any) -> dict[str, Any]:
-    response = await api.client.get(f"{BASE}/{conversation_id}/messages", params=params, headers=user.headers)
+    response = await api.client.get(
+        f"{BASE}/{conversation_id}/messages", params=params, headers=user.headers
+    )
     assert response.status_code == 200, response.text
     return dict(response.json())
 
@@ -55,7 +59,9 @@ async def _inbox(api: Api, user: User) -> dict[str, dict[str, Any]]:
 
 
 async def _mark_read(api: Api, user: User, conversation_id: str, **body: Any) -> httpx.Response:
-    return await api.client.patch(f"{BASE}/{conversation_id}/mark-read", json=body, headers=user.headers)
+    return await api.client.patch(
+        f"{BASE}/{conversation_id}/mark-read", json=body, headers=user.headers
+    )
 
 
 # ---------------------------------------------------------------------------- opening
@@ -79,11 +85,15 @@ async def test_accepting_a_lead_opens_a_conversation_with_a_system_message(api: 
     assert inbox[conversation_id]["status"] == "open"
     assert inbox[conversation_id]["messaging_enabled"] is True
     assert inbox[conversation_id]["job_id"] == market.job_id
-    assert inbox[conversation_id]["counterpart_name"] == vendor.body["vendor_profile"]["business_name"]
+    assert (
+        inbox[conversation_id]["counterpart_name"] == vendor.body["vendor_profile"]["business_name"]
+    )
     assert (await _inbox(api, vendor))[conversation_id]["counterpart_name"] == market.customer.name
 
     # The lead now points at the conversation, for the vendor.
-    lead = await api.client.get(f"/api/connection/leads/{market.leads[vendor.user_id]}", headers=vendor.headers)
+    lead = await api.client.get(
+        f"/api/connection/leads/{market.leads[vendor.user_id]}", headers=vendor.headers
+    )
     assert lead.json()["conversation_id"] == conversation_id
 
 
@@ -104,18 +114,18 @@ def test_a_new_process_can_store_messages() -> None:
     first message it stored, e.g. when a lead was accepted."""
     code = (
         "from sqlalchemy.ext.asyncio import create_async_engine\n"
-        "from tradematch.app import create_app\n"
+        "from tradematch.app import api_routers\n"
         "from tradematch.core.database import create_sessionmaker\n"
         "from tradematch.db.base import Base\n"
-        "create_app\n"
+        "api_routers()\n"  # what the app imports: every endpoint module
         "create_sessionmaker(create_async_engine('postgresql+asyncpg://u@localhost/x'))\n"
-        "from sqlalchemy.orm import configure_mappers\n"
-        "configure_mappers()\n"
-        "table = Base.metadata.tables['messages']\n"
-        "assert all(fk.column is not None for fk in table.foreign_keys)\n"
-        "assert 'quotes' in Base.metadata.tables\n"
+        "for table in Base.metadata.tables.values():\n"
+        "    for fk in table.foreign_keys:\n"
+        "        fk.column  # raises NoReferencedTableError if the target is not registered\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
 
 
@@ -130,7 +140,9 @@ async def test_both_parties_send_text_and_attachments(api: Api) -> None:
     ]
 
     hello = await _sent(api, market.customer, conversation_id, body="Can you come on Tuesday?")
-    reply = await _sent(api, vendor, conversation_id, body="Yes, here is a similar job", attachments=photos)
+    reply = await _sent(
+        api, vendor, conversation_id, body="Yes, here is a similar job", attachments=photos
+    )
     only_photo = await _sent(api, market.customer, conversation_id, attachments=[photos[0]])
     limit = [f"https://cdn.example.com/{i}.jpg" for i in range(10)]
     ten = await _sent(api, vendor, conversation_id, attachments=limit)
@@ -141,7 +153,10 @@ async def test_both_parties_send_text_and_attachments(api: Api) -> None:
     assert [m["position"] for m in messages] == [1, 2, 3, 4, 5, 6]
     by_id = {m["message_id"]: m for m in messages}
     assert by_id[hello]["kind"] == "text"
-    assert (by_id[hello]["sender_id"], by_id[hello]["sender_role"]) == (market.customer.user_id, "customer")
+    assert (by_id[hello]["sender_id"], by_id[hello]["sender_role"]) == (
+        market.customer.user_id,
+        "customer",
+    )
     assert by_id[hello]["attachments"] == []
     assert by_id[reply]["kind"] == "attachment"
     assert (by_id[reply]["sender_id"], by_id[reply]["sender_role"]) == (vendor.user_id, "vendor")
@@ -157,14 +172,21 @@ async def test_both_parties_send_text_and_attachments(api: Api) -> None:
 @pytest.mark.parametrize(
     "body",
     [
-        pytest.param({"body": "see", "attachments": ["http://cdn.example.com/tap.jpg"]}, id="http-url"),
+        pytest.param(
+            {"body": "see", "attachments": ["http://cdn.example.com/tap.jpg"]}, id="http-url"
+        ),
         pytest.param({"attachments": ["javascript:alert(1)"]}, id="javascript-url"),
         pytest.param({"attachments": ["ftp://cdn.example.com/tap.jpg"]}, id="ftp-url"),
         pytest.param({"attachments": ["not a url"]}, id="not-a-url"),
         pytest.param({"attachments": ["https://"]}, id="https-without-host"),
-        pytest.param({"attachments": [f"https://x.example.com/{i}.jpg" for i in range(11)]}, id="11-attachments"),
+        pytest.param(
+            {"attachments": [f"https://x.example.com/{i}.jpg" for i in range(11)]},
+            id="11-attachments",
+        ),
         pytest.param({"body": "hi", "attachments": [42]}, id="attachment-number"),
-        pytest.param({"attachments": "https://cdn.example.com/tap.jpg"}, id="attachments-not-a-list"),
+        pytest.param(
+            {"attachments": "https://cdn.example.com/tap.jpg"}, id="attachments-not-a-list"
+        ),
         pytest.param({}, id="empty"),
         pytest.param({"body": None, "attachments": []}, id="null-body-no-attachments"),
         pytest.param({"body": ""}, id="empty-body"),
@@ -173,7 +195,9 @@ async def test_both_parties_send_text_and_attachments(api: Api) -> None:
         pytest.param({"body": "nul\x00byte"}, id="nul-in-body"),
         pytest.param({"body": 5}, id="body-number"),
         pytest.param({"body": "hi", "kind": "system"}, id="kind-is-not-settable"),
-        pytest.param({"body": "hi", "sender_id": "usr_01JD5Z0000000000000000000"}, id="sender-not-settable"),
+        pytest.param(
+            {"body": "hi", "sender_id": "usr_01JD5Z0000000000000000000"}, id="sender-not-settable"
+        ),
     ],
 )
 async def test_bad_message_is_422_and_stores_nothing(api: Api, body: dict[str, Any]) -> None:
@@ -191,13 +215,17 @@ async def test_bad_message_is_422_and_stores_nothing(api: Api, body: dict[str, A
 # ---------------------------------------------------------------------------- paging
 
 
-async def _walk(api: Api, user: User, conversation_id: str, **params: Any) -> tuple[list[int], list[int]]:
+async def _walk(
+    api: Api, user: User, conversation_id: str, **params: Any
+) -> tuple[list[int], list[int]]:
     """Follow next_cursor to the end; return (positions in order, page sizes)."""
     positions: list[int] = []
     sizes: list[int] = []
     cursor: str | None = None
     while True:
-        page = await _page(api, user, conversation_id, **params, **({"cursor": cursor} if cursor else {}))
+        page = await _page(
+            api, user, conversation_id, **params, **({"cursor": cursor} if cursor else {})
+        )
         positions += [m["position"] for m in page["items"]]
         sizes.append(len(page["items"]))
         cursor = page["next_cursor"]
@@ -213,15 +241,17 @@ async def test_message_pages_in_both_orders(api: Api) -> None:
         await _sent(api, sender, conversation_id, body=f"message {i}")
     # 12 messages in all: the system message, then "message 0" … "message 10".
 
-    default = await _page(api, vendor, conversation_id, limit=5)
-    assert [m["position"] for m in default["items"]] == [12, 11, 10, 9, 8]  # newest first by default
+    default = await _page(api, vendor, conversation_id, limit=5)  # newest first by default
+    assert [m["position"] for m in default["items"]] == [12, 11, 10, 9, 8]
     assert default["items"][0]["body"] == "message 10"
 
     newest, sizes = await _walk(api, vendor, conversation_id, limit=5)
     assert newest == list(range(12, 0, -1))  # no duplicates, no gaps
     assert sizes == [5, 5, 2]
 
-    oldest, sizes = await _walk(api, market.customer, conversation_id, limit=5, order="oldest_first")
+    oldest, sizes = await _walk(
+        api, market.customer, conversation_id, limit=5, order="oldest_first"
+    )
     assert oldest == list(range(1, 13))
     assert sizes == [5, 5, 2]
 
@@ -239,7 +269,13 @@ async def test_message_pages_in_both_orders(api: Api) -> None:
     before_six = await _page(api, vendor, conversation_id, cursor=6, limit=3)
     assert [m["position"] for m in before_six["items"]] == [5, 4, 3]
 
-    for params in ({"order": "sideways"}, {"limit": 0}, {"limit": 101}, {"cursor": "abc"}, {"cursor": -1}):
+    for params in (
+        {"order": "sideways"},
+        {"limit": 0},
+        {"limit": 101},
+        {"cursor": "abc"},
+        {"cursor": -1},
+    ):
         response = await api.client.get(
             f"{BASE}/{conversation_id}/messages", params=params, headers=vendor.headers
         )
@@ -358,7 +394,9 @@ async def test_cancelled_job_locks_the_conversation_but_reading_still_works(api:
         response = await _send(api, participant, conversation_id, body="Still there?")
         assert response.status_code == 403, response.text
         assert response.json()["code"] == "MESSAGING_DISABLED"
-        attachment = await _send(api, participant, conversation_id, attachments=["https://cdn.example.com/a.jpg"])
+        attachment = await _send(
+            api, participant, conversation_id, attachments=["https://cdn.example.com/a.jpg"]
+        )
         assert attachment.status_code == 403, attachment.text
         assert attachment.json()["code"] == "MESSAGING_DISABLED"
 
@@ -392,10 +430,15 @@ async def test_non_participants_get_404(api: Api) -> None:
         assert conversation_id not in await _inbox(api, stranger), who
 
     # A conversation that does not exist answers exactly the same.
-    missing = await api.client.get(f"{BASE}/conv_01JD5Z0000000000000000000/messages", headers=vendor.headers)
+    missing = await api.client.get(
+        f"{BASE}/conv_01JD5Z0000000000000000000/messages", headers=vendor.headers
+    )
     assert (missing.status_code, missing.json()["code"]) == (404, "NOT_FOUND")
     # Nothing the strangers tried was stored.
-    assert [m["body"] for m in await _all(api, vendor, conversation_id)] == [SYSTEM_TEXT, "Private words"]
+    assert [m["body"] for m in await _all(api, vendor, conversation_id)] == [
+        SYSTEM_TEXT,
+        "Private words",
+    ]
     anonymous = await api.client.get(f"{BASE}/{conversation_id}/messages")
     assert anonymous.status_code == 401
 
@@ -406,8 +449,13 @@ async def test_messages_are_immutable(api: Api, worker_db: Database) -> None:
 
     # The API offers no way to change or remove a message.
     for method in ("PUT", "PATCH", "DELETE"):
-        for path in (f"{BASE}/{conversation_id}/messages", f"{BASE}/{conversation_id}/messages/{message_id}"):
-            response = await api.client.request(method, path, json={"body": "Edited"}, headers=vendor.headers)
+        for path in (
+            f"{BASE}/{conversation_id}/messages",
+            f"{BASE}/{conversation_id}/messages/{message_id}",
+        ):
+            response = await api.client.request(
+                method, path, json={"body": "Edited"}, headers=vendor.headers
+            )
             assert response.status_code in (404, 405), (method, path, response.text)
 
     # And the database itself refuses, whoever asks.
@@ -434,4 +482,7 @@ async def test_messages_are_immutable(api: Api, worker_db: Database) -> None:
     finally:
         await conn.close()
     assert body == "Final words"
-    assert [m["body"] for m in await _all(api, market.customer, conversation_id)] == [SYSTEM_TEXT, "Final words"]
+    assert [m["body"] for m in await _all(api, market.customer, conversation_id)] == [
+        SYSTEM_TEXT,
+        "Final words",
+    ]

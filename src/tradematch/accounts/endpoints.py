@@ -3,7 +3,13 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, status
 
 from tradematch.accounts import service
-from tradematch.accounts.schemas import LoginRequest, RegisterRequest, RegisterResponse, TokenResponse, UserResponse
+from tradematch.accounts.schemas import (
+    LoginRequest,
+    RegisterRequest,
+    RegisterResponse,
+    TokenResponse,
+    UserResponse,
+)
 from tradematch.core.deps import ActorDep, SessionDep, SettingsDep
 from tradematch.core.routing import TransactionalRoute, anonymous_idempotency, naturally_idempotent
 
@@ -12,21 +18,32 @@ router = APIRouter(tags=["accounts"], route_class=TransactionalRoute)
 
 @router.post("/register", status_code=status.HTTP_201_CREATED, response_model=RegisterResponse)
 @anonymous_idempotency("email")
-async def register(body: RegisterRequest, request: Request, session: SessionDep, settings: SettingsDep) -> RegisterResponse:
-    """Create a customer or vendor account and sign in. Admins are made with `tradematch admin create`."""
+async def register(
+    body: RegisterRequest, request: Request, session: SessionDep, settings: SettingsDep
+) -> RegisterResponse:
+    """Create a customer or vendor account and sign in (admins: `tradematch admin create`)."""
     user = await service.register(session, body)
     token = service.issue(settings, request.app.state.signing_key, user)
     profile = await service.load_profile(session, user)
-    return RegisterResponse(**profile.model_dump(), access_token=token.access_token, expires_in=token.expires_in)
+    return RegisterResponse(
+        **profile.model_dump(), access_token=token.access_token, expires_in=token.expires_in
+    )
 
 
 @router.post("/login", response_model=TokenResponse)
 @naturally_idempotent
-async def login(body: LoginRequest, request: Request, session: SessionDep, settings: SettingsDep) -> TokenResponse:
+async def login(
+    body: LoginRequest, request: Request, session: SessionDep, settings: SettingsDep
+) -> TokenResponse:
     """Exchange email and password for an access token. Failed attempts are rate-limited (429)."""
     client = request.client.host if request.client else "unknown"
     user = await service.login(
-        session, request.app.state.sessionmaker, settings, email=body.email, password=body.password, client=client
+        session,
+        request.app.state.sessionmaker,
+        settings,
+        email=body.email,
+        password=body.password,
+        client=client,
     )
     token = service.issue(settings, request.app.state.signing_key, user)
     return TokenResponse(access_token=token.access_token, expires_in=token.expires_in)

@@ -22,7 +22,9 @@ async def by_id(session: AsyncSession, user_id: str) -> User | None:
     return await session.get(User, user_id)
 
 
-async def vendor_profile(session: AsyncSession, vendor_id: str, *, lock: bool = False) -> VendorProfile | None:
+async def vendor_profile(
+    session: AsyncSession, vendor_id: str, *, lock: bool = False
+) -> VendorProfile | None:
     statement = select(VendorProfile).where(VendorProfile.user_id == vendor_id)
     if lock:
         statement = statement.with_for_update().execution_options(populate_existing=True)
@@ -31,14 +33,18 @@ async def vendor_profile(session: AsyncSession, vendor_id: str, *, lock: bool = 
 
 async def vendor_trades(session: AsyncSession, vendor_id: str) -> list[str]:
     result = await session.execute(
-        select(VendorTrade.trade).where(VendorTrade.vendor_id == vendor_id).order_by(VendorTrade.trade)
+        select(VendorTrade.trade)
+        .where(VendorTrade.vendor_id == vendor_id)
+        .order_by(VendorTrade.trade)
     )
     return list(result.scalars())
 
 
 async def replace_trades(session: AsyncSession, vendor_id: str, trades: list[str]) -> None:
     await session.execute(delete(VendorTrade).where(VendorTrade.vendor_id == vendor_id))
-    await session.execute(insert(VendorTrade), [{"vendor_id": vendor_id, "trade": t} for t in trades])
+    await session.execute(
+        insert(VendorTrade), [{"vendor_id": vendor_id, "trade": t} for t in trades]
+    )
 
 
 async def recent_failures(

@@ -9,7 +9,9 @@ from tradematch.kit.catalogue import Badge, Role, Trade
 from tradematch.kit.postcodes import Postcode
 from tradematch.kit.schemas import Name, RequestModel, ResponseModel
 
-_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+_EMAIL = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+)
 
 
 def _email(value: str) -> str:
@@ -26,10 +28,20 @@ def _phone(value: str) -> str:
     return digits
 
 
-Email = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=254), AfterValidator(_email)]
-Phone = Annotated[str, StringConstraints(strip_whitespace=True, min_length=10, max_length=32), AfterValidator(_phone)]
+Email = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=3, max_length=254),
+    AfterValidator(_email),
+]
+Phone = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=10, max_length=32),
+    AfterValidator(_phone),
+]
 Password = Annotated[str, Field(min_length=8, max_length=128)]
-BusinessName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+BusinessName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)
+]
 Trades = Annotated[list[Trade], Field(min_length=1, max_length=len(Trade))]
 Radius = Annotated[int, Field(ge=1, le=100, description="Service radius in miles")]
 
@@ -70,7 +82,7 @@ class LoginRequest(RequestModel):
 
 class TokenResponse(ResponseModel):
     access_token: str
-    token_type: Literal["bearer"] = "bearer"
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 (the OAuth token type, not a secret)
     expires_in: int
 
 
@@ -99,5 +111,5 @@ class UserResponse(ResponseModel):
 
 class RegisterResponse(UserResponse):
     access_token: str
-    token_type: Literal["bearer"] = "bearer"
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 (the OAuth token type, not a secret)
     expires_in: int

@@ -108,7 +108,9 @@ async def login(
     ):
         if count >= limits[bucket]:
             elapsed = (datetime.now(UTC) - oldest).total_seconds()
-            raise RateLimited(retry_after=max(1, math.ceil(settings.login_window_seconds - elapsed)))
+            raise RateLimited(
+                retry_after=max(1, math.ceil(settings.login_window_seconds - elapsed))
+            )
     user = await repository.by_email(session, email)
     if user is None or not user.is_active or not verify_password(user.password_hash, password):
         # Recorded in a transaction of its own: this request's transaction rolls back on 401.

@@ -42,9 +42,13 @@ async def admin_job(job_id: str, actor: AdminDep, session: SessionDep) -> AdminJ
     detail = await jobs.get(session, actor, job_id)
     job = await job_repository.get(session, jobs_owned_by(actor), job_id)
     assert job is not None
-    found = (await session.execute(select(Lead).where(Lead.job_id == job_id).order_by(Lead.id))).scalars()
+    found = (
+        await session.execute(select(Lead).where(Lead.job_id == job_id).order_by(Lead.id))
+    ).scalars()
     return AdminJob(
-        **detail.model_dump(), customer_id=job.customer_id, leads=[lead_service.admin_view(x) for x in found]
+        **detail.model_dump(),
+        customer_id=job.customer_id,
+        leads=[lead_service.admin_view(x) for x in found],
     )
 
 
@@ -66,4 +70,6 @@ async def admin_events(
 ) -> AdminEventPage:
     """The full event log, unmasked, in sequence order (optionally one job's)."""
     records = await events.feed(session, None, after=after, limit=limit, job_id=job_id)
-    return AdminEventPage(items=[admin_view(r) for r in records], next_after=records[-1].seq if records else after)
+    return AdminEventPage(
+        items=[admin_view(r) for r in records], next_after=records[-1].seq if records else after
+    )

@@ -7,6 +7,7 @@ One code path for both servers: with ``TRADEMATCH_DATABASE_URL`` unset, an embed
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import warnings
 from pathlib import Path
@@ -14,7 +15,12 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 from sqlalchemy import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 from tradematch.core.config import Settings
 
@@ -27,7 +33,7 @@ _embedded_servers: dict[Path, Any] = {}
 def start_embedded_postgres(data_dir: Path) -> str:
     """Start (or join) the embedded server in ``data_dir/pgdata``; return its libpq URL."""
     with warnings.catch_warnings():
-        # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); pgserver then uses /tmp.
+        # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); /tmp is used then.
         warnings.simplefilter("ignore", UserWarning)
         import pgserver  # imported lazily: only the embedded default needs it
 
@@ -62,12 +68,12 @@ async def ensure_database_exists(url: str) -> None:
     admin_url = with_database(url, "postgres").replace("postgresql+asyncpg", "postgresql")
     conn = await asyncpg.connect(_asyncpg_dsn(admin_url), **_socket_kwargs(target))
     try:
-        exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", target.database)
+        exists = await conn.fetchval(
+            "SELECT 1 FROM pg_database WHERE datname = $1", target.database
+        )
         if not exists:
-            try:
+            with contextlib.suppress(asyncpg.DuplicateDatabaseError):  # another process won
                 await conn.execute(f'CREATE DATABASE "{target.database}"')
-            except asyncpg.DuplicateDatabaseError:
-                pass
     finally:
         await conn.close()
 

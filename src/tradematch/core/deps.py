@@ -44,9 +44,7 @@ async def optional_actor(
         return None
     claims = read_token(request.app.state.signing_key, credentials.credentials)
     row = (
-        await session.execute(
-            select(User.role).where(User.id == claims.user_id, User.is_active)
-        )
+        await session.execute(select(User.role).where(User.id == claims.user_id, User.is_active))
     ).first()
     if row is None:
         raise Unauthorized("Invalid or expired token")

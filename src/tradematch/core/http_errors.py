@@ -32,10 +32,14 @@ _HTTP_CODES = {
 def _count_denial(request: Request, status: int) -> None:
     if status in (401, 403, 404):
         actor = getattr(request.state, "actor", None)
-        RBAC_DENIALS.labels(status=str(status), role=actor.role.value if actor else "anonymous").inc()
+        RBAC_DENIALS.labels(
+            status=str(status), role=actor.role.value if actor else "anonymous"
+        ).inc()
 
 
-def error_response(request: Request, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
+def error_response(
+    request: Request, status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> JSONResponse:
     _count_denial(request, status)
     return JSONResponse(body, status_code=status, headers=headers)
 
@@ -58,7 +62,10 @@ def allowed_methods(app: FastAPI, path: str) -> list[str]:
     table: list[tuple[re.Pattern[str], set[str]]] | None = getattr(app.state, "allow_table", None)
     if table is None:
         table = [
-            (re.compile("^" + re.sub(r"\\{[^/]+\\}", "[^/]+", re.escape(template)) + "$"), {m.upper() for m in ops})
+            (
+                re.compile("^" + re.sub(r"\\{[^/]+\\}", "[^/]+", re.escape(template)) + "$"),
+                {m.upper() for m in ops},
+            )
             for template, ops in app.openapi()["paths"].items()
         ]
         app.state.allow_table = table
@@ -82,7 +89,11 @@ def install(app: FastAPI) -> None:
         return error_response(
             request,
             422,
-            {"error": "Invalid request", "code": "VALIDATION_ERROR", "details": _jsonable_errors(exc.errors())},
+            {
+                "error": "Invalid request",
+                "code": "VALIDATION_ERROR",
+                "details": _jsonable_errors(exc.errors()),
+            },
         )
 
     @app.exception_handler(StarletteHTTPException)
@@ -91,7 +102,9 @@ def install(app: FastAPI) -> None:
         message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ").capitalize()
         headers = dict(getattr(exc, "headers", None) or {})
         if exc.status_code == 400:  # a body that is not JSON at all is bad input like any other
-            return error_response(request, 422, {"error": "Malformed request body", "code": "VALIDATION_ERROR"})
+            return error_response(
+                request, 422, {"error": "Malformed request body", "code": "VALIDATION_ERROR"}
+            )
         if exc.status_code == 405:
             headers["Allow"] = ", ".join(allowed_methods(request.app, request.url.path))
         return error_response(request, exc.status_code, {"error": message, "code": code}, headers)
@@ -100,17 +113,25 @@ def install(app: FastAPI) -> None:
     async def integrity_error(request: Request, exc: IntegrityError) -> JSONResponse:
         # Services check their rules first; this is the database refusing a race they lost.
         log.info("integrity error turned into 409", exc_info=exc)
-        return error_response(request, 409, {"error": "Conflicting change; retry", "code": "CONFLICT"})
+        return error_response(
+            request, 409, {"error": "Conflicting change; retry", "code": "CONFLICT"}
+        )
 
     @app.exception_handler(DBAPIError)
     async def database_error(request: Request, exc: DBAPIError) -> JSONResponse:
         sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None) or ""
         if sqlstate in ("40001", "40P01", "55P03"):  # serialization failure, deadlock, lock timeout
-            return error_response(request, 409, {"error": "Concurrent change; retry", "code": "CONFLICT"})
+            return error_response(
+                request, 409, {"error": "Concurrent change; retry", "code": "CONFLICT"}
+            )
         log.exception("database error", exc_info=exc)
-        return error_response(request, 500, {"error": "Internal server error", "code": "INTERNAL_ERROR"})
+        return error_response(
+            request, 500, {"error": "Internal server error", "code": "INTERNAL_ERROR"}
+        )
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", exc_info=exc)
-        return error_response(request, 500, {"error": "Internal server error", "code": "INTERNAL_ERROR"})
+        return error_response(
+            request, 500, {"error": "Internal server error", "code": "INTERNAL_ERROR"}
+        )

@@ -1,4 +1,4 @@
-"""Structured logs (structlog): JSON lines carrying the request id and, where known, the event id."""
+"""Structured logs (structlog): JSON lines with the request id and, where known, the event id."""
 
 from __future__ import annotations
 

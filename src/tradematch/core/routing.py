@@ -131,10 +131,15 @@ class TransactionalRoute(APIRoute):
                     if response.status_code >= 400:
                         await session.rollback()
                         return response
-                    claim: idempotency.Claim | None = getattr(request.state, "idempotency_claim", None)
+                    claim: idempotency.Claim | None = getattr(
+                        request.state, "idempotency_claim", None
+                    )
                     if claim is not None:
                         await idempotency.store(
-                            session, claim, response, request.app.state.settings.idempotency_ttl_hours
+                            session,
+                            claim,
+                            response,
+                            request.app.state.settings.idempotency_ttl_hours,
                         )
                     await events.flush(session)
                     await session.commit()

@@ -23,9 +23,18 @@ class Dispute(Timestamps, Base):
     resolved_at: Mapped[datetime | None]
     __table_args__ = (
         CheckConstraint(check_in("status", DISPUTE.states), name="status"),
-        CheckConstraint(f"resolution IS NULL OR {check_in('resolution', RESOLUTIONS)}", name="resolution"),
+        CheckConstraint(
+            f"resolution IS NULL OR {check_in('resolution', RESOLUTIONS)}", name="resolution"
+        ),
         CheckConstraint("(status = 'resolved') = (resolution IS NOT NULL)", name="resolved"),
-        CheckConstraint("vendor_share_pence IS NULL OR vendor_share_pence >= 0", name="vendor_share"),
-        Index("uq_disputes_job_id_open", "job_id", unique=True, postgresql_where=text("status = 'open'")),
+        CheckConstraint(
+            "vendor_share_pence IS NULL OR vendor_share_pence >= 0", name="vendor_share"
+        ),
+        Index(
+            "uq_disputes_job_id_open",
+            "job_id",
+            unique=True,
+            postgresql_where=text("status = 'open'"),
+        ),
         Index("ix_disputes_status_created_at", "status", "created_at"),
     )

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, text
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tradematch.db.base import Base, CreatedAt, Timestamps, check_in
@@ -8,7 +8,12 @@ from tradematch.escrow.states import ESCROW
 
 LEDGER_ACCOUNT_KINDS = ("provider", "customer_wallet", "escrow", "vendor_wallet")
 LEDGER_TRANSACTION_KINDS = (
-    "top_up", "escrow_fund", "milestone_release", "dispute_release", "dispute_refund", "withdrawal",
+    "top_up",
+    "escrow_fund",
+    "milestone_release",
+    "dispute_release",
+    "dispute_refund",
+    "withdrawal",
 )
 
 

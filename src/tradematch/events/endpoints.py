@@ -11,13 +11,17 @@ from tradematch.events.schemas import EventPage
 
 router = APIRouter(tags=["events"], route_class=TransactionalRoute)
 
-After = Annotated[int, Query(ge=0, le=2**62, description="Return events with a larger sequence number.")]
+After = Annotated[
+    int, Query(ge=0, le=2**62, description="Return events with a larger sequence number.")
+]
 Limit = Annotated[int, Query(ge=1, le=500)]
 
 
 @router.get("/events", response_model=EventPage)
-async def my_events(actor: ActorDep, session: SessionDep, after: After = 0, limit: Limit = 100) -> EventPage:
-    """My own feed in sequence order, for polling clients. Never skips an event that commits late."""
+async def my_events(
+    actor: ActorDep, session: SessionDep, after: After = 0, limit: Limit = 100
+) -> EventPage:
+    """My own feed in sequence order, for polling clients; never skips a late-committing event."""
     return await queries.my_feed(session, actor, after=after, limit=limit)
 
 

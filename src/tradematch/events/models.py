@@ -29,7 +29,9 @@ class EventRecord(Base):
     hash: Mapped[str] = mapped_column(String(64))
     __table_args__ = (
         UniqueConstraint(
-            "job_id", "chain_index", name="uq_event_log_job_id_chain_index",
+            "job_id",
+            "chain_index",
+            name="uq_event_log_job_id_chain_index",
             postgresql_nulls_not_distinct=True,
         ),
         Index("ix_event_log_job_id_seq", "job_id", "seq"),

@@ -62,7 +62,9 @@ async def my_feed(session: AsyncSession, actor: Actor, *, after: int, limit: int
     )
 
 
-async def job_history(session: AsyncSession, actor: Actor, job_id: str, *, after: int, limit: int) -> EventPage:
+async def job_history(
+    session: AsyncSession, actor: Actor, job_id: str, *, after: int, limit: int
+) -> EventPage:
     if await jobs.get(session, jobs_involving(actor), job_id) is None:
         raise NotFound("Job not found")
     records = await repository.feed(

@@ -8,8 +8,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tradematch.events.models import EventAudience, EventRecord
 
 
-async def feed(session: AsyncSession, user_id: str | None, *, after: int, limit: int, job_id: str | None = None) -> list[EventRecord]:
-    """Events after ``after`` in sequence order: the user's own (audience), or all (``user_id=None``)."""
+async def feed(
+    session: AsyncSession, user_id: str | None, *, after: int, limit: int, job_id: str | None = None
+) -> list[EventRecord]:
+    """Events after ``after`` in sequence order: the user's (audience), or all (``user_id=None``)."""
     statement = select(EventRecord).where(EventRecord.seq > after)
     if user_id is not None:
         statement = statement.join(EventAudience, EventAudience.seq == EventRecord.seq).where(
@@ -21,9 +23,13 @@ async def feed(session: AsyncSession, user_id: str | None, *, after: int, limit:
     return list(result.scalars())
 
 
-async def all_in_chain_order(session: AsyncSession, batch: int = 1000) -> AsyncIterator[EventRecord]:
+async def all_in_chain_order(
+    session: AsyncSession, batch: int = 1000
+) -> AsyncIterator[EventRecord]:
     """Every event, chain by chain (job), in chain order — streamed."""
-    statement = select(EventRecord).order_by(EventRecord.job_id.nulls_first(), EventRecord.chain_index)
+    statement = select(EventRecord).order_by(
+        EventRecord.job_id.nulls_first(), EventRecord.chain_index
+    )
     result = await session.stream_scalars(statement.execution_options(yield_per=batch))
     async for record in result:
         yield record

@@ -141,9 +141,7 @@ async def _chain_heads(
 ) -> dict[str | None, tuple[int, str | None]]:
     heads: dict[str | None, tuple[int, str | None]] = {}
     for job_id in job_ids:
-        condition = (
-            EventRecord.job_id.is_(None) if job_id is None else EventRecord.job_id == job_id
-        )
+        condition = EventRecord.job_id.is_(None) if job_id is None else EventRecord.job_id == job_id
         row = (
             await session.execute(
                 select(EventRecord.chain_index, EventRecord.hash)

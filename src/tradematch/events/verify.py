@@ -59,7 +59,9 @@ async def verify_chains(session: AsyncSession) -> Report:
             prev_hash=record.prev_hash,
         )
         if record.chain_index != expected_index:
-            reason = f"chain index {record.chain_index}, expected {expected_index} (an event is missing)"
+            reason = (
+                f"chain index {record.chain_index}, expected {expected_index} (an event is missing)"
+            )
         elif record.prev_hash != expected_prev:
             reason = "previous-hash link does not match the preceding event"
         elif recomputed != record.hash:

@@ -152,7 +152,5 @@ async def store(session: AsyncSession, claim: Claim, response: Response, ttl_hou
 
 
 async def purge_expired(session: AsyncSession) -> int:
-    result = await session.execute(
-        text("DELETE FROM idempotency_keys WHERE expires_at <= now()")
-    )
+    result = await session.execute(text("DELETE FROM idempotency_keys WHERE expires_at <= now()"))
     return int(getattr(result, "rowcount", 0) or 0)

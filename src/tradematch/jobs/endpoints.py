@@ -49,26 +49,36 @@ async def get_job(job_id: str, actor: CustomerOrAdminDep, session: SessionDep) -
 
 
 @router.patch("/jobs/{job_id}", response_model=JobChanged)
-async def edit_job(job_id: str, body: JobUpdate, actor: CustomerDep, session: SessionDep) -> JobChanged:
+async def edit_job(
+    job_id: str, body: JobUpdate, actor: CustomerDep, session: SessionDep
+) -> JobChanged:
     """Edit a draft (409 once published)."""
     return await service.update_draft(session, actor, job_id, body)
 
 
 @router.patch("/jobs/{job_id}/publish", response_model=JobPublished)
 async def publish_job(
-    job_id: str, actor: CustomerDep, session: SessionDep, settings: SettingsDep, body: EmptyBody = None
+    job_id: str,
+    actor: CustomerDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    body: EmptyBody = None,
 ) -> JobPublished:
     """Publish a draft: it goes live and is offered to up to five matching vendors."""
     return await service.publish(session, actor, settings, job_id)
 
 
 @router.patch("/jobs/{job_id}/cancel", response_model=JobChanged)
-async def cancel_job(job_id: str, actor: CustomerDep, session: SessionDep, body: EmptyBody = None) -> JobChanged:
+async def cancel_job(
+    job_id: str, actor: CustomerDep, session: SessionDep, body: EmptyBody = None
+) -> JobChanged:
     """Cancel a draft or live job; vendors holding leads are told it is no longer available."""
     return await service.cancel(session, actor, job_id)
 
 
 @router.get("/jobs/{job_id}/vendors", response_model=EngagedVendorList)
-async def job_vendors(job_id: str, actor: CustomerOrAdminDep, session: SessionDep) -> EngagedVendorList:
+async def job_vendors(
+    job_id: str, actor: CustomerOrAdminDep, session: SessionDep
+) -> EngagedVendorList:
     """Vendors who accepted this job's lead: limited profile plus contact details."""
     return await service.engaged_vendors(session, actor, job_id)

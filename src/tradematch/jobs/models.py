@@ -34,15 +34,23 @@ class Job(Timestamps, Base):
         CheckConstraint(check_in("trade_category", TRADES), name="trade_category"),
         CheckConstraint(check_in("timeframe", TIMEFRAMES), name="timeframe"),
         CheckConstraint(
-            "budget_min_pence > 0 AND budget_max_pence <= 100000000 AND budget_min_pence <= budget_max_pence",
+            "budget_min_pence > 0 AND budget_max_pence <= 100000000"
+            " AND budget_min_pence <= budget_max_pence",
             name="budget",
         ),
-        CheckConstraint("(status = 'draft') = (published_at IS NULL) OR status = 'cancelled'", name="published_at"),
+        CheckConstraint(
+            "(status = 'draft') = (published_at IS NULL) OR status = 'cancelled'",
+            name="published_at",
+        ),
         CheckConstraint(
             "awarded_vendor_id IS NOT NULL OR status IN ('draft', 'live', 'cancelled', 'expired')",
             name="awarded_vendor",
         ),
         Index("ix_jobs_customer_id_created_at", "customer_id", text("created_at DESC")),
-        Index("ix_jobs_live_published_at", "published_at", postgresql_where=text("status = 'live'")),
-        Index("ix_jobs_completed_at", "completed_at", postgresql_where=text("status = 'completed'")),
+        Index(
+            "ix_jobs_live_published_at", "published_at", postgresql_where=text("status = 'live'")
+        ),
+        Index(
+            "ix_jobs_completed_at", "completed_at", postgresql_where=text("status = 'completed'")
+        ),
     )

@@ -11,11 +11,15 @@ from tradematch.leads.states import ENGAGED_LEAD_STATES, OPEN_LEAD_STATES
 from tradematch.messaging.models import Conversation
 
 
-async def get(session: AsyncSession, scope: JobScope, job_id: str, *, lock: bool = False) -> Job | None:
+async def get(
+    session: AsyncSession, scope: JobScope, job_id: str, *, lock: bool = False
+) -> Job | None:
     statement = select(Job).where(Job.id == job_id, scope)
     if lock:
         # Refresh a row already in the session: the locked version is the one to decide on.
-        statement = statement.with_for_update(key_share=True).execution_options(populate_existing=True)
+        statement = statement.with_for_update(key_share=True).execution_options(
+            populate_existing=True
+        )
     return (await session.execute(statement)).scalar_one_or_none()
 
 
@@ -42,7 +46,9 @@ async def open_lead_counts(session: AsyncSession, job_ids: list[str]) -> dict[st
     return {job_id: int(count) for job_id, count in result.all()}
 
 
-async def engaged_vendors(session: AsyncSession, job_id: str) -> list[Row[Lead, VendorProfile, User, str]]:
+async def engaged_vendors(
+    session: AsyncSession, job_id: str
+) -> list[Row[Lead, VendorProfile, User, str]]:
     """Vendors whose lead on the job is accepted (or further), with contact and conversation."""
     result = await session.execute(
         select(Lead, VendorProfile, User, Conversation.id)

@@ -10,7 +10,6 @@ from tradematch.kit.postcodes import Postcode
 from tradematch.kit.schemas import LongText, RequestModel, ResponseModel, Title
 
 
-
 class JobCreate(RequestModel):
     title: Title
     trade_category: Trade
@@ -113,5 +112,3 @@ class EngagedVendor(ResponseModel):
 
 class EngagedVendorList(ResponseModel):
     items: list[EngagedVendor]
-
-

@@ -89,7 +89,9 @@ async def create(session: AsyncSession, actor: Actor, request: JobCreate) -> Job
     return JobCreated(job_id=job.id, status=job.status, event_id=event_id)
 
 
-async def update_draft(session: AsyncSession, actor: Actor, job_id: str, change: JobUpdate) -> JobChanged:
+async def update_draft(
+    session: AsyncSession, actor: Actor, job_id: str, change: JobUpdate
+) -> JobChanged:
     job = await _owned(session, actor, job_id, lock=True)
     JOB.transition(job.status, "edit")
     fields = change.model_fields_set - {"idempotency_key"}
@@ -122,7 +124,9 @@ async def update_draft(session: AsyncSession, actor: Actor, job_id: str, change:
     return JobChanged(job_id=job.id, status=job.status, event_id=event_id)
 
 
-async def publish(session: AsyncSession, actor: Actor, settings: Settings, job_id: str) -> JobPublished:
+async def publish(
+    session: AsyncSession, actor: Actor, settings: Settings, job_id: str
+) -> JobPublished:
     job = await _owned(session, actor, job_id, lock=True)
     job.status = JOB.transition(job.status, "publish")
     job.published_at = clock.now()
@@ -173,7 +177,9 @@ async def get(session: AsyncSession, actor: Actor, job_id: str) -> JobDetail:
 async def list_mine(
     session: AsyncSession, actor: Actor, *, limit: int, cursor: str | None, status: str | None
 ) -> JobList:
-    found = await repository.list_jobs(session, jobs_owned_by(actor), limit=limit + 1, before=cursor, status=status)
+    found = await repository.list_jobs(
+        session, jobs_owned_by(actor), limit=limit + 1, before=cursor, status=status
+    )
     more = len(found) > limit
     found = found[:limit]
     counts = await repository.open_lead_counts(session, [j.id for j in found])

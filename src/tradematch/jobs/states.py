@@ -3,7 +3,14 @@ from tradematch.kit.states import StateMachine
 JOB = StateMachine(
     entity="job",
     states=(
-        "draft", "live", "in_progress", "disputed", "completed", "closed", "cancelled", "expired",
+        "draft",
+        "live",
+        "in_progress",
+        "disputed",
+        "completed",
+        "closed",
+        "cancelled",
+        "expired",
     ),
     transitions={
         ("draft", "edit"): "draft",

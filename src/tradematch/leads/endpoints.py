@@ -6,10 +6,17 @@ from fastapi import APIRouter, Body, Query
 
 from tradematch.core.deps import SessionDep, SettingsDep, VendorDep
 from tradematch.core.routing import TransactionalRoute
-from tradematch.leads import service
-from tradematch.leads.schemas import DeclineRequest, LeadAccepted, LeadDeclined, LeadDetail, LeadList, LeadPreview
-from tradematch.leads.states import LEAD
 from tradematch.kit.schemas import EmptyRequest
+from tradematch.leads import service
+from tradematch.leads.schemas import (
+    DeclineRequest,
+    LeadAccepted,
+    LeadDeclined,
+    LeadDetail,
+    LeadList,
+    LeadPreview,
+)
+from tradematch.leads.states import LEAD
 
 router = APIRouter(tags=["leads"], route_class=TransactionalRoute)
 
@@ -24,7 +31,7 @@ async def list_leads(
     cursor: Annotated[str | None, Query(max_length=40, pattern="^lead_[0-9A-Z]{26}$")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> LeadList:
-    """My leads, newest first. Offered leads are previews: the customer stays hidden until I accept."""
+    """My leads, newest first; offered leads are previews (the customer is hidden until accepted)."""
     return await service.list_leads(session, actor, limit=limit, cursor=cursor, status=status)
 
 
@@ -36,7 +43,10 @@ async def get_lead(lead_id: str, actor: VendorDep, session: SessionDep) -> LeadD
 
 @router.post("/leads/{lead_id}/accept", response_model=LeadAccepted)
 async def accept_lead(
-    lead_id: str, actor: VendorDep, session: SessionDep, body: Annotated[EmptyRequest | None, Body()] = None
+    lead_id: str,
+    actor: VendorDep,
+    session: SessionDep,
+    body: Annotated[EmptyRequest | None, Body()] = None,
 ) -> LeadAccepted:
     """Accept a lead: customer contact details unlock and a conversation opens."""
     return await service.accept(session, actor, lead_id)

@@ -34,5 +34,7 @@ class Lead(Timestamps, Base):
         ),
         Index("ix_leads_vendor_id_offered_at", "vendor_id", text("offered_at DESC")),
         Index("ix_leads_job_id_status", "job_id", "status"),
-        Index("ix_leads_offered_expires_at", "expires_at", postgresql_where=text("status = 'offered'")),
+        Index(
+            "ix_leads_offered_expires_at", "expires_at", postgresql_where=text("status = 'offered'")
+        ),
     )

@@ -66,7 +66,9 @@ async def best_matches(session: AsyncSession, job: Job, limit: int) -> list[Matc
         return []
     lat, lon = centroids()[job.outcode]
     dlat = MAX_SERVICE_RADIUS_MILES / MILES_PER_DEGREE_LAT
-    dlon = MAX_SERVICE_RADIUS_MILES / (MILES_PER_DEGREE_LAT * max(0.01, math.cos(math.radians(lat))))
+    dlon = MAX_SERVICE_RADIUS_MILES / (
+        MILES_PER_DEGREE_LAT * max(0.01, math.cos(math.radians(lat)))
+    )
     result = await session.execute(
         _MATCH_SQL,
         {
@@ -92,12 +94,16 @@ async def count_open(session: AsyncSession, job_id: str) -> int:
     return int(result.scalar_one())
 
 
-async def get(session: AsyncSession, scope: LeadScope, lead_id: str, *, lock: bool = False) -> Lead | None:
+async def get(
+    session: AsyncSession, scope: LeadScope, lead_id: str, *, lock: bool = False
+) -> Lead | None:
     statement = select(Lead).where(Lead.id == lead_id, scope)
     if lock:
         # A locking read must see the row as committed now, not as this session first loaded
         # it (the identity map would keep a status read before a concurrent accept committed).
-        statement = statement.with_for_update(key_share=True).execution_options(populate_existing=True)
+        statement = statement.with_for_update(key_share=True).execution_options(
+            populate_existing=True
+        )
     return (await session.execute(statement)).scalar_one_or_none()
 
 
@@ -130,7 +136,9 @@ async def list_with_jobs(
     return list(result.all())
 
 
-async def open_leads_for_update(session: AsyncSession, job_id: str, *, except_lead: str | None = None) -> list[Lead]:
+async def open_leads_for_update(
+    session: AsyncSession, job_id: str, *, except_lead: str | None = None
+) -> list[Lead]:
     statement = select(Lead).where(Lead.job_id == job_id, Lead.status.in_(OPEN_LEAD_STATES))
     if except_lead is not None:
         statement = statement.where(Lead.id != except_lead)

@@ -103,4 +103,6 @@ class LeadDeclined(ResponseModel):
 
 
 class DeclineRequest(RequestModel):
-    reason: Annotated[Reason | None, Field(description="Optional, kept for the platform only.")] = None
+    reason: Annotated[Reason | None, Field(description="Optional, kept for the platform only.")] = (
+        None
+    )

@@ -40,7 +40,9 @@ def _short(title: str, limit: int = 20) -> str:
     return title if len(title) <= limit else title[: limit - 3].rstrip() + "..."
 
 
-async def offer_leads(session: AsyncSession, actor: Actor, settings: Settings, job: Job) -> list[Lead]:
+async def offer_leads(
+    session: AsyncSession, actor: Actor, settings: Settings, job: Job
+) -> list[Lead]:
     """Offer the job to the best matching vendors until it has ``max_open_leads`` open leads.
 
     The caller holds the job's row lock, so concurrent top-ups cannot overshoot.
@@ -49,7 +51,10 @@ async def offer_leads(session: AsyncSession, actor: Actor, settings: Settings, j
     matches = await repository.best_matches(session, job, wanted)
     now = clock.now()
     price = lead_price_pence(
-        job.trade_category, job.timeframe, settings.lead_base_price_pence, settings.lead_urgency_percent
+        job.trade_category,
+        job.timeframe,
+        settings.lead_base_price_pence,
+        settings.lead_urgency_percent,
     )
     leads = []
     for match in matches:
@@ -72,9 +77,16 @@ async def offer_leads(session: AsyncSession, actor: Actor, settings: Settings, j
             EventType.LEAD_OFFERED,
             actor=actor,
             job_id=job.id,
-            payload={"lead_id": lead.id, "vendor_id": lead.vendor_id, "admin": {"price_pence": lead.price_pence}},
+            payload={
+                "lead_id": lead.id,
+                "vendor_id": lead.vendor_id,
+                "admin": {"price_pence": lead.price_pence},
+            },
             audience=[lead.vendor_id],
-            context={"vendor_id": lead.vendor_id, "job_title_short": _short(redact_contact_details(job.title) or "")},
+            context={
+                "vendor_id": lead.vendor_id,
+                "job_title_short": _short(redact_contact_details(job.title) or ""),
+            },
         )
     return leads
 
@@ -106,7 +118,9 @@ async def close_open_leads(
     return leads
 
 
-def _vendor_view(lead: Lead, job: Job, customer: User, conversation_id: str | None) -> LeadDetail | LeadPreview:
+def _vendor_view(
+    lead: Lead, job: Job, customer: User, conversation_id: str | None
+) -> LeadDetail | LeadPreview:
     """The vendor's view: contact details only while the vendor is engaged on the job."""
     common = {
         "lead_id": lead.id,
@@ -130,7 +144,10 @@ def _vendor_view(lead: Lead, job: Job, customer: User, conversation_id: str | No
             accepted_at=lead.accepted_at,
             conversation_id=conversation_id,
             customer=CustomerContact(
-                name=customer.name, phone=customer.phone, email=customer.email, postcode=customer.postcode
+                name=customer.name,
+                phone=customer.phone,
+                email=customer.email,
+                postcode=customer.postcode,
             ),
         )
     return LeadPreview(
@@ -214,11 +231,20 @@ async def accept(session: AsyncSession, actor: Actor, lead_id: str) -> LeadAccep
         EventType.LEAD_ACCEPTED,
         actor=actor,
         job_id=job.id,
-        payload={"lead_id": lead.id, "vendor_id": lead.vendor_id, "conversation_id": conversation.id},
+        payload={
+            "lead_id": lead.id,
+            "vendor_id": lead.vendor_id,
+            "conversation_id": conversation.id,
+        },
         audience=[job.customer_id, lead.vendor_id],
         context={"customer_id": job.customer_id, "vendor_id": lead.vendor_id},
     )
-    return LeadAccepted(lead_id=lead.id, conversation_id=conversation.id, event_id=event_id, message=ACCEPTED_MESSAGE)
+    return LeadAccepted(
+        lead_id=lead.id,
+        conversation_id=conversation.id,
+        event_id=event_id,
+        message=ACCEPTED_MESSAGE,
+    )
 
 
 async def decline(

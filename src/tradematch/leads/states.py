@@ -3,7 +3,13 @@ from tradematch.kit.states import StateMachine
 LEAD = StateMachine(
     entity="lead",
     states=(
-        "offered", "accepted", "declined", "expired", "quote_sent", "quote_accepted", "closed",
+        "offered",
+        "accepted",
+        "declined",
+        "expired",
+        "quote_sent",
+        "quote_accepted",
+        "closed",
     ),
     transitions={
         ("offered", "accept"): "accepted",

@@ -7,7 +7,14 @@ from fastapi import APIRouter, Body, Query, status
 from tradematch.core.deps import ActorDep, SessionDep
 from tradematch.core.routing import TransactionalRoute
 from tradematch.messaging import service
-from tradematch.messaging.schemas import ConversationList, MarkedRead, MarkRead, MessagePage, MessageSent, SendMessage
+from tradematch.messaging.schemas import (
+    ConversationList,
+    MarkedRead,
+    MarkRead,
+    MessagePage,
+    MessageSent,
+    SendMessage,
+)
 
 router = APIRouter(tags=["messaging"], route_class=TransactionalRoute)
 
@@ -26,19 +33,30 @@ async def get_messages(
     actor: ActorDep,
     session: SessionDep,
     order: Annotated[Literal["newest_first", "oldest_first"], Query()] = "newest_first",
-    cursor: Annotated[int | None, Query(ge=0, le=2_147_483_647, description="`next_cursor` of the previous page.")] = None,
+    cursor: Annotated[
+        int | None, Query(ge=0, le=2_147_483_647, description="`next_cursor` of the previous page.")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> MessagePage:
     """A page of messages. `newest_first` (default) walks back in time; `oldest_first` forward."""
     return await service.read_page(
-        session, actor, conversation_id, limit=limit, cursor=cursor, newest_first=order == "newest_first"
+        session,
+        actor,
+        conversation_id,
+        limit=limit,
+        cursor=cursor,
+        newest_first=order == "newest_first",
     )
 
 
 @router.post(
-    "/conversations/{conversation_id}/messages", status_code=status.HTTP_201_CREATED, response_model=MessageSent
+    "/conversations/{conversation_id}/messages",
+    status_code=status.HTTP_201_CREATED,
+    response_model=MessageSent,
 )
-async def send_message(conversation_id: str, body: SendMessage, actor: ActorDep, session: SessionDep) -> MessageSent:
+async def send_message(
+    conversation_id: str, body: SendMessage, actor: ActorDep, session: SessionDep
+) -> MessageSent:
     """Send text or https attachments. 403 MESSAGING_DISABLED unless the conversation is open."""
     return await service.send(session, actor, conversation_id, body)
 

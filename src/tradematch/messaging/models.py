@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
@@ -24,8 +25,14 @@ class Conversation(Timestamps, Base):
         UniqueConstraint("job_id", "vendor_id", name="uq_conversations_job_id_vendor_id"),
         CheckConstraint(check_in("status", CONVERSATION.states), name="status"),
         CheckConstraint("message_count >= 0", name="message_count"),
-        Index("ix_conversations_customer_id_last_message_at", "customer_id", text("last_message_at DESC")),
-        Index("ix_conversations_vendor_id_last_message_at", "vendor_id", text("last_message_at DESC")),
+        Index(
+            "ix_conversations_customer_id_last_message_at",
+            "customer_id",
+            text("last_message_at DESC"),
+        ),
+        Index(
+            "ix_conversations_vendor_id_last_message_at", "vendor_id", text("last_message_at DESC")
+        ),
     )
 
 
@@ -42,10 +49,14 @@ class Message(CreatedAt, Base):
     attachments: Mapped[list[str]] = mapped_column(JSONB, server_default="[]")
     quote_id: Mapped[str | None] = mapped_column(ForeignKey("quotes.id"))
     __table_args__ = (
-        UniqueConstraint("conversation_id", "position", name="uq_messages_conversation_id_position"),
+        UniqueConstraint(
+            "conversation_id", "position", name="uq_messages_conversation_id_position"
+        ),
         CheckConstraint(check_in("kind", MESSAGE_KINDS), name="kind"),
         CheckConstraint("position > 0", name="position"),
-        CheckConstraint("(kind = 'system') = (sender_id IS NULL) OR kind = 'quote_reference'", name="sender"),
+        CheckConstraint(
+            "(kind = 'system') = (sender_id IS NULL) OR kind = 'quote_reference'", name="sender"
+        ),
         CheckConstraint("body IS NOT NULL OR jsonb_array_length(attachments) > 0", name="content"),
     )
 
@@ -59,4 +70,3 @@ class ConversationRead(Base):
     last_read_position: Mapped[int] = mapped_column(server_default="0")
     read_at: Mapped[datetime] = mapped_column(server_default=text("now()"))
     __table_args__ = (CheckConstraint("last_read_position >= 0", name="position"),)
-

@@ -18,7 +18,9 @@ async def get(
 ) -> Conversation | None:
     statement = select(Conversation).where(Conversation.id == conversation_id, scope)
     if lock:
-        statement = statement.with_for_update(key_share=True).execution_options(populate_existing=True)
+        statement = statement.with_for_update(key_share=True).execution_options(
+            populate_existing=True
+        )
     return (await session.execute(statement)).scalar_one_or_none()
 
 
@@ -26,7 +28,9 @@ async def lead_status(session: AsyncSession, lead_id: str) -> str:
     return (await session.execute(select(Lead.status).where(Lead.id == lead_id))).scalar_one()
 
 
-async def append(session: AsyncSession, conversation: Conversation, values: dict[str, Any]) -> Message:
+async def append(
+    session: AsyncSession, conversation: Conversation, values: dict[str, Any]
+) -> Message:
     """Number the message within its conversation (the row is locked by the UPDATE) and store it."""
     position = (
         await session.execute(
@@ -44,7 +48,12 @@ async def append(session: AsyncSession, conversation: Conversation, values: dict
 
 
 async def page(
-    session: AsyncSession, conversation_id: str, *, limit: int, cursor: int | None, newest_first: bool
+    session: AsyncSession,
+    conversation_id: str,
+    *,
+    limit: int,
+    cursor: int | None,
+    newest_first: bool,
 ) -> list[Message]:
     statement = select(Message).where(Message.conversation_id == conversation_id)
     if cursor is not None:
@@ -55,7 +64,9 @@ async def page(
     return list((await session.execute(statement.order_by(order).limit(limit))).scalars())
 
 
-async def mark_read(session: AsyncSession, conversation: Conversation, user_id: str, position: int) -> int:
+async def mark_read(
+    session: AsyncSession, conversation: Conversation, user_id: str, position: int
+) -> int:
     statement = insert(ConversationRead).values(
         conversation_id=conversation.id, user_id=user_id, last_read_position=position
     )
@@ -74,7 +85,9 @@ async def mark_read(session: AsyncSession, conversation: Conversation, user_id: 
 async def unread_count(session: AsyncSession, conversation_id: str, user_id: str) -> int:
     read = (
         select(func.coalesce(func.max(ConversationRead.last_read_position), 0))
-        .where(ConversationRead.conversation_id == conversation_id, ConversationRead.user_id == user_id)
+        .where(
+            ConversationRead.conversation_id == conversation_id, ConversationRead.user_id == user_id
+        )
         .scalar_subquery()
     )
     result = await session.execute(
@@ -90,10 +103,12 @@ async def unread_count(session: AsyncSession, conversation_id: str, user_id: str
 async def inbox(
     session: AsyncSession, scope: ConversationScope, user_id: str, *, limit: int
 ) -> list[Row[Any]]:
-    """Conversations with job title, counterpart names, last message and unread count — one query."""
+    """Conversations with job title, counterpart names, last message and unread count (one query)."""
     read = (
         select(ConversationRead.last_read_position)
-        .where(ConversationRead.conversation_id == Conversation.id, ConversationRead.user_id == user_id)
+        .where(
+            ConversationRead.conversation_id == Conversation.id, ConversationRead.user_id == user_id
+        )
         .correlate(Conversation)
         .scalar_subquery()
     )
@@ -129,7 +144,10 @@ async def inbox(
         .join(VendorProfile, VendorProfile.user_id == Conversation.vendor_id)
         .outerjoin(
             last,
-            and_(last.c.conversation_id == Conversation.id, last.c.position == Conversation.message_count),
+            and_(
+                last.c.conversation_id == Conversation.id,
+                last.c.position == Conversation.message_count,
+            ),
         )
         .where(scope)
     )
@@ -150,5 +168,3 @@ async def lock_for_leads(session: AsyncSession, lead_ids: list[str]) -> list[str
         .returning(Conversation.id)
     )
     return list(result.scalars())
-
-

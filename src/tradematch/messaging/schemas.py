@@ -44,7 +44,9 @@ class MessageView(ResponseModel):
 
 class MessagePage(ResponseModel):
     items: list[MessageView]
-    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null at the end.")
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null at the end."
+    )
 
 
 class MessageSent(ResponseModel):

@@ -47,7 +47,11 @@ async def start_conversation(session: AsyncSession, job: Job, lead: Lead) -> Con
 
 
 async def post_system_message(
-    session: AsyncSession, conversation: Conversation, body: str, *, kind: str = "system",
+    session: AsyncSession,
+    conversation: Conversation,
+    body: str,
+    *,
+    kind: str = "system",
     quote_id: str | None = None,
 ) -> Message:
     return await repository.append(
@@ -83,7 +87,12 @@ def _view(message: Message, conversation: Conversation) -> MessageView:
 
 
 async def read_page(
-    session: AsyncSession, actor: Actor, conversation_id: str, *, limit: int, cursor: int | None,
+    session: AsyncSession,
+    actor: Actor,
+    conversation_id: str,
+    *,
+    limit: int,
+    cursor: int | None,
     newest_first: bool,
 ) -> MessagePage:
     conversation = await repository.get(session, conversations_of(actor), conversation_id)
@@ -100,10 +109,14 @@ async def read_page(
     )
 
 
-async def send(session: AsyncSession, actor: Actor, conversation_id: str, request: SendMessage) -> MessageSent:
+async def send(
+    session: AsyncSession, actor: Actor, conversation_id: str, request: SendMessage
+) -> MessageSent:
     if actor.is_admin:
         raise Forbidden("Admins do not post in conversations")
-    conversation = await repository.get(session, conversations_of(actor), conversation_id, lock=True)
+    conversation = await repository.get(
+        session, conversations_of(actor), conversation_id, lock=True
+    )
     if conversation is None:
         raise NotFound("Conversation not found")
     lead_status = await repository.lead_status(session, conversation.lead_id)
@@ -121,7 +134,11 @@ async def send(session: AsyncSession, actor: Actor, conversation_id: str, reques
             "attachments": attachments,
         },
     )
-    recipient = conversation.vendor_id if actor.user_id == conversation.customer_id else conversation.customer_id
+    recipient = (
+        conversation.vendor_id
+        if actor.user_id == conversation.customer_id
+        else conversation.customer_id
+    )
     sender = await accounts.by_id(session, actor.user_id)
     preview = (request.body or "Sent an attachment")[:80]
     event_id = emit(
@@ -137,12 +154,18 @@ async def send(session: AsyncSession, actor: Actor, conversation_id: str, reques
             "sender_id": actor.user_id,
         },
         audience=[conversation.customer_id, conversation.vendor_id],
-        context={"recipient_id": recipient, "sender_name": sender.name if sender else "", "preview": preview},
+        context={
+            "recipient_id": recipient,
+            "sender_name": sender.name if sender else "",
+            "preview": preview,
+        },
     )
     return MessageSent(message_id=message.id, conversation_id=conversation.id, event_id=event_id)
 
 
-async def mark_read(session: AsyncSession, actor: Actor, conversation_id: str, request: MarkRead) -> MarkedRead:
+async def mark_read(
+    session: AsyncSession, actor: Actor, conversation_id: str, request: MarkRead
+) -> MarkedRead:
     if actor.is_admin:
         raise Forbidden("Admins are not conversation participants")
     conversation = await repository.get(session, conversations_of(actor), conversation_id)
@@ -160,7 +183,11 @@ async def mark_read(session: AsyncSession, actor: Actor, conversation_id: str, r
         EventType.MESSAGES_READ,
         actor=actor,
         job_id=conversation.job_id,
-        payload={"conversation_id": conversation.id, "reader_id": actor.user_id, "last_read_position": last_read},
+        payload={
+            "conversation_id": conversation.id,
+            "reader_id": actor.user_id,
+            "last_read_position": last_read,
+        },
         audience=[conversation.customer_id, conversation.vendor_id],
     )
     return MarkedRead(
@@ -183,7 +210,8 @@ async def inbox(session: AsyncSession, actor: Actor, *, limit: int) -> Conversat
                 job_id=conversation.job_id,
                 job_title=row.job_title,
                 status=conversation.status,
-                messaging_enabled=conversation.status == "open" and row.lead_status in ENGAGED_LEAD_STATES,
+                messaging_enabled=conversation.status == "open"
+                and row.lead_status in ENGAGED_LEAD_STATES,
                 counterpart_name=row.customer_name if is_vendor else row.vendor_business_name,
                 unread_count=int(row.unread_count),
                 last_message=(

@@ -33,6 +33,10 @@ class Milestone(Timestamps, Base):
         CheckConstraint("amount_pence > 0", name="amount"),
         CheckConstraint("position > 0", name="position"),
         CheckConstraint("status = 'pending' OR evidence IS NOT NULL", name="evidence"),
-        Index("ix_milestones_submitted_at", "submitted_at", postgresql_where=text("status = 'submitted'")),
+        Index(
+            "ix_milestones_submitted_at",
+            "submitted_at",
+            postgresql_where=text("status = 'submitted'"),
+        ),
         Index("ix_milestones_escrow_id", "escrow_id"),
     )

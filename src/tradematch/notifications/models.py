@@ -27,12 +27,21 @@ class Notification(CreatedAt, Base):
     sent_at: Mapped[datetime | None]
     read_at: Mapped[datetime | None]
     __table_args__ = (
-        UniqueConstraint("event_id", "user_id", "channel", name="uq_notifications_event_user_channel"),
+        UniqueConstraint(
+            "event_id", "user_id", "channel", name="uq_notifications_event_user_channel"
+        ),
         CheckConstraint(check_in("channel", CHANNELS), name="channel"),
         CheckConstraint(check_in("status", NOTIFICATION_STATES), name="status"),
         CheckConstraint("attempts >= 0", name="attempts"),
-        Index("ix_notifications_due", "next_attempt_at", postgresql_where=text("status = 'pending'")),
-        Index("ix_notifications_user_id_channel_created_at", "user_id", "channel", text("created_at DESC")),
+        Index(
+            "ix_notifications_due", "next_attempt_at", postgresql_where=text("status = 'pending'")
+        ),
+        Index(
+            "ix_notifications_user_id_channel_created_at",
+            "user_id",
+            "channel",
+            text("created_at DESC"),
+        ),
     )
 
 

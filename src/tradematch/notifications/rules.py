@@ -34,7 +34,9 @@ RULES: dict[E, tuple[Rule, ...]] = {
     E.MESSAGE_SENT: (Rule("recipient_id", "New message", "{sender_name}: {preview}"),),
     E.QUOTE_SENT: (Rule("customer_id", "Quote received", "Quote received: {amount_text}"),),
     E.QUOTE_ACCEPTED: (
-        Rule("vendor_id", "Quote accepted", "Your quote was accepted! {amount_text} job starts now."),
+        Rule(
+            "vendor_id", "Quote accepted", "Your quote was accepted! {amount_text} job starts now."
+        ),
     ),
     E.MILESTONE_SUBMITTED: (
         Rule("customer_id", "Milestone submitted", "Vendor submitted milestone for approval"),

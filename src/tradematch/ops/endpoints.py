@@ -25,7 +25,9 @@ async def readyz(request: Request) -> JSONResponse:
             await conn.execute(text("SELECT 1"))
         current = await current_revision(engine)
     except Exception as exc:  # readiness reports, it does not raise
-        return JSONResponse({"status": "unavailable", "reason": type(exc).__name__}, status_code=503)
+        return JSONResponse(
+            {"status": "unavailable", "reason": type(exc).__name__}, status_code=503
+        )
     head = head_revision()
     if current != head:
         return JSONResponse(

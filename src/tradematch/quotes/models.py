@@ -28,9 +28,17 @@ class Quote(Timestamps, Base):
         CheckConstraint(check_in("status", QUOTE.states), name="status"),
         CheckConstraint("amount_pence > 0 AND amount_pence <= 100000000", name="amount"),
         # At most one accepted quote per job, and one pending quote per vendor per job.
-        Index("uq_quotes_job_id_accepted", "job_id", unique=True, postgresql_where=text("status = 'accepted'")),
         Index(
-            "uq_quotes_job_id_vendor_id_pending", "job_id", "vendor_id", unique=True,
+            "uq_quotes_job_id_accepted",
+            "job_id",
+            unique=True,
+            postgresql_where=text("status = 'accepted'"),
+        ),
+        Index(
+            "uq_quotes_job_id_vendor_id_pending",
+            "job_id",
+            "vendor_id",
+            unique=True,
             postgresql_where=text("status = 'pending'"),
         ),
         Index("ix_quotes_job_id_created_at", "job_id", "created_at"),

@@ -27,8 +27,14 @@ class Review(Timestamps, Base):
     __table_args__ = (
         CheckConstraint(check_in("status", REVIEW.states), name="status"),
         CheckConstraint("rating BETWEEN 1 AND 5", name="rating"),
-        CheckConstraint("customer_reply IS NULL OR vendor_response IS NOT NULL", name="reply_after_response"),
-        Index("ix_reviews_vendor_id_created_at", "vendor_id", text("created_at DESC"),
-              postgresql_where=text("status = 'published'")),
+        CheckConstraint(
+            "customer_reply IS NULL OR vendor_response IS NOT NULL", name="reply_after_response"
+        ),
+        Index(
+            "ix_reviews_vendor_id_created_at",
+            "vendor_id",
+            text("created_at DESC"),
+            postgresql_where=text("status = 'published'"),
+        ),
         Index("ix_reviews_held", "created_at", postgresql_where=text("status = 'held'")),
     )

@@ -16,8 +16,10 @@ class OwnProfileResponse(VendorProfileOwn):
 
 
 @router.patch("/vendors/me", response_model=OwnProfileResponse)
-async def update_my_profile(body: VendorProfileUpdate, actor: VendorDep, session: SessionDep) -> OwnProfileResponse:
-    """Change the signed-in vendor's business name, trades, base postcode, radius or availability."""
+async def update_my_profile(
+    body: VendorProfileUpdate, actor: VendorDep, session: SessionDep
+) -> OwnProfileResponse:
+    """Change my business name, trades, base postcode, service radius or availability."""
     profile = await service.update_own_profile(session, actor, body)
     return OwnProfileResponse(vendor_id=actor.user_id, **profile.model_dump())
 
@@ -26,5 +28,3 @@ async def update_my_profile(body: VendorProfileUpdate, actor: VendorDep, session
 async def get_vendor(vendor_id: str, actor: ActorDep, session: SessionDep) -> VendorPublicProfile:
     """A vendor's limited profile: name, trades, rating, badges and distance from you."""
     return await service.public_profile(session, actor, vendor_id)
-
-

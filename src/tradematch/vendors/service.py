@@ -15,7 +15,9 @@ from tradematch.kit.postcodes import distance_miles, outcode_of
 from tradematch.vendors.schemas import VendorProfileUpdate, VendorPublicProfile
 
 
-async def public_profile(session: AsyncSession, actor: Actor, vendor_id: str) -> VendorPublicProfile:
+async def public_profile(
+    session: AsyncSession, actor: Actor, vendor_id: str
+) -> VendorPublicProfile:
     row = (
         await session.execute(
             select(VendorProfile)

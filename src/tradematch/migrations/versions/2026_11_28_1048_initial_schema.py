@@ -424,6 +424,7 @@ def _create_tables() -> None:
         "vendor_profiles",
         ["outcode"],
         unique=False,
+        postgresql_include=["service_radius_miles", "user_id", "rating_total", "rating_count"],
         postgresql_where=sa.text("accepting_leads"),
     )
     op.create_table(
@@ -499,7 +500,10 @@ def _create_tables() -> None:
         sa.PrimaryKeyConstraint("seq", name=op.f("pk_event_log")),
         sa.UniqueConstraint("id", name=op.f("uq_event_log_id")),
         sa.UniqueConstraint(
-            "job_id", "chain_index", name="uq_event_log_job_id_chain_index", postgresql_nulls_not_distinct=True
+            "job_id",
+            "chain_index",
+            name="uq_event_log_job_id_chain_index",
+            postgresql_nulls_not_distinct=True,
         ),
     )
     op.create_index("ix_event_log_job_id_seq", "event_log", ["job_id", "seq"], unique=False)
