@@ -11,7 +11,7 @@ from tradematch.events.models import EventAudience, EventRecord
 async def feed(
     session: AsyncSession, user_id: str | None, *, after: int, limit: int, job_id: str | None = None
 ) -> list[EventRecord]:
-    """Events after ``after`` in sequence order: the user's (audience), or all (``user_id=None``)."""
+    """Events after ``after`` in sequence order: the user's, or all (``user_id=None``)."""
     statement = select(EventRecord).where(EventRecord.seq > after)
     if user_id is not None:
         statement = statement.join(EventAudience, EventAudience.seq == EventRecord.seq).where(

@@ -31,7 +31,7 @@ async def list_leads(
     cursor: Annotated[str | None, Query(max_length=40, pattern="^lead_[0-9A-Z]{26}$")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> LeadList:
-    """My leads, newest first; offered leads are previews (the customer is hidden until accepted)."""
+    """My leads, newest first; offered leads are previews (customer hidden until accepted)."""
     return await service.list_leads(session, actor, limit=limit, cursor=cursor, status=status)
 
 

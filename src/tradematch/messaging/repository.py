@@ -103,7 +103,7 @@ async def unread_count(session: AsyncSession, conversation_id: str, user_id: str
 async def inbox(
     session: AsyncSession, scope: ConversationScope, user_id: str, *, limit: int
 ) -> list[Row[Any]]:
-    """Conversations with job title, counterpart names, last message and unread count (one query)."""
+    """Conversations with job title, counterpart, last message and unread count (one query)."""
     read = (
         select(ConversationRead.last_read_position)
         .where(
