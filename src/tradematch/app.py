@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 
@@ -18,36 +18,65 @@ from tradematch.core.routing import TransactionalRoute
 def api_routers() -> list[tuple[str, APIRouter]]:
     from tradematch.accounts.endpoints import router as accounts
     from tradematch.admin.endpoints import router as admin
+    from tradematch.disputes.endpoints import router as disputes
+    from tradematch.escrow.endpoints import router as escrow
     from tradematch.events.endpoints import router as events
     from tradematch.jobs.endpoints import router as jobs
     from tradematch.leads.endpoints import router as leads
     from tradematch.messaging.endpoints import router as messaging
+    from tradematch.milestones.endpoints import router as milestones
+    from tradematch.notifications.endpoints import router as notifications
     from tradematch.ops.endpoints import router as ops
+    from tradematch.quotes.endpoints import router as quotes
+    from tradematch.realtime.endpoints import router as realtime
+    from tradematch.reviews.endpoints import router as reviews
     from tradematch.vendors.endpoints import router as vendors
 
     return [
         ("/api/auth", accounts),
         ("/api/connection", jobs),
         ("/api/connection", leads),
+        ("/api/connection", quotes),
+        ("/api/connection", escrow),
+        ("/api/connection", milestones),
+        ("/api/connection", disputes),
+        ("/api/connection", reviews),
         ("/api/connection", messaging),
         ("/api/connection", vendors),
         ("/api/connection", events),
+        ("/api/connection", notifications),
+        ("/api/connection", realtime),
         ("/api/admin", admin),
         ("", ops),
     ]
 
 
-def create_app(settings: Settings | None = None, database_url: str | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    database_url: str | None = None,
+    *,
+    run_worker: bool = False,
+) -> FastAPI:
+    """The application. ``run_worker`` also runs the dispatcher and scheduler in this process
+    (``tradematch serve`` does unless ``--no-worker``); the live-update hub always runs."""
     settings = settings or get_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from tradematch.realtime.hub import running_hub
+        from tradematch.worker.runner import running_worker
+
         url = database_url or await resolve_database_url(settings)
         engine = create_engine(url, pool_size=settings.db_pool_size)
+        app.state.database_url = url
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
         try:
-            yield
+            async with AsyncExitStack() as background:
+                await background.enter_async_context(running_hub(app))
+                if run_worker:
+                    await background.enter_async_context(running_worker(app))
+                yield
         finally:
             await engine.dispose()
 

@@ -60,8 +60,7 @@ def serve(
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
     url = asyncio.run(_prepare_database(settings))
-    application = create_app(settings, database_url=url)
-    application.state.run_worker = not no_worker
+    application = create_app(settings, database_url=url, run_worker=not no_worker)
     uvicorn.run(application, host=host, port=port, log_config=None, ws_max_size=1 << 20)
 
 

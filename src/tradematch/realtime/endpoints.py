@@ -1,0 +1,5 @@
+"""The live-update WebSocket (``/api/connection/ws``)."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["realtime"])
