@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from sqlalchemy import select
 
 from tradematch.authz.scopes import jobs_owned_by, leads_held_by
-from tradematch.core.deps import AdminDep, SessionDep
+from tradematch.core.deps import AdminDep, SessionDep, SettingsDep
 from tradematch.core.errors import NotFound
 from tradematch.core.routing import TransactionalRoute
+from tradematch.disputes import service as dispute_service
+from tradematch.disputes.schemas import DisputeList, DisputeResolved, ResolveDispute
+from tradematch.escrow import service as escrow_service
+from tradematch.escrow.schemas import EscrowView
 from tradematch.events import repository as events
 from tradematch.events.queries import admin_view
 from tradematch.events.schemas import AdminEventView
@@ -22,6 +26,13 @@ from tradematch.leads import repository as leads
 from tradematch.leads import service as lead_service
 from tradematch.leads.models import Lead
 from tradematch.leads.schemas import LeadAdmin
+from tradematch.milestones import repository as milestone_repository
+from tradematch.milestones import service as milestone_service
+from tradematch.milestones.schemas import MilestoneView
+from tradematch.quotes import service as quote_service
+from tradematch.quotes.schemas import QuoteView
+from tradematch.reviews import service as review_service
+from tradematch.reviews.schemas import Moderate, ReviewChanged, ReviewOwnView
 
 router = APIRouter(tags=["admin"], route_class=TransactionalRoute)
 
@@ -73,3 +84,70 @@ async def admin_events(
     return AdminEventPage(
         items=[admin_view(r) for r in records], next_after=records[-1].seq if records else after
     )
+
+
+@router.get("/quotes/{quote_id}", response_model=QuoteView)
+async def admin_quote(quote_id: str, actor: AdminDep, session: SessionDep) -> QuoteView:
+    return await quote_service.get(session, actor, quote_id)
+
+
+class AdminEscrow(EscrowView):
+    customer_id: str
+    vendor_id: str
+    quote_id: str
+    milestones: list[MilestoneView]
+
+
+@router.get("/jobs/{job_id}/escrow", response_model=AdminEscrow)
+async def admin_escrow(job_id: str, actor: AdminDep, session: SessionDep) -> AdminEscrow:
+    escrow = await escrow_service.for_job(session, job_id)
+    if escrow is None:
+        raise NotFound("Escrow not found")
+    milestones = await milestone_repository.for_job(session, job_id)
+    return AdminEscrow(
+        **escrow_service.view(escrow).model_dump(),
+        customer_id=escrow.customer_id,
+        vendor_id=escrow.vendor_id,
+        quote_id=escrow.quote_id,
+        milestones=[milestone_service.view(m) for m in milestones],
+    )
+
+
+@router.get("/disputes", response_model=DisputeList)
+async def admin_disputes(
+    actor: AdminDep,
+    session: SessionDep,
+    status: Annotated[Literal["open", "resolved"] | None, Query()] = None,
+) -> DisputeList:
+    """Disputes, newest first (filter by status)."""
+    return await dispute_service.list_disputes(session, status)
+
+
+@router.patch("/disputes/{dispute_id}/resolve", response_model=DisputeResolved)
+async def resolve_dispute(
+    dispute_id: str,
+    body: ResolveDispute,
+    actor: AdminDep,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> DisputeResolved:
+    """Resolve a dispute: release to the vendor, refund the customer, split, or resume the job."""
+    return await dispute_service.resolve(session, actor, settings, dispute_id, body)
+
+
+class HeldReviews(ResponseModel):
+    items: list[ReviewOwnView]
+
+
+@router.get("/reviews/held", response_model=HeldReviews)
+async def held_reviews(actor: AdminDep, session: SessionDep) -> HeldReviews:
+    """Reviews waiting for moderation."""
+    return HeldReviews(items=await review_service.held(session))
+
+
+@router.patch("/reviews/{review_id}/moderate", response_model=ReviewChanged)
+async def moderate_review(
+    review_id: str, body: Moderate, actor: AdminDep, session: SessionDep
+) -> ReviewChanged:
+    """Publish (approve) or reject a held review."""
+    return await review_service.moderate(session, actor, review_id, body.decision, body.reason)

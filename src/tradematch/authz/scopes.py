@@ -14,14 +14,20 @@ from sqlalchemy import ColumnElement, false, or_, select, true
 
 from tradematch.accounts.models import User
 from tradematch.authz.actor import Actor
+from tradematch.escrow.models import EscrowAccount
 from tradematch.jobs.models import Job
 from tradematch.leads.models import Lead
 from tradematch.messaging.models import Conversation
+from tradematch.quotes.models import Quote
+from tradematch.reviews.models import Review
 
 JobScope = NewType("JobScope", ColumnElement[bool])
 LeadScope = NewType("LeadScope", ColumnElement[bool])
 ConversationScope = NewType("ConversationScope", ColumnElement[bool])
 UserScope = NewType("UserScope", ColumnElement[bool])
+QuoteScope = NewType("QuoteScope", ColumnElement[bool])
+EscrowScope = NewType("EscrowScope", ColumnElement[bool])
+ReviewScope = NewType("ReviewScope", ColumnElement[bool])
 
 
 def jobs_owned_by(actor: Actor) -> JobScope:
@@ -59,3 +65,42 @@ def conversations_of(actor: Actor) -> ConversationScope:
 def active_vendors() -> UserScope:
     """Vendor profiles anyone signed in may look at (limited profile)."""
     return UserScope((User.role == "vendor") & User.is_active)
+
+
+def quotes_visible_to(actor: Actor) -> QuoteScope:
+    """A vendor's own quotes; quotes on a customer's own jobs; all for admin."""
+    if actor.is_admin:
+        return QuoteScope(true())
+    if actor.is_vendor:
+        return QuoteScope(Quote.vendor_id == actor.user_id)
+    return QuoteScope(Quote.job_id.in_(select(Job.id).where(Job.customer_id == actor.user_id)))
+
+
+def escrows_visible_to(actor: Actor) -> EscrowScope:
+    """The job's customer and the winning vendor (read-only); all for admin."""
+    if actor.is_admin:
+        return EscrowScope(true())
+    return EscrowScope(
+        or_(EscrowAccount.customer_id == actor.user_id, EscrowAccount.vendor_id == actor.user_id)
+    )
+
+
+def reviews_written_by(actor: Actor) -> ReviewScope:
+    if actor.is_admin:
+        return ReviewScope(true())
+    return ReviewScope(Review.customer_id == actor.user_id)
+
+
+def reviews_about(actor: Actor) -> ReviewScope:
+    if actor.is_admin:
+        return ReviewScope(true())
+    return ReviewScope(Review.vendor_id == actor.user_id)
+
+
+def jobs_in_contract(actor: Actor) -> JobScope:
+    """Jobs after award, for their two parties: the customer and the winning vendor."""
+    if actor.is_admin:
+        return JobScope(true())
+    if actor.is_vendor:
+        return JobScope(Job.awarded_vendor_id == actor.user_id)
+    return JobScope(Job.customer_id == actor.user_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from email.utils import parseaddr
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -53,10 +54,118 @@ class Settings(BaseSettings):
         default_factory=dict,
         description='Lead price multipliers per timeframe in percent, JSON: {"urgent": 150}.',
     )
+    payment_provider: Literal["sandbox"] = Field(
+        "sandbox", description="Payment provider; `sandbox` is a wallet inside the ledger."
+    )
+    milestone_auto_approve_days: int = Field(
+        14, ge=1, description="A submitted milestone left unanswered this long is approved."
+    )
     idempotency_ttl_hours: int = Field(24, ge=1, description="How long idempotency keys are kept.")
+    job_auto_close_days: int = Field(
+        14, ge=1, description="A completed job closes by itself this many days after completion."
+    )
+    scheduler_batch_size: int = Field(
+        100, ge=1, le=10_000, description="Due items a scheduler sweep reads at a time."
+    )
+    scheduler_job_expiry_seconds: float = Field(
+        60, ge=0.05, description="Scheduler period: expire live jobs nobody engaged with."
+    )
+    scheduler_lead_expiry_seconds: float = Field(
+        30, ge=0.05, description="Scheduler period: expire unanswered leads (and offer others)."
+    )
+    scheduler_lead_top_up_seconds: float = Field(
+        300, ge=0.05, description="Scheduler period: top live jobs up to the open-lead target."
+    )
+    scheduler_milestone_approval_seconds: float = Field(
+        300, ge=0.05, description="Scheduler period: approve milestones left unanswered."
+    )
+    scheduler_auto_close_seconds: float = Field(
+        300, ge=0.05, description="Scheduler period: close jobs completed long enough ago."
+    )
+    scheduler_housekeeping_seconds: float = Field(
+        3600,
+        ge=0.05,
+        description="Scheduler period: purge expired idempotency keys, old login attempts and "
+        "old denial counts.",
+    )
+    clock_offset_seconds: float = Field(
+        0,
+        description="Development and tests only: shift this process's service clock (the "
+        "scheduler's `now` and every timestamp it writes). Refused in production.",
+    )
+    denial_flush_seconds: float = Field(
+        5, ge=0.05, description="How often each process writes its 401/403/404 counts per actor."
+    )
+    denial_retention_days: int = Field(
+        30, ge=1, description="How long per-actor denial counts are kept."
+    )
     db_pool_size: int = Field(10, ge=1, le=200, description="Connections per process.")
     log_level: str = Field("INFO", description="Python log level name.")
     log_json: bool = Field(True, description="JSON logs (false: human-readable console logs).")
+    # Notifications: the outbox dispatcher (`tradematch worker`, or inside `serve`) and channels.
+    notify_max_attempts: int = Field(
+        8, ge=1, le=100, description="Delivery attempts before a notification is parked as dead."
+    )
+    notify_backoff_base_seconds: float = Field(
+        5, gt=0, description="Retry delay after a failed delivery; doubles per attempt, jittered."
+    )
+    notify_backoff_max_seconds: float = Field(
+        3600, gt=0, description="Upper bound of the retry delay."
+    )
+    notify_lease_seconds: float = Field(
+        60,
+        gt=0,
+        description="How long a claimed notification stays reserved for its worker; after that "
+        "(the worker died) another worker delivers it. Must exceed the send timeout.",
+    )
+    notify_send_timeout_seconds: float = Field(
+        20, gt=0, description="Timeout of one email or web push delivery."
+    )
+    notify_concurrency: int = Field(
+        10, ge=1, le=500, description="Deliveries one worker process runs at once."
+    )
+    notify_poll_seconds: float = Field(
+        1.0, gt=0, description="How often an idle dispatcher looks for due notifications."
+    )
+    smtp_host: str | None = Field(
+        None,
+        description="SMTP server for email notifications. Unset: each email is written as an "
+        ".eml file to <data dir>/outbox/.",
+    )
+    smtp_port: int = Field(587, ge=1, le=65535, description="SMTP port.")
+    smtp_username: str | None = Field(None, description="SMTP login (optional).")
+    smtp_password: SecretStr | None = Field(None, description="SMTP password (optional).")
+    smtp_from: str = Field(
+        "TradeMatch <notifications@tradematch.local>",
+        description="From address of notification emails.",
+    )
+    smtp_starttls: bool = Field(
+        False, description="Upgrade the SMTP connection with STARTTLS (and fail without it)."
+    )
+    vapid_private_key: SecretStr | None = Field(
+        None,
+        description="Web push VAPID private key (base64url, raw or DER). Unset: generated once "
+        "and kept in the data dir.",
+    )
+    vapid_subject: str = Field(
+        "mailto:notifications@tradematch.local",
+        description="VAPID contact (a mailto: or https: URL) given to push services.",
+    )
+    push_ttl_seconds: int = Field(
+        86400, ge=0, le=2_419_200, description="How long a push service keeps an undelivered push."
+    )
+
+    @model_validator(mode="after")
+    def _check_notification_settings(self) -> Settings:
+        if self.notify_lease_seconds <= self.notify_send_timeout_seconds:
+            raise ValueError(
+                "TRADEMATCH_NOTIFY_LEASE_SECONDS must exceed TRADEMATCH_NOTIFY_SEND_TIMEOUT_SECONDS"
+            )
+        if "@" not in parseaddr(self.smtp_from)[1]:
+            raise ValueError("TRADEMATCH_SMTP_FROM needs an email address")
+        if not self.vapid_subject.startswith(("mailto:", "https://")):
+            raise ValueError("TRADEMATCH_VAPID_SUBJECT must be a mailto: or https: URL")
+        return self
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:
@@ -66,6 +175,8 @@ class Settings(BaseSettings):
             secret = self.jwt_secret.get_secret_value() if self.jwt_secret else ""
             if len(secret) < 32 or secret.lower() in _UNSAFE_SECRETS:
                 raise ValueError("production needs TRADEMATCH_JWT_SECRET of 32+ characters")
+            if self.clock_offset_seconds:
+                raise ValueError("production refuses TRADEMATCH_CLOCK_OFFSET_SECONDS")
         return self
 
     def signing_key(self) -> str:

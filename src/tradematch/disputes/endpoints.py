@@ -1,5 +1,25 @@
-from fastapi import APIRouter
+from __future__ import annotations
 
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, status
+
+from tradematch.authz.actor import Actor
+from tradematch.core.deps import SessionDep, require_role
 from tradematch.core.routing import TransactionalRoute
+from tradematch.disputes import service
+from tradematch.disputes.schemas import DisputeRaised, RaiseDispute
+from tradematch.kit.catalogue import Role
 
-router = APIRouter(route_class=TransactionalRoute)
+router = APIRouter(tags=["disputes"], route_class=TransactionalRoute)
+PartyDep = Annotated[Actor, Depends(require_role(Role.CUSTOMER, Role.VENDOR))]
+
+
+@router.post(
+    "/jobs/{job_id}/dispute", status_code=status.HTTP_201_CREATED, response_model=DisputeRaised
+)
+async def raise_dispute(
+    job_id: str, body: RaiseDispute, actor: PartyDep, session: SessionDep
+) -> DisputeRaised:
+    """Either party of an in-progress job: freeze the job and its escrow until an admin resolves it."""
+    return await service.raise_dispute(session, actor, job_id, body.reason)

@@ -1,5 +1,50 @@
-from fastapi import APIRouter
+from __future__ import annotations
 
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends
+
+from tradematch.authz.actor import Actor
+from tradematch.core.deps import ActorDep, CustomerDep, SessionDep, SettingsDep, require_role
 from tradematch.core.routing import TransactionalRoute
+from tradematch.escrow import service
+from tradematch.escrow.schemas import EscrowFunded, EscrowView, ToppedUp, TopUp, WalletView
+from tradematch.kit.catalogue import Role
+from tradematch.kit.schemas import EmptyRequest, ErrorBody
 
-router = APIRouter(route_class=TransactionalRoute)
+router = APIRouter(tags=["escrow"], route_class=TransactionalRoute)
+
+PAYMENT_REQUIRED: dict[int | str, dict[str, Any]] = {402: {"model": ErrorBody, "description": "Insufficient funds; nothing changed"}}
+WalletUser = Annotated[Actor, Depends(require_role(Role.CUSTOMER, Role.VENDOR))]
+
+
+@router.get("/jobs/{job_id}/escrow", response_model=EscrowView)
+async def get_escrow(job_id: str, actor: ActorDep, session: SessionDep) -> EscrowView:
+    """The job's escrow: the customer's, the winning vendor's (read-only), or any for admins."""
+    return await service.get_view(session, actor, job_id)
+
+
+@router.post("/jobs/{job_id}/escrow/fund", response_model=EscrowFunded, responses=PAYMENT_REQUIRED)
+async def fund_escrow(
+    job_id: str,
+    actor: CustomerDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    body: Annotated[EmptyRequest | None, Body()] = None,
+) -> EscrowFunded:
+    """Pay the quote's full amount into escrow. 402 `ESCROW_INSUFFICIENT_BALANCE` changes nothing."""
+    return await service.fund(session, actor, settings, job_id)
+
+
+@router.get("/wallet", response_model=WalletView)
+async def get_wallet(actor: WalletUser, session: SessionDep) -> WalletView:
+    """My wallet: a customer's sandbox balance, or a vendor's released earnings."""
+    return await service.wallet(session, actor)
+
+
+@router.post("/wallet/top-up", response_model=ToppedUp)
+async def top_up(
+    body: TopUp, actor: CustomerDep, session: SessionDep, settings: SettingsDep
+) -> ToppedUp:
+    """Add sandbox money to my wallet (only with the sandbox payment provider)."""
+    return await service.top_up(session, actor, settings, body.amount)

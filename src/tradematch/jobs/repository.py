@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from sqlalchemy import Row, func, select
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, Exists, Row, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tradematch.accounts.models import User, VendorProfile
@@ -12,14 +14,22 @@ from tradematch.messaging.models import Conversation
 
 
 async def get(
-    session: AsyncSession, scope: JobScope, job_id: str, *, lock: bool = False
+    session: AsyncSession,
+    scope: JobScope,
+    job_id: str,
+    *,
+    lock: bool = False,
+    skip_locked: bool = False,
 ) -> Job | None:
+    """A job in scope. ``lock`` takes FOR NO KEY UPDATE (never plain FOR UPDATE: the event log's
+    foreign key takes KEY SHARE on jobs, see events.service); ``skip_locked`` skips a job another
+    transaction holds (the scheduler retries it later)."""
     statement = select(Job).where(Job.id == job_id, scope)
-    if lock:
+    if lock or skip_locked:
         # Refresh a row already in the session: the locked version is the one to decide on.
-        statement = statement.with_for_update(key_share=True).execution_options(
-            populate_existing=True
-        )
+        statement = statement.with_for_update(
+            key_share=True, skip_locked=skip_locked
+        ).execution_options(populate_existing=True)
     return (await session.execute(statement)).scalar_one_or_none()
 
 
@@ -59,3 +69,61 @@ async def engaged_vendors(
         .order_by(Lead.accepted_at, Lead.id)
     )
     return list(result.all())
+
+
+# The scheduler's candidate reads: ids in id order after ``after``, without locks. The item's own
+# transaction locks the job (FOR NO KEY UPDATE SKIP LOCKED) and decides on the locked row.
+
+
+def _engaged_lead_exists(job_id: ColumnElement[str] | str) -> Exists:
+    return exists().where(Lead.job_id == job_id, Lead.status.in_(ENGAGED_LEAD_STATES))
+
+
+async def live_jobs_due_for_expiry(
+    session: AsyncSession, published_before: datetime, *, after: str | None, limit: int
+) -> list[str]:
+    """Live jobs published at or before the cutoff that no vendor has engaged with."""
+    statement = select(Job.id).where(
+        Job.status == "live", Job.published_at <= published_before, ~_engaged_lead_exists(Job.id)
+    )
+    if after is not None:
+        statement = statement.where(Job.id > after)
+    return list((await session.execute(statement.order_by(Job.id).limit(limit))).scalars())
+
+
+async def has_engaged_lead(session: AsyncSession, job_id: str) -> bool:
+    """Has a vendor accepted a lead on the job (accepted or quoted, not yet decided)?"""
+    return bool((await session.execute(select(_engaged_lead_exists(job_id)))).scalar_one())
+
+
+async def live_jobs_short_of_leads(
+    session: AsyncSession,
+    published_after: datetime,
+    target: int,
+    *,
+    after: str | None,
+    limit: int,
+) -> list[str]:
+    """Live jobs (not yet due to expire) with fewer than ``target`` open leads."""
+    open_leads = (
+        select(func.count())
+        .where(Lead.job_id == Job.id, Lead.status.in_(OPEN_LEAD_STATES))
+        .scalar_subquery()
+    )
+    statement = select(Job.id).where(
+        Job.status == "live", Job.published_at > published_after, open_leads < target
+    )
+    if after is not None:
+        statement = statement.where(Job.id > after)
+    return list((await session.execute(statement.order_by(Job.id).limit(limit))).scalars())
+
+
+async def completed_jobs_due_for_closing(
+    session: AsyncSession, completed_before: datetime, *, after: str | None, limit: int
+) -> list[str]:
+    statement = select(Job.id).where(
+        Job.status == "completed", Job.completed_at <= completed_before
+    )
+    if after is not None:
+        statement = statement.where(Job.id > after)
+    return list((await session.execute(statement.order_by(Job.id).limit(limit))).scalars())

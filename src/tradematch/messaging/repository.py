@@ -168,3 +168,20 @@ async def lock_for_leads(session: AsyncSession, lead_ids: list[str]) -> list[str
         .returning(Conversation.id)
     )
     return list(result.scalars())
+
+
+async def for_job_vendor(session: AsyncSession, job_id: str, vendor_id: str) -> Conversation | None:
+    result = await session.execute(
+        select(Conversation).where(
+            Conversation.job_id == job_id, Conversation.vendor_id == vendor_id
+        )
+    )
+    return result.scalar_one_or_none()
+
+
+async def archive(session: AsyncSession, conversation_id: str) -> None:
+    await session.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation_id, Conversation.status == "open")
+        .values(status="archived")
+    )

@@ -61,6 +61,28 @@ async def post_system_message(
     )
 
 
+async def post_to_job(
+    session: AsyncSession,
+    job_id: str,
+    vendor_id: str,
+    body: str,
+    *,
+    kind: str = "system",
+    quote_id: str | None = None,
+) -> Message | None:
+    """A system message in the conversation between the job's customer and this vendor."""
+    conversation = await repository.for_job_vendor(session, job_id, vendor_id)
+    if conversation is None:
+        return None
+    return await post_system_message(session, conversation, body, kind=kind, quote_id=quote_id)
+
+
+async def archive_for_job_vendor(session: AsyncSession, job_id: str, vendor_id: str) -> None:
+    conversation = await repository.for_job_vendor(session, job_id, vendor_id)
+    if conversation is not None:
+        await repository.archive(session, conversation.id)
+
+
 async def lock_for_leads(session: AsyncSession, lead_ids: list[str]) -> list[str]:
     return await repository.lock_for_leads(session, lead_ids)
 

@@ -1,5 +1,51 @@
-from fastapi import APIRouter
+from __future__ import annotations
 
+from typing import Annotated
+
+from fastapi import APIRouter, Body
+
+from tradematch.core.deps import ActorDep, CustomerDep, SessionDep, VendorDep
 from tradematch.core.routing import TransactionalRoute
+from tradematch.kit.schemas import EmptyRequest
+from tradematch.milestones import service
+from tradematch.milestones.schemas import (
+    MilestoneChanged,
+    MilestoneList,
+    RequestChanges,
+    SubmitMilestone,
+)
 
-router = APIRouter(route_class=TransactionalRoute)
+router = APIRouter(tags=["milestones"], route_class=TransactionalRoute)
+
+
+@router.get("/jobs/{job_id}/milestones", response_model=MilestoneList)
+async def list_milestones(job_id: str, actor: ActorDep, session: SessionDep) -> MilestoneList:
+    """The job's milestones, for its customer and the winning vendor (and admins)."""
+    return await service.list_for_job(session, actor, job_id)
+
+
+@router.post("/milestones/{milestone_id}/submit", response_model=MilestoneChanged)
+async def submit_milestone(
+    milestone_id: str, body: SubmitMilestone, actor: VendorDep, session: SessionDep
+) -> MilestoneChanged:
+    """Submit a milestone with evidence (https photos, description); only while escrow is funded."""
+    return await service.submit(session, actor, milestone_id, body.completion_evidence)
+
+
+@router.patch("/milestones/{milestone_id}/approve", response_model=MilestoneChanged)
+async def approve_milestone(
+    milestone_id: str,
+    actor: CustomerDep,
+    session: SessionDep,
+    body: Annotated[EmptyRequest | None, Body()] = None,
+) -> MilestoneChanged:
+    """Approve a submitted milestone: its amount is released to the vendor's wallet."""
+    return await service.approve(session, actor, milestone_id)
+
+
+@router.patch("/milestones/{milestone_id}/request-changes", response_model=MilestoneChanged)
+async def request_changes(
+    milestone_id: str, body: RequestChanges, actor: CustomerDep, session: SessionDep
+) -> MilestoneChanged:
+    """Send a submitted milestone back with a reason; the vendor resubmits."""
+    return await service.request_changes(session, actor, milestone_id, body.reason)

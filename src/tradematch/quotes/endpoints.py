@@ -1,5 +1,75 @@
-from fastapi import APIRouter
+from __future__ import annotations
 
+from typing import Annotated
+
+from fastapi import APIRouter, Body, status
+
+from tradematch.core.deps import ActorDep, CustomerDep, CustomerOrAdminDep, SessionDep, VendorDep
 from tradematch.core.routing import TransactionalRoute
+from tradematch.kit.schemas import EmptyRequest
+from tradematch.quotes import service
+from tradematch.quotes.schemas import (
+    QuoteAccepted,
+    QuoteChanged,
+    QuoteCreate,
+    QuoteDecision,
+    QuoteList,
+    QuoteSent,
+    QuoteUpdate,
+    QuoteView,
+)
 
-router = APIRouter(route_class=TransactionalRoute)
+router = APIRouter(tags=["quotes"], route_class=TransactionalRoute)
+EmptyBody = Annotated[EmptyRequest | None, Body()]
+
+
+@router.post("/quotes", status_code=status.HTTP_201_CREATED, response_model=QuoteSent)
+async def send_quote(body: QuoteCreate, actor: VendorDep, session: SessionDep) -> QuoteSent:
+    """Quote for a job whose lead I accepted; optional milestone breakdown adding up to the amount."""
+    return await service.send(session, actor, body)
+
+
+@router.get("/quotes/{quote_id}", response_model=QuoteView)
+async def get_quote(quote_id: str, actor: ActorDep, session: SessionDep) -> QuoteView:
+    return await service.get(session, actor, quote_id)
+
+
+@router.patch("/quotes/{quote_id}", response_model=QuoteChanged)
+async def edit_quote(
+    quote_id: str, body: QuoteUpdate, actor: VendorDep, session: SessionDep
+) -> QuoteChanged:
+    """Edit a pending quote."""
+    return await service.edit(session, actor, quote_id, body)
+
+
+@router.patch("/quotes/{quote_id}/withdraw", response_model=QuoteChanged)
+async def withdraw_quote(
+    quote_id: str, actor: VendorDep, session: SessionDep, body: EmptyBody = None
+) -> QuoteChanged:
+    """Withdraw a pending quote; the lead stays open for a new one."""
+    return await service.withdraw(session, actor, quote_id)
+
+
+@router.patch("/quotes/{quote_id}/accept", response_model=QuoteAccepted)
+async def accept_quote(
+    quote_id: str, actor: CustomerDep, session: SessionDep, body: EmptyBody = None
+) -> QuoteAccepted:
+    """Award the job: the quote is accepted, the job starts, escrow opens, other vendors are told."""
+    return await service.accept(session, actor, quote_id)
+
+
+@router.patch("/quotes/{quote_id}/reject", response_model=QuoteChanged)
+async def reject_quote(
+    quote_id: str,
+    actor: CustomerDep,
+    session: SessionDep,
+    body: Annotated[QuoteDecision | None, Body()] = None,
+) -> QuoteChanged:
+    """Reject a pending quote; the vendor may quote again."""
+    return await service.reject(session, actor, quote_id, body.reason if body else None)
+
+
+@router.get("/jobs/{job_id}/quotes", response_model=QuoteList)
+async def job_quotes(job_id: str, actor: CustomerOrAdminDep, session: SessionDep) -> QuoteList:
+    """Every quote on my job."""
+    return await service.for_job(session, actor, job_id)

@@ -1,5 +1,53 @@
-from fastapi import APIRouter
+from __future__ import annotations
 
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from tradematch.core.deps import ActorDep, CustomerDep, SessionDep, VendorDep
 from tradematch.core.routing import TransactionalRoute
+from tradematch.reviews import service
+from tradematch.reviews.schemas import (
+    CustomerReply,
+    ReviewChanged,
+    ReviewCreate,
+    ReviewList,
+    ReviewPosted,
+    VendorResponse,
+)
 
-router = APIRouter(route_class=TransactionalRoute)
+router = APIRouter(tags=["reviews"], route_class=TransactionalRoute)
+
+
+@router.post("/reviews", status_code=status.HTTP_201_CREATED, response_model=ReviewPosted)
+async def post_review(body: ReviewCreate, actor: CustomerDep, session: SessionDep) -> ReviewPosted:
+    """Review the vendor of my completed job (once). Closes the job."""
+    return await service.post(session, actor, body)
+
+
+@router.patch("/reviews/{review_id}/respond", response_model=ReviewChanged)
+async def respond(
+    review_id: str, body: VendorResponse, actor: VendorDep, session: SessionDep
+) -> ReviewChanged:
+    """The vendor's public response (once)."""
+    return await service.respond(session, actor, review_id, body.response)
+
+
+@router.patch("/reviews/{review_id}/reply", response_model=ReviewChanged)
+async def reply(
+    review_id: str, body: CustomerReply, actor: CustomerDep, session: SessionDep
+) -> ReviewChanged:
+    """The customer's reply to the vendor's response (once)."""
+    return await service.reply(session, actor, review_id, body.reply)
+
+
+@router.get("/vendors/{vendor_id}/reviews", response_model=ReviewList)
+async def vendor_reviews(
+    vendor_id: str,
+    actor: ActorDep,
+    session: SessionDep,
+    cursor: Annotated[str | None, Query(max_length=40, pattern="^rev_[0-9A-Z]{26}$")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> ReviewList:
+    """A vendor's published reviews, newest first."""
+    return await service.for_vendor(session, vendor_id, limit=limit, cursor=cursor)

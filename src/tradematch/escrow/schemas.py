@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from tradematch.kit.money import Money, Pounds
+from tradematch.kit.schemas import RequestModel, ResponseModel
+
+
+class EscrowView(ResponseModel):
+    """The job's escrow, for its customer, the winning vendor (read-only) and admins."""
+
+    escrow_id: str
+    job_id: str
+    status: str
+    total: Money
+    funded: Money
+    released: Money
+    refunded: Money
+    balance: Money
+    created_at: datetime
+    updated_at: datetime
+
+
+class EscrowFunded(ResponseModel):
+    escrow_id: str
+    job_id: str
+    status: str
+    funded: Money
+    event_id: str
+
+
+class TopUp(RequestModel):
+    amount: Pounds
+
+
+class WalletEntry(ResponseModel):
+    transaction_id: str
+    kind: str
+    amount: Money
+    job_id: str | None
+    created_at: datetime
+
+
+class WalletView(ResponseModel):
+    balance: Money
+    currency: str = "GBP"
+    entries: list[WalletEntry]
+
+
+class ToppedUp(ResponseModel):
+    balance: Money
+    transaction_id: str

@@ -1,0 +1,109 @@
+"""Timed job transitions, run by the scheduler (``worker/scheduler.py``): expiry of live jobs
+nobody engaged with, and closing completed jobs. Same shape as ``leads/tasks.py``: a lock-free
+finder, then one transaction per job that locks it (``FOR NO KEY UPDATE SKIP LOCKED``) and
+decides on the locked row."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tradematch.authz.actor import SYSTEM
+from tradematch.authz.scopes import jobs_owned_by
+from tradematch.core.config import Settings
+from tradematch.events.service import emit
+from tradematch.events.types import EventType
+from tradematch.jobs import repository
+from tradematch.jobs.states import JOB
+from tradematch.leads.service import close_open_leads
+
+
+def _expiry_cutoff(settings: Settings, now: datetime) -> datetime:
+    return now - timedelta(hours=settings.job_ttl_hours)
+
+
+def _closing_cutoff(settings: Settings, now: datetime) -> datetime:
+    return now - timedelta(days=settings.job_auto_close_days)
+
+
+async def jobs_due_for_expiry(
+    session: AsyncSession, settings: Settings, now: datetime, after: str | None, limit: int
+) -> list[str]:
+    return await repository.live_jobs_due_for_expiry(
+        session, _expiry_cutoff(settings, now), after=after, limit=limit
+    )
+
+
+async def expire(
+    session: AsyncSession, settings: Settings, job_id: str, now: datetime
+) -> Counter[str]:
+    """``live → expired``, ``job_ttl_hours`` after publishing, when no vendor has accepted a
+    lead; its open leads close and their vendors hear only "This job is no longer available".
+
+    A job on which a vendor has accepted (the customer may be about to take the quote) stays
+    live: it leaves that state by an award or the customer cancelling.
+    """
+    done: Counter[str] = Counter()
+    job = await repository.get(session, jobs_owned_by(SYSTEM), job_id, skip_locked=True)
+    if job is None or job.status != "live" or job.published_at is None:
+        return done
+    if job.published_at > _expiry_cutoff(settings, now):
+        return done
+    # Asked again under the job's lock: an accept that committed after the finder's read shows
+    # here (it locks the job before its lead, so none can be half-way).
+    if await repository.has_engaged_lead(session, job.id):
+        return done
+    job.status = JOB.transition(job.status, "expire")
+    await session.flush()
+    emit(
+        session,
+        EventType.JOB_EXPIRED,
+        actor=SYSTEM,
+        job_id=job.id,
+        payload={"status": job.status},
+        audience=[job.customer_id],
+        context={"customer_id": job.customer_id},
+    )
+    closed = await close_open_leads(session, SYSTEM, job)
+    done["job_expired"] = 1
+    if closed:
+        done["lead_closed"] = len(closed)
+    return done
+
+
+async def jobs_due_for_closing(
+    session: AsyncSession, settings: Settings, now: datetime, after: str | None, limit: int
+) -> list[str]:
+    return await repository.completed_jobs_due_for_closing(
+        session, _closing_cutoff(settings, now), after=after, limit=limit
+    )
+
+
+async def auto_close(
+    session: AsyncSession, settings: Settings, job_id: str, now: datetime
+) -> Counter[str]:
+    """``completed → closed`` ``job_auto_close_days`` after completion (a review closes it
+    sooner)."""
+    done: Counter[str] = Counter()
+    job = await repository.get(session, jobs_owned_by(SYSTEM), job_id, skip_locked=True)
+    if job is None or job.status != "completed" or job.completed_at is None:
+        return done
+    if job.completed_at > _closing_cutoff(settings, now):
+        return done
+    job.status = JOB.transition(job.status, "close")
+    job.closed_at = now
+    await session.flush()
+    parties = [job.customer_id, *([job.awarded_vendor_id] if job.awarded_vendor_id else [])]
+    emit(
+        session,
+        EventType.JOB_CLOSED,
+        actor=SYSTEM,
+        job_id=job.id,
+        payload={"status": job.status, "reason": "auto_close"},
+        audience=parties,
+        context={"customer_id": job.customer_id, "vendor_id": job.awarded_vendor_id},
+    )
+    done["job_closed"] = 1
+    return done

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tradematch.milestones.models import Milestone
+
+
+async def get(session: AsyncSession, milestone_id: str, *, lock: bool = False) -> Milestone | None:
+    statement = select(Milestone).where(Milestone.id == milestone_id)
+    if lock:
+        statement = statement.with_for_update().execution_options(populate_existing=True)
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def for_job(session: AsyncSession, job_id: str) -> list[Milestone]:
+    result = await session.execute(
+        select(Milestone).where(Milestone.job_id == job_id).order_by(Milestone.position)
+    )
+    return list(result.scalars())
+
+
+async def all_released(session: AsyncSession, job_id: str) -> bool:
+    result = await session.execute(
+        select(Milestone.id)
+        .where(Milestone.job_id == job_id, Milestone.status != "released")
+        .limit(1)
+    )
+    return result.first() is None
+
+
+async def due_for_auto_approval(
+    session: AsyncSession, submitted_before: datetime, limit: int
+) -> list[tuple[str, str]]:
+    result = await session.execute(
+        select(Milestone.id, Milestone.job_id)
+        .where(Milestone.status == "submitted", Milestone.submitted_at <= submitted_before)
+        .order_by(Milestone.submitted_at)
+        .limit(limit)
+    )
+    return [(m, j) for m, j in result.all()]

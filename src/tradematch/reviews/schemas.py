@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import Field, StringConstraints
+
+from tradematch.kit.schemas import LongText, Reason, RequestModel, ResponseModel
+
+JobId = Annotated[str, StringConstraints(min_length=1, max_length=40)]
+
+
+class ReviewCreate(RequestModel):
+    job_id: JobId
+    rating: Annotated[int, Field(ge=1, le=5, strict=True)]
+    feedback: LongText | None = None
+    recommend_yes_no: bool
+
+
+class VendorResponse(RequestModel):
+    response: LongText
+
+
+class CustomerReply(RequestModel):
+    reply: LongText
+
+
+class Moderate(RequestModel):
+    decision: Literal["approve", "reject"]
+    reason: Reason | None = None
+
+
+class ReviewView(ResponseModel):
+    """A published review as anyone signed in sees it (no customer identity)."""
+
+    review_id: str
+    job_id: str
+    vendor_id: str
+    rating: int
+    feedback: str | None
+    recommend_yes_no: bool
+    vendor_response: str | None
+    customer_reply: str | None
+    created_at: datetime
+
+
+class ReviewOwnView(ReviewView):
+    """The review's author, its vendor and admins also see its moderation state."""
+
+    status: str
+    moderation_reason: str | None
+
+
+class ReviewList(ResponseModel):
+    items: list[ReviewView]
+    next_cursor: str | None
+
+
+class ReviewPosted(ResponseModel):
+    review_id: str
+    status: str
+    event_id: str
+    message: str
+
+
+class ReviewChanged(ResponseModel):
+    review_id: str
+    status: str
+    event_id: str
