@@ -127,6 +127,18 @@ async def _create_admin(values: dict[str, str]) -> str:
         await engine.dispose()
 
 
+@app.command()
+def demo(
+    base_url: Annotated[
+        str | None, typer.Option(help="A running server; default: start one on a fresh embedded database.")
+    ] = None,
+) -> None:
+    """Drive the seed's nine-step flow through the real HTTP API and print every step."""
+    from tradematch.demo import run_demo
+
+    run_demo(base_url, typer.echo)
+
+
 @events_app.command("verify")
 def events_verify() -> None:
     """Walk every job's hash chain; name the first event that does not match. Exit 1 if any."""
