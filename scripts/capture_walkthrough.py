@@ -1,8 +1,9 @@
 """Capture docs/api-walkthrough.md's requests and responses from a real server.
 
 Starts ``python -m tradematch serve --no-worker`` the way the test suite's ``live_server`` fixture
-does (a fresh database, real uvicorn on a free port), drives the seed's customer → vendor →
-customer flow over HTTP, and prints each request with the response it really got, as markdown.
+does (a fresh database, real uvicorn on a free port), drives the seed's nine-step customer →
+vendor → customer flow over HTTP (with a second vendor who quotes and loses), and prints each
+request with the response it really got, as markdown.
 Paste the output between the ``captured`` markers of docs/api-walkthrough.md.
 
     python scripts/capture_walkthrough.py > /tmp/walkthrough.md
@@ -17,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import re
 import socket
 import subprocess
 import sys
@@ -36,18 +36,6 @@ from sqlalchemy import make_url
 PASSWORD = "correct-horse-battery"  # noqa: S105 - a throwaway account on a throwaway database
 JWT_SECRET = "walkthrough-signing-key-that-is-long-enough-to-be-safe"  # noqa: S105
 AREA = "LS6"  # Headingley, Leeds
-NEXT_STEPS = [
-    ("4. Vendor sends quote", "POST", "/api/connection/quotes"),
-    ("6. Customer accepts quote", "PATCH", "/api/connection/quotes/{quote_id}/accept"),
-    ("Escrow funding", "POST", "/api/connection/jobs/{job_id}/escrow/fund"),
-    ("7. Vendor submits milestone", "POST", "/api/connection/milestones/{milestone_id}/submit"),
-    (
-        "8. Customer approves milestone",
-        "PATCH",
-        "/api/connection/milestones/{milestone_id}/approve",
-    ),
-    ("9. Customer leaves review", "POST", "/api/connection/reviews"),
-]
 
 
 # ── the database and the server, as tests/conftest.py sets them up ─────────────────────────
@@ -323,8 +311,10 @@ def drive(api: Recorder) -> None:
         if items:
             offered.append((vendor, items[0]))
     vendor, lead = offered[0]
-    other_vendor = offered[1][0]
+    rival, rival_lead = offered[1]  # accepts and quotes too, and loses
+    bystander = offered[2][0]  # never answers
     vendor_token = vendor["access_token"]
+    rival_token = rival["access_token"]
     lead_id = lead["lead_id"]
 
     api.heading("The vendor's lead inbox (masked)", 3)
@@ -387,6 +377,62 @@ def drive(api: Recorder) -> None:
         expect=200,
     )
 
+    api.heading("Step 4: the vendor sends a quote", 2)
+    api.say(
+        "The seed's body, unchanged. The vendor must hold an accepted lead on the job; the lead "
+        'moves to `quote_sent`, `QUOTE_SENT` is logged, the customer is notified ("Quote '
+        "received: £120\") and the seed's `quote_reference` system message appears in the "
+        "conversation (shown in step 5). An optional `milestones` list splits the amount; "
+        "without it the whole job is one milestone."
+    )
+    quote = api.call(
+        "POST",
+        "/api/connection/quotes",
+        who="vendor",
+        token=vendor_token,
+        body={
+            "job_id": job_id,
+            "amount": 120,
+            "description": "New washer installed, tested",
+            "estimated_duration": "2 hours",
+        },
+        expect=201,
+    ).json()
+    quote_id = quote["quote_id"]
+
+    api.heading("A second vendor quotes too", 3)
+    rival_headers = {"Authorization": f"Bearer {rival_token}"}
+    api.client.post(
+        f"/api/connection/leads/{rival_lead['lead_id']}/accept", json={}, headers=rival_headers
+    ).raise_for_status()
+    api.say("Another plumber accepted its own lead and quotes £150:")
+    rival_quote = api.call(
+        "POST",
+        "/api/connection/quotes",
+        who="second vendor",
+        token=rival_token,
+        body={
+            "job_id": job_id,
+            "amount": 150,
+            "description": "Replace the whole tap",
+            "estimated_duration": "half a day",
+        },
+        expect=201,
+    ).json()
+
+    api.heading("The customer compares the quotes", 3)
+    api.say(
+        "Only the job's customer lists its quotes (a vendor gets 403, and `GET /quotes/{id}` "
+        "of another vendor's quote is a 404)."
+    )
+    api.call(
+        "GET",
+        f"/api/connection/jobs/{job_id}/quotes",
+        who="customer",
+        token=customer_token,
+        expect=200,
+    )
+
     api.heading("Step 5: customer and vendor exchange messages", 2)
     api.say("The customer writes in the conversation that opened on acceptance (`MESSAGE_SENT`).")
     api.call(
@@ -401,7 +447,11 @@ def drive(api: Recorder) -> None:
     api.say("The vendor's inbox: one conversation per accepted lead, unread count, last message.")
     api.call("GET", "/api/connection/conversations", who="vendor", token=vendor_token, expect=200)
 
-    api.say("The vendor reads the conversation (newest first by default; `?order=oldest_first`).")
+    api.say(
+        "The vendor reads the conversation (newest first by default; `?order=oldest_first`): "
+        "the customer's message, the `quote_reference` message of step 4 and the system "
+        "message of step 3."
+    )
     api.call(
         "GET",
         f"/api/connection/conversations/{conversation_id}/messages",
@@ -434,18 +484,245 @@ def drive(api: Recorder) -> None:
         expect=201,
     )
 
+    api.heading("Step 6: the customer accepts the quote", 2)
+    api.say(
+        "The seed's body (`{}`). One transaction: the quote is `accepted`, the job "
+        "`in_progress`, this vendor's lead `quote_accepted`; every other open lead is `closed`, "
+        "their pending quotes `expired` and their conversations locked; an escrow account opens "
+        "(`pending`, for the quote's amount) with the quote's milestones; a system message "
+        "goes into the conversation. Events: `QUOTE_ACCEPTED` (its id is the `event_id`), "
+        "`JOB_IN_PROGRESS`, `ESCROW_CREATED`."
+    )
+    api.call(
+        "PATCH",
+        f"/api/connection/quotes/{quote_id}/accept",
+        who="customer",
+        token=customer_token,
+        body={},
+        expect=200,
+    )
+
+    api.heading("What the vendor who lost sees", 3)
+    api.say(
+        "Its lead is `closed` (and masked again), its quote `expired`, its conversation "
+        "locked. It is told only that the job is no longer available: not who won, not for "
+        "how much. Its view of the job's history ends with `LEAD_CLOSED`:"
+    )
+    api.call(
+        "GET",
+        f"/api/connection/leads/{rival_lead['lead_id']}",
+        who="second vendor",
+        token=rival_token,
+        expect=200,
+    )
+    api.call(
+        "GET",
+        f"/api/connection/quotes/{rival_quote['quote_id']}",
+        who="second vendor",
+        token=rival_token,
+        expect=200,
+    )
+    api.call(
+        "GET",
+        f"/api/connection/events/{job_id}",
+        who="second vendor",
+        token=rival_token,
+        expect=200,
+    )
+
+    api.heading("Escrow: the customer funds the job", 2)
+    api.say(
+        "The escrow opened by the award waits for the quote's full amount. Amounts are pounds; "
+        "`balance` is what escrow holds now (funded minus released and refunded)."
+    )
+    api.call(
+        "GET",
+        f"/api/connection/jobs/{job_id}/escrow",
+        who="customer",
+        token=customer_token,
+        expect=200,
+    )
+    api.say(
+        "The built-in payment provider is a sandbox wallet: the customer tops it up with "
+        "`POST /wallet/top-up`. With £50 in it, funding £120 is refused with the seed's 402, "
+        "and nothing changes:"
+    )
+    api.call(
+        "POST",
+        "/api/connection/wallet/top-up",
+        who="customer",
+        token=customer_token,
+        body={"amount": 50},
+        expect=200,
+    )
+    api.call(
+        "POST",
+        f"/api/connection/jobs/{job_id}/escrow/fund",
+        who="customer",
+        token=customer_token,
+        body={},
+        expect=402,
+    )
+    api.say("After another £100 the funding goes through (`ESCROW_FUNDED`); escrow is `held`:")
+    api.call(
+        "POST",
+        "/api/connection/wallet/top-up",
+        who="customer",
+        token=customer_token,
+        body={"amount": 100},
+        expect=200,
+    )
+    api.call(
+        "POST",
+        f"/api/connection/jobs/{job_id}/escrow/fund",
+        who="customer",
+        token=customer_token,
+        body={},
+        expect=200,
+    )
+    api.say("The winning vendor sees the escrow read-only; moving money is not its to do:")
+    api.call(
+        "GET", f"/api/connection/jobs/{job_id}/escrow", who="vendor", token=vendor_token, expect=200
+    )
+    api.call(
+        "POST",
+        f"/api/connection/jobs/{job_id}/escrow/fund",
+        who="vendor",
+        token=vendor_token,
+        body={},
+        expect=403,
+    )
+
+    api.heading("Step 7: the vendor submits the milestone", 2)
+    api.say("The job's milestones (here the default: one for the whole amount):")
+    milestones = api.call(
+        "GET",
+        f"/api/connection/jobs/{job_id}/milestones",
+        who="vendor",
+        token=vendor_token,
+        expect=200,
+    ).json()
+    milestone_id = milestones["items"][0]["milestone_id"]
+    api.say(
+        "The seed's body, with real photo URLs in place of its `https://...` placeholders "
+        "(https only, at most 10). Only while escrow is funded; the evidence cannot change "
+        'afterwards. `MILESTONE_SUBMITTED`; the system message "Vendor submitted milestone '
+        'for approval"; the customer is notified.'
+    )
+    api.call(
+        "POST",
+        f"/api/connection/milestones/{milestone_id}/submit",
+        who="vendor",
+        token=vendor_token,
+        body={
+            "completion_evidence": {
+                "photos": [
+                    "https://photos.example.com/tap/image1.jpg",
+                    "https://photos.example.com/tap/image2.jpg",
+                ],
+                "description": "Tap installed and tested. Works perfectly.",
+            }
+        },
+        expect=200,
+    )
+
+    api.heading("Step 8: the customer approves the milestone", 2)
+    api.say(
+        "The seed's body (`{}`). `MILESTONE_APPROVED`, the system message \"Milestone approved. "
+        "Payment releasing.\", and the milestone's amount moves from escrow to the vendor's "
+        "wallet in one balanced ledger transaction (`PAYMENT_RELEASED`). Escrow goes `held` → "
+        "`partial_released` while milestones remain, `released` with the last one; then the job "
+        "is `completed` (`JOB_COMPLETED`) and the conversation archived."
+    )
+    api.call(
+        "PATCH",
+        f"/api/connection/milestones/{milestone_id}/approve",
+        who="customer",
+        token=customer_token,
+        body={},
+        expect=200,
+    )
+    api.call(
+        "GET",
+        f"/api/connection/jobs/{job_id}/escrow",
+        who="customer",
+        token=customer_token,
+        expect=200,
+    )
+    api.say("The vendor's wallet has been credited:")
+    api.call("GET", "/api/connection/wallet", who="vendor", token=vendor_token, expect=200)
+
+    api.heading("Step 9: the customer leaves a review", 2)
+    review_body = {
+        "rating": 5,
+        "feedback": "Great work, quick and professional!",
+        "recommend_yes_no": True,
+    }
+    api.say("The seed's body names no job, so on its own it is a 422:")
+    api.call(
+        "POST",
+        "/api/connection/reviews",
+        who="customer",
+        token=customer_token,
+        body=review_body,
+        expect=422,
+    )
+    api.say(
+        "With `job_id` added: only the job's customer, only after completion, once. "
+        "`REVIEW_POSTED`, and the job is `closed` (`JOB_CLOSED`). A review with contact details "
+        "or abuse would be `held` for moderation instead of `published`."
+    )
+    review = api.call(
+        "POST",
+        "/api/connection/reviews",
+        who="customer",
+        token=customer_token,
+        body={"job_id": job_id, **review_body},
+        expect=201,
+    ).json()
+    review_id = review["review_id"]
+    api.say("The vendor responds publicly (once), and the customer may reply (once):")
+    api.call(
+        "PATCH",
+        f"/api/connection/reviews/{review_id}/respond",
+        who="vendor",
+        token=vendor_token,
+        body={"response": "Thank you, Sarah! Call us any time."},
+        expect=200,
+    )
+    api.call(
+        "PATCH",
+        f"/api/connection/reviews/{review_id}/reply",
+        who="customer",
+        token=customer_token,
+        body={"reply": "Will do!"},
+        expect=200,
+    )
+    api.say("Anyone signed in reads a vendor's published reviews, and its updated rating:")
+    api.call(
+        "GET",
+        f"/api/connection/vendors/{vendor['user_id']}/reviews",
+        who="customer",
+        token=customer_token,
+        expect=200,
+    )
+    api.call(
+        "GET",
+        f"/api/connection/vendors/{vendor['user_id']}",
+        who="customer",
+        token=customer_token,
+        expect=200,
+    )
+
     api.heading("The job's history", 2)
     api.say(
         "`GET /events/{job_id}` is the job's event log as the caller may see it, in sequence "
-        "order. The customer sees their job's events (never lead prices, never which vendors "
-        "were offered the job)."
+        "order. The customer sees their job's events, every step above (never lead prices, "
+        "never which vendors were offered the job). A vendor sees only events about its own "
+        "lead and the job's public changes, as the losing vendor's view above shows."
     )
     api.call(
         "GET", f"/api/connection/events/{job_id}", who="customer", token=customer_token, expect=200
-    )
-    api.say("A vendor sees only events about its own lead and the job's public changes:")
-    api.call(
-        "GET", f"/api/connection/events/{job_id}", who="vendor", token=vendor_token, expect=200
     )
 
     api.heading("Errors", 2)
@@ -463,7 +740,7 @@ def drive(api: Recorder) -> None:
     api.say("An illegal state transition is a 409 that names the current state:")
     api.call(
         "PATCH",
-        f"/api/connection/jobs/{job_id}/publish",
+        f"/api/connection/quotes/{quote_id}/accept",
         who="customer",
         token=customer_token,
         body={},
@@ -480,29 +757,33 @@ def drive(api: Recorder) -> None:
     )
     api.say(
         "Something you may not see answers exactly like something that does not exist: a "
-        "vendor who was offered the job but did not accept cannot open the conversation."
+        "vendor who was offered the job but did not accept cannot open the conversation, and "
+        "the vendor who lost cannot read the winner's quote."
     )
     api.call(
         "GET",
         f"/api/connection/conversations/{conversation_id}/messages",
         who="another vendor",
-        token=other_vendor["access_token"],
+        token=bystander["access_token"],
         expect=404,
+    )
+    api.call(
+        "GET",
+        f"/api/connection/quotes/{quote_id}",
+        who="second vendor",
+        token=rival_token,
+        expect=404,
+    )
+    api.say("A role that may never do something gets 403, e.g. a vendor listing a job's quotes:")
+    api.call(
+        "GET",
+        f"/api/connection/jobs/{job_id}/quotes",
+        who="vendor",
+        token=vendor_token,
+        expect=403,
     )
     api.say("No token, or a bad one:")
     api.call("GET", "/api/connection/leads", expect=401)
-
-    api.heading("Endpoints for the next steps at capture time", 2)
-    paths = {
-        re.sub(r"\{[^}]*\}", "{}", path): methods
-        for path, methods in api.client.get("/openapi.json").json()["paths"].items()
-    }
-    print("| seed step | endpoint | available |")
-    print("|---|---|---|")
-    for step, method, path in NEXT_STEPS:
-        present = method.lower() in paths.get(re.sub(r"\{[^}]*\}", "{}", path), {})
-        print(f"| {step} | `{method} {path}` | {'yes' if present else 'not yet'} |")
-    print()
 
 
 def main() -> None:

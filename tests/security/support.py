@@ -15,7 +15,8 @@ ACTORS = ("anonymous", "owner", "other_customer", "holder", "rival", "outsider",
 @dataclass
 class World:
     """A customer's live job offered to two vendors (``holder`` and ``rival``), a draft job of
-    the same customer, and the users around it. ``params`` fills path templates."""
+    the same customer, and the users around it; with ``stages``, also the money side (see
+    ``STAGES``). ``params`` fills path templates."""
 
     users: dict[str, User | None]
     params: dict[str, str]
@@ -30,7 +31,78 @@ class World:
         return {} if user is None else user.headers
 
 
-async def build_world(api: Api, admin: User, *, accepted: bool) -> World:
+API = "/api/connection"
+# The money side of a world, built on demand. "quoted": the holder's pending quote on the live
+# job (``quote_id``). Every other stage is a job of its own (``contract_job_id``) offered to
+# the same two vendors, both of whom accept and quote; the owner awards it to the holder, so
+# the rival is the vendor who lost. Each stage goes one step further than the one it needs:
+STAGES: dict[str, str | None] = {
+    "quoted": None,
+    "awarded": None,  # escrow pending; the owner's wallet topped up (``milestone_id``)
+    "funded": "awarded",  # escrow held
+    "submitted": "funded",  # the milestone submitted with evidence
+    "disputed": "funded",  # the owner raised a dispute (``dispute_id``)
+    "completed": "submitted",  # approved and released: the job is completed
+    "reviewed": "completed",  # the owner's published review (``review_id``)
+    "responded": "reviewed",  # ...and the holder's response to it
+    "held_review": "completed",  # a review held for moderation (``review_id``)
+}
+HELD_FEEDBACK = "Great job, call him on 07700 900456"  # contact details: held for moderation
+
+
+async def _call(api: Api, user: User, method: str, path: str, body: Any, expect: int) -> Any:
+    response = await api.client.request(method, f"{API}{path}", json=body, headers=user.headers)
+    assert response.status_code == expect, (method, path, response.text)
+    return response.json()
+
+
+async def _contract(api: Api, owner: User, holder: User, rival: User, stage: str) -> dict[str, str]:
+    """A job of the owner taken to ``stage`` (after "awarded"); the ids it names."""
+    chain = [stage]
+    while (before := STAGES[chain[-1]]) is not None:
+        chain.append(before)
+    job_id = (await api.create_job(owner, title="Replace a radiator valve"))["job_id"]
+    await api.publish(owner, job_id)
+    quotes = {}
+    for vendor, amount in ((holder, 120), (rival, 150)):
+        lead_id = (await api.lead_for(vendor, job_id))["lead_id"]
+        await api.accept(vendor, lead_id)
+        quote = {"job_id": job_id, "amount": amount, "description": "Valve and labour"}
+        quotes[vendor.user_id] = (await _call(api, vendor, "POST", "/quotes", quote, 201))[
+            "quote_id"
+        ]
+    await _call(api, owner, "PATCH", f"/quotes/{quotes[holder.user_id]}/accept", {}, 200)
+    await _call(api, owner, "POST", "/wallet/top-up", {"amount": 1000}, 200)
+    [milestone] = (await _call(api, owner, "GET", f"/jobs/{job_id}/milestones", None, 200))["items"]
+    ids = {"contract_job_id": job_id, "milestone_id": milestone["milestone_id"]}
+    milestone_path = f"/milestones/{milestone['milestone_id']}"
+    evidence = {"completion_evidence": {"photos": [], "description": "New valve fitted"}}
+    review = {"job_id": job_id, "rating": 5, "recommend_yes_no": True}
+    steps: dict[str, tuple[User, str, str, dict[str, Any], int]] = {
+        "funded": (owner, "POST", f"/jobs/{job_id}/escrow/fund", {}, 200),
+        "submitted": (holder, "POST", f"{milestone_path}/submit", evidence, 200),
+        "disputed": (owner, "POST", f"/jobs/{job_id}/dispute", {"reason": "Still leaks"}, 201),
+        "completed": (owner, "PATCH", f"{milestone_path}/approve", {}, 200),
+        "reviewed": (owner, "POST", "/reviews", {**review, "feedback": "Spot on"}, 201),
+        "held_review": (owner, "POST", "/reviews", {**review, "feedback": HELD_FEEDBACK}, 201),
+    }
+    for step in reversed(chain):
+        if step == "responded":
+            path = f"/reviews/{ids['review_id']}/respond"
+            await _call(api, holder, "PATCH", path, {"response": "Thank you!"}, 200)
+        elif step in steps:
+            answer = await _call(api, *steps[step])
+            for key in ("dispute_id", "review_id"):
+                if key in answer:
+                    ids[key] = answer[key]
+    return ids
+
+
+async def build_world(
+    api: Api, admin: User, *, accepted: bool, stages: tuple[str, ...] = ()
+) -> World:
+    """The world, with the money-side ``stages`` asked for; when several name the same
+    parameter (``contract_job_id``, ``milestone_id``) the first stage's wins."""
     market = await marketplace(api, vendors=2)
     holder, rival = market.vendors
     draft = await api.create_job(market.customer, title="Replace bathroom extractor fan")
@@ -43,6 +115,20 @@ async def build_world(api: Api, admin: User, *, accepted: bool) -> World:
     }
     if accepted:
         params["conversation_id"] = (await api.accept(holder, params["lead_id"]))["conversation_id"]
+        inbox = await api.client.get(
+            "/api/connection/notifications", headers=market.customer.headers
+        )
+        params["notification_id"] = inbox.json()["items"][0]["notification_id"]  # "accepted"
+    for stage in stages:
+        if stage == "quoted":
+            assert accepted, "the holder quotes on a lead it accepted"
+            quote = {"job_id": market.job_id, "amount": 95, "estimated_duration": "1 day"}
+            params["quote_id"] = (await _call(api, holder, "POST", "/quotes", quote, 201))[
+                "quote_id"
+            ]
+        else:
+            for key, value in (await _contract(api, market.customer, holder, rival, stage)).items():
+                params.setdefault(key, value)
     users: dict[str, User | None] = {
         "anonymous": None,
         "owner": market.customer,

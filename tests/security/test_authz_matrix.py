@@ -16,10 +16,14 @@ Actors, around one customer's live job offered to two vendors (``tests.security.
 ``owner`` (the job's customer), ``other_customer``, ``holder`` (the vendor whose lead the paths
 name; it has accepted, so the conversation exists), ``rival`` (offered the same job, another
 lead), ``outsider`` (a vendor with nothing to do with the job) and ``admin``.
+
+The money routes use the world's second job, ``contract_job_id``: the owner awarded it to the
+holder over the rival, who quoted too and lost, so there ``rival`` is the losing vendor.
 """
 
 from __future__ import annotations
 
+import base64
 import string
 import uuid
 from collections.abc import Callable
@@ -30,6 +34,8 @@ import httpx
 import jwt
 import pytest
 import pytest_asyncio
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from fastapi import FastAPI
 from starlette.routing import Route
 
@@ -60,6 +66,7 @@ class Case:
     job: str = "job_id"  # the world's job a ``{job_id}`` names: "job_id" (live) or "draft_job_id"
     fresh: bool = False  # the rightful call changes state others rely on: a world of its own
     accepted: bool = True  # in a fresh world: has the holder accepted its lead yet?
+    stages: tuple[str, ...] = ()  # in a fresh world: how far the money side goes (support.STAGES)
 
 
 def _registration(world: World) -> dict[str, Any]:
@@ -107,6 +114,71 @@ def _availability(world: World) -> dict[str, Any]:
     return {"accepting_leads": True}
 
 
+def _channels(world: World) -> dict[str, Any]:
+    return {"push": True}
+
+
+def _push_subscription(world: World) -> dict[str, Any]:
+    key = ec.generate_private_key(ec.SECP256R1()).public_key()
+    point = key.public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+    return {
+        "endpoint": f"https://push.example.net/{uuid.uuid4().hex}",
+        "keys": {
+            "p256dh": base64.urlsafe_b64encode(point).rstrip(b"=").decode(),
+            "auth": base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode(),
+        },
+    }
+
+
+def _quote(world: World) -> dict[str, Any]:
+    return {"job_id": world.params["job_id"], "amount": 120, "estimated_duration": "2 hours"}
+
+
+def _quote_edit(world: World) -> dict[str, Any]:
+    return {"description": "Includes a new washer"}
+
+
+def _top_up(world: World) -> dict[str, Any]:
+    return {"amount": 25}
+
+
+def _evidence(world: World) -> dict[str, Any]:
+    return {
+        "completion_evidence": {
+            "photos": ["https://example.com/valve.jpg"],
+            "description": "New valve fitted",
+        }
+    }
+
+
+def _changes(world: World) -> dict[str, Any]:
+    return {"reason": "The valve still drips"}
+
+
+def _dispute(world: World) -> dict[str, Any]:
+    return {"reason": "The work was not finished"}
+
+
+def _review(world: World) -> dict[str, Any]:
+    return {"job_id": world.params["contract_job_id"], "rating": 4, "recommend_yes_no": True}
+
+
+def _response(world: World) -> dict[str, Any]:
+    return {"response": "Thanks for the kind words"}
+
+
+def _reply(world: World) -> dict[str, Any]:
+    return {"reply": "You are welcome"}
+
+
+def _resolve(world: World) -> dict[str, Any]:
+    return {"resolution": "resume", "note": "Agreed to finish the work"}
+
+
+def _moderate(world: World) -> dict[str, Any]:
+    return {"decision": "approve"}
+
+
 # Rows read: anonymous, owner, other_customer, holder, rival, outsider, admin.
 PUBLIC = Row(200, 200, 200, 200, 200, 200, 200)
 SIGNED_IN = Row(401, 200, 200, 200, 200, 200, 200)
@@ -114,6 +186,10 @@ ADMIN_ONLY = Row(401, 403, 403, 403, 403, 403, 200)
 JOB_READ = Row(401, 200, 404, 403, 403, 403, 200)  # the owner's job; admin reads any
 JOB_CHANGE = Row(401, 200, 404, 403, 403, 403, 403)  # only the owner changes it
 LEAD_ACTION = Row(401, 403, 403, 200, 404, 404, 403)  # only the vendor holding the lead
+OWNER_DECIDES = Row(401, 200, 404, 403, 403, 403, 403)  # the job's customer decides
+HOLDER_ACTS = Row(401, 403, 403, 200, 404, 404, 403)  # the holder's own quote or milestone
+CONTRACT_READ = Row(401, 200, 404, 200, 404, 404, 200)  # the two parties of the award, and admin
+CONTRACT = "contract_job_id"  # the job awarded to the holder (the rival lost it)
 
 API = "/api/connection"
 
@@ -158,10 +234,83 @@ MATRIX: dict[tuple[str, str], Case] = {
     # events: the rival holds a lead on the job too, so it sees that lead's part of the history
     ("GET", f"{API}/events"): Case(SIGNED_IN),
     ("GET", f"{API}/events/{{job_id}}"): Case(Row(401, 200, 404, 200, 200, 404, 200)),
+    # notifications: everyone has their own; another's notification is not found
+    ("GET", f"{API}/notifications"): Case(SIGNED_IN),
+    ("PATCH", f"{API}/notifications/{{notification_id}}/read"): Case(
+        Row(401, 200, 404, 404, 404, 404, 404), _empty
+    ),
+    ("GET", f"{API}/notifications/preferences"): Case(SIGNED_IN),
+    ("PUT", f"{API}/notifications/preferences"): Case(SIGNED_IN, _channels),
+    ("POST", f"{API}/notifications/push-subscriptions"): Case(
+        Row(401, 201, 201, 201, 201, 201, 201), _push_subscription
+    ),
+    # quotes: the holder quotes on the lead it accepted (the rival, only offered, may not yet);
+    # the owner compares and decides; a vendor never sees another vendor's quote
+    ("POST", f"{API}/quotes"): Case(Row(401, 403, 403, 201, 409, 404, 403), _quote, fresh=True),
+    ("GET", f"{API}/quotes/{{quote_id}}"): Case(Row(401, 200, 404, 200, 404, 404, 200)),
+    ("PATCH", f"{API}/quotes/{{quote_id}}"): Case(HOLDER_ACTS, _quote_edit),
+    ("PATCH", f"{API}/quotes/{{quote_id}}/withdraw"): Case(
+        HOLDER_ACTS, _empty, fresh=True, stages=("quoted",)
+    ),
+    ("PATCH", f"{API}/quotes/{{quote_id}}/accept"): Case(
+        OWNER_DECIDES, _empty, fresh=True, stages=("quoted",)
+    ),
+    ("PATCH", f"{API}/quotes/{{quote_id}}/reject"): Case(
+        OWNER_DECIDES, _decline, fresh=True, stages=("quoted",)
+    ),
+    ("GET", f"{API}/jobs/{{job_id}}/quotes"): Case(JOB_READ),
+    # escrow and wallets: the winning vendor reads the escrow but never moves money
+    ("GET", f"{API}/jobs/{{job_id}}/escrow"): Case(CONTRACT_READ, job=CONTRACT),
+    ("POST", f"{API}/jobs/{{job_id}}/escrow/fund"): Case(
+        OWNER_DECIDES, _empty, job=CONTRACT, fresh=True, stages=("awarded",)
+    ),
+    ("GET", f"{API}/wallet"): Case(Row(401, 200, 200, 200, 200, 200, 403)),
+    ("POST", f"{API}/wallet/top-up"): Case(Row(401, 200, 200, 403, 403, 403, 403), _top_up),
+    # milestones: the winner submits, the owner approves or asks for changes
+    ("GET", f"{API}/jobs/{{job_id}}/milestones"): Case(CONTRACT_READ, job=CONTRACT),
+    ("POST", f"{API}/milestones/{{milestone_id}}/submit"): Case(
+        HOLDER_ACTS, _evidence, fresh=True, stages=("funded",)
+    ),
+    ("PATCH", f"{API}/milestones/{{milestone_id}}/approve"): Case(
+        OWNER_DECIDES, _empty, fresh=True, stages=("submitted",)
+    ),
+    ("PATCH", f"{API}/milestones/{{milestone_id}}/request-changes"): Case(
+        OWNER_DECIDES, _changes, fresh=True, stages=("submitted",)
+    ),
+    # disputes: either party of the award (each in a world of its own)
+    ("POST", f"{API}/jobs/{{job_id}}/dispute"): Case(
+        Row(401, 201, 404, 201, 404, 404, 403),
+        _dispute,
+        job=CONTRACT,
+        fresh=True,
+        stages=("funded",),
+    ),
+    # reviews: the owner reviews the completed job, the holder responds, the owner replies
+    ("POST", f"{API}/reviews"): Case(
+        Row(401, 201, 404, 403, 403, 403, 403), _review, fresh=True, stages=("completed",)
+    ),
+    ("PATCH", f"{API}/reviews/{{review_id}}/respond"): Case(
+        HOLDER_ACTS, _response, fresh=True, stages=("reviewed",)
+    ),
+    ("PATCH", f"{API}/reviews/{{review_id}}/reply"): Case(
+        OWNER_DECIDES, _reply, fresh=True, stages=("responded",)
+    ),
+    ("GET", f"{API}/vendors/{{vendor_id}}/reviews"): Case(SIGNED_IN),
     # admin
     ("GET", "/api/admin/jobs/{job_id}"): Case(ADMIN_ONLY),
     ("GET", "/api/admin/leads/{lead_id}"): Case(ADMIN_ONLY),
     ("GET", "/api/admin/events"): Case(ADMIN_ONLY),
+    ("GET", "/api/admin/denials"): Case(ADMIN_ONLY),
+    ("GET", "/api/admin/quotes/{quote_id}"): Case(ADMIN_ONLY),
+    ("GET", "/api/admin/jobs/{job_id}/escrow"): Case(ADMIN_ONLY, job=CONTRACT),
+    ("GET", "/api/admin/disputes"): Case(ADMIN_ONLY),
+    ("PATCH", "/api/admin/disputes/{dispute_id}/resolve"): Case(
+        ADMIN_ONLY, _resolve, fresh=True, stages=("disputed",)
+    ),
+    ("GET", "/api/admin/reviews/held"): Case(ADMIN_ONLY),
+    ("PATCH", "/api/admin/reviews/{review_id}/moderate"): Case(
+        ADMIN_ONLY, _moderate, fresh=True, stages=("held_review",)
+    ),
     # ops and docs
     ("GET", "/healthz"): Case(PUBLIC),
     ("GET", "/readyz"): Case(PUBLIC),
@@ -174,7 +323,19 @@ MATRIX: dict[tuple[str, str], Case] = {
 
 HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
 DENIAL_CODES = {401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND"}
-ID_PREFIXES = {"job_id": "job", "lead_id": "lead", "conversation_id": "conv", "vendor_id": "usr"}
+ID_PREFIXES = {
+    "job_id": "job",
+    "lead_id": "lead",
+    "conversation_id": "conv",
+    "vendor_id": "usr",
+    "notification_id": "ntf",
+    "quote_id": "quote",
+    "milestone_id": "ms",
+    "review_id": "rev",
+    "dispute_id": "dsp",
+}
+# Every parameter of the shared world: a quote, an award with a milestone, a review, a dispute.
+SHARED_STAGES = ("quoted", "funded", "reviewed", "disputed")
 
 
 def served_routes(app: FastAPI) -> set[tuple[str, str]]:
@@ -240,7 +401,7 @@ def error_shape_problems(response: httpx.Response) -> list[str]:
 @pytest_asyncio.fixture(scope="module")
 async def shared_world(module_api: Api, admin: User) -> World:
     """One world for every route whose rightful call leaves it usable for the others."""
-    return await build_world(module_api, admin, accepted=True)
+    return await build_world(module_api, admin, accepted=True, stages=SHARED_STAGES)
 
 
 def test_every_route_is_in_the_matrix(app: FastAPI) -> None:
@@ -274,7 +435,8 @@ async def test_route_boundaries(
 ) -> None:
     case = MATRIX[(method, template)]
     if case.fresh:
-        world, client = await build_world(api, admin, accepted=case.accepted), api.client
+        world = await build_world(api, admin, accepted=case.accepted, stages=case.stages)
+        client = api.client
     else:
         world, client = shared_world, module_api.client
     path = fill(template, world, case)
@@ -282,8 +444,14 @@ async def test_route_boundaries(
     # exact success at the end then shows.
     actors = sorted(ACTORS, key=lambda actor: 200 <= getattr(case.expect, actor) < 300)
     failures: list[str] = []
+    succeeded = False
     for actor in actors:
         expected = getattr(case.expect, actor)
+        if case.fresh and succeeded and 200 <= expected < 300:
+            # A second rightful actor (either party raises a dispute): a world of its own.
+            world = await build_world(api, admin, accepted=case.accepted, stages=case.stages)
+            path = fill(template, world, case)
+        succeeded = succeeded or 200 <= expected < 300
         response = await send(client, method, path, case, world, world.headers(actor))
         if response.status_code != expected:
             failures.append(

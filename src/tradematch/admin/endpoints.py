@@ -56,8 +56,9 @@ async def admin_job(job_id: str, actor: AdminDep, session: SessionDep) -> AdminJ
     found = (
         await session.execute(select(Lead).where(Lead.job_id == job_id).order_by(Lead.id))
     ).scalars()
+    # dict(), not model_dump(): the fields as stored (pence), not serialised to pounds.
     return AdminJob(
-        **detail.model_dump(),
+        **dict(detail),
         customer_id=job.customer_id,
         leads=[lead_service.admin_view(x) for x in found],
     )
@@ -105,7 +106,7 @@ async def admin_escrow(job_id: str, actor: AdminDep, session: SessionDep) -> Adm
         raise NotFound("Escrow not found")
     milestones = await milestone_repository.for_job(session, job_id)
     return AdminEscrow(
-        **escrow_service.view(escrow).model_dump(),
+        **dict(escrow_service.view(escrow)),
         customer_id=escrow.customer_id,
         vendor_id=escrow.vendor_id,
         quote_id=escrow.quote_id,

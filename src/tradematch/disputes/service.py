@@ -28,6 +28,7 @@ from tradematch.jobs.models import Job
 from tradematch.jobs.states import JOB
 from tradematch.kit import clock
 from tradematch.kit.ids import new_id
+from tradematch.kit.money import pence_to_pounds
 from tradematch.leads.models import Lead
 from tradematch.messaging import service as messaging
 
@@ -112,13 +113,14 @@ async def resolve(
         )
     ).scalar_one()
     dispute.status = DISPUTE.transition(dispute.status, "resolve")
-    escrow = await escrow_service.for_job(session, job.id, lock=True)
-    await _settle(session, actor, settings, job, escrow, decision)
+    # Set with the status: the row's CHECK ties the two, and settling the money flushes.
     dispute.resolution = decision.resolution
     dispute.vendor_share_pence = decision.vendor_share
     dispute.resolution_note = decision.note
     dispute.resolved_by = actor.user_id
     dispute.resolved_at = clock.now()
+    escrow = await escrow_service.for_job(session, job.id, lock=True)
+    await _settle(session, actor, settings, job, escrow, decision)
     await session.flush()
     vendor_id = job.awarded_vendor_id
     assert vendor_id is not None
@@ -199,7 +201,7 @@ async def _settle(
         return
     if decision.resolution == "split" and (decision.vendor_share or 0) > remaining:
         raise ValidationFailed(
-            "vendor_share exceeds what is left in escrow", available_pence=remaining
+            "vendor_share exceeds what is left in escrow", available=pence_to_pounds(remaining)
         )
     to_vendor = {
         "release_to_vendor": remaining,

@@ -5,6 +5,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tradematch.escrow.models import EscrowAccount
 from tradematch.milestones.models import Milestone
 
 
@@ -32,11 +33,23 @@ async def all_released(session: AsyncSession, job_id: str) -> bool:
 
 
 async def due_for_auto_approval(
-    session: AsyncSession, submitted_before: datetime, limit: int
+    session: AsyncSession,
+    submitted_before: datetime,
+    limit: int,
+    *,
+    escrow_states: tuple[str, ...],
 ) -> list[tuple[str, str]]:
+    """Submitted milestones due for approval whose escrow can pay them now. Those whose escrow
+    is frozen (a dispute) or settled are left out, so they never fill a batch and starve the
+    milestones behind them."""
     result = await session.execute(
         select(Milestone.id, Milestone.job_id)
-        .where(Milestone.status == "submitted", Milestone.submitted_at <= submitted_before)
+        .join(EscrowAccount, EscrowAccount.id == Milestone.escrow_id)
+        .where(
+            Milestone.status == "submitted",
+            Milestone.submitted_at <= submitted_before,
+            EscrowAccount.status.in_(escrow_states),
+        )
         .order_by(Milestone.submitted_at)
         .limit(limit)
     )

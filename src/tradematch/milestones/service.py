@@ -223,7 +223,10 @@ async def auto_approve_due(session: AsyncSession, settings: Settings, *, batch: 
     """
     cutoff = clock.now() - timedelta(days=settings.milestone_auto_approve_days)
     approved = 0
-    for milestone_id, job_id in await repository.due_for_auto_approval(session, cutoff, batch):
+    due = await repository.due_for_auto_approval(
+        session, cutoff, batch, escrow_states=FUNDED_STATES
+    )
+    for milestone_id, job_id in due:
         job = await jobs.get(session, jobs_in_contract(SYSTEM), job_id, lock=True, skip_locked=True)
         if job is None:
             continue

@@ -172,19 +172,17 @@ async def edit(
     fields = change.model_fields_set - {"idempotency_key"}
     amount = change.amount if change.amount is not None else quote.amount_pence
     if "milestones" in fields or "amount" in fields:
-        if (
-            change.milestones is None
-            and sum(m["amount_pence"] for m in quote.milestone_plan) != amount
-        ):
-            plan = _plan(amount, None)  # the old breakdown no longer adds up: one milestone
-        else:
-            plan = (
-                _plan(amount, change.milestones)
-                if change.milestones is not None
-                else quote.milestone_plan
-            )
+        plan = (
+            _plan(amount, change.milestones)
+            if change.milestones is not None
+            else quote.milestone_plan
+        )
+        if len(plan) == 1 and change.milestones is None:
+            plan = [{"title": plan[0]["title"], "amount_pence": amount}]  # follows the amount
         if sum(m["amount_pence"] for m in plan) != amount:
-            raise ValidationFailed("milestone amounts must add up to the quote amount")
+            raise ValidationFailed(
+                "milestone amounts must add up to the quote amount; send the new breakdown too"
+            )
         quote.milestone_plan = plan
     quote.amount_pence = amount
     if "description" in fields:

@@ -31,10 +31,10 @@ class Moderate(RequestModel):
 
 
 class ReviewView(ResponseModel):
-    """A published review as anyone signed in sees it (no customer identity)."""
+    """A published review as anyone signed in sees it: no customer identity and no job (a vendor
+    who lost a job must not find it, and its winner, in another vendor's reviews)."""
 
     review_id: str
-    job_id: str
     vendor_id: str
     rating: int
     feedback: str | None
@@ -45,8 +45,9 @@ class ReviewView(ResponseModel):
 
 
 class ReviewOwnView(ReviewView):
-    """The review's author, its vendor and admins also see its moderation state."""
+    """The review's author, its vendor and admins also see its job and moderation state."""
 
+    job_id: str
     status: str
     moderation_reason: str | None
 

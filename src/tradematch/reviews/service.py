@@ -45,7 +45,6 @@ class AlreadyAnswered(Conflict):
 def public_view(review: Review) -> ReviewView:
     return ReviewView(
         review_id=review.id,
-        job_id=review.job_id,
         vendor_id=review.vendor_id,
         rating=review.rating,
         feedback=review.feedback,
@@ -58,7 +57,8 @@ def public_view(review: Review) -> ReviewView:
 
 def own_view(review: Review) -> ReviewOwnView:
     return ReviewOwnView(
-        **public_view(review).model_dump(),
+        **dict(public_view(review)),
+        job_id=review.job_id,
         status=review.status,
         moderation_reason=review.moderation_reason,
     )
