@@ -64,7 +64,9 @@ class SandboxWallet:
     supports_top_up = True
 
     async def top_up(self, session: AsyncSession, customer_id: str, amount_pence: int) -> str:
-        source = await ledger.account(session, ledger.PROVIDER, self.name, lock=True)
+        # One provider account per customer: the external side of their money. A single shared
+        # row would make every top-up in the system wait on the same row lock.
+        source = await ledger.account(session, ledger.PROVIDER, f"{self.name}:{customer_id}")
         wallet = await ledger.account(session, ledger.CUSTOMER_WALLET, customer_id, lock=True)
         return await ledger.transfer(
             session, kind="top_up", source=source, destination=wallet, amount_pence=amount_pence

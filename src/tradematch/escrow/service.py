@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tradematch.authz.actor import Actor
 from tradematch.authz.scopes import escrows_visible_to, jobs_owned_by
 from tradematch.core.config import Settings
-from tradematch.core.errors import Forbidden, NotFound
+from tradematch.core.errors import Forbidden, InvalidStateTransition, NotFound
 from tradematch.escrow import ledger
 from tradematch.escrow.models import EscrowAccount, LedgerAccount, LedgerEntry, LedgerTransaction
 from tradematch.escrow.provider import provider_for
@@ -86,6 +86,9 @@ async def fund(
     if job is None or escrow is None:
         raise NotFound("Escrow not found")
     escrow.status = ESCROW.transition(escrow.status, "fund")
+    if job.status != "in_progress":
+        # A disputed or settled job takes no money: nothing could ever release or refund it.
+        raise InvalidStateTransition("job", job.status, "fund_escrow")
     await provider_for(settings).collect(
         session, job.customer_id, escrow.id, escrow.total_pence, job_id=job.id
     )

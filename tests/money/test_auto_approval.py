@@ -1,0 +1,91 @@
+"""The 14-day auto-approval (``milestones.service.auto_approve_due``) on a test clock."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from fastapi import FastAPI
+
+from tests.conftest import Database
+from tests.helpers import Api, create_admin
+from tradematch.core.config import Settings
+from tradematch.events import service as events
+from tradematch.kit import clock
+from tradematch.milestones.service import auto_approve_due
+
+from .support import API, funded_deal, ok
+
+
+async def _run_auto_approval(app: FastAPI, settings: Settings) -> int:
+    """One scheduler pass, committed the way the worker commits (events written last)."""
+    async with app.state.sessionmaker() as session:
+        approved = await auto_approve_due(session, settings)
+        await events.flush(session)
+        await session.commit()
+    return approved
+
+
+@pytest.mark.fresh_db
+async def test_an_unanswered_milestone_is_approved_and_paid_after_14_days(
+    fresh_api: Api, fresh_app: FastAPI, fresh_db: Database, settings: Settings
+) -> None:
+    deal = await funded_deal(fresh_api, plan=(3000, 9000))
+    ok(await deal.submit(0))
+    clock.advance(timedelta(days=settings.milestone_auto_approve_days) - timedelta(minutes=1))
+    assert await _run_auto_approval(fresh_app, settings) == 0
+    clock.advance(timedelta(minutes=2))
+    assert await _run_auto_approval(fresh_app, settings) == 1
+    assert await _run_auto_approval(fresh_app, settings) == 0  # once only
+
+    escrow = await deal.escrow()
+    assert (escrow["status"], escrow["released"], escrow["balance"]) == ("partial_released", 30, 90)
+    assert [m["status"] for m in await deal.milestones()] == ["released", "pending"]
+    wallet = ok(await deal.api.client.get(f"{API}/wallet", headers=deal.vendor.headers))
+    assert wallet["balance"] == 30
+    conn = await fresh_db.connect()
+    try:
+        event = await conn.fetchrow(
+            "SELECT actor_role, payload->>'automatic' AS automatic FROM event_log"
+            " WHERE job_id = $1 AND type = 'MILESTONE_APPROVED'",
+            deal.job_id,
+        )
+    finally:
+        await conn.close()
+    assert (event["actor_role"], event["automatic"]) == ("system", "true")
+
+
+@pytest.mark.fresh_db
+async def test_a_disputed_escrow_is_not_paid_out_automatically(
+    fresh_api: Api, fresh_app: FastAPI, settings: Settings
+) -> None:
+    deal = await funded_deal(fresh_api, plan=(12000,))
+    ok(await deal.submit(0))
+    ok(await deal.dispute(), 201)
+    clock.advance(timedelta(days=settings.milestone_auto_approve_days + 1))
+    assert await _run_auto_approval(fresh_app, settings) == 0
+    assert (await deal.escrow())["status"] == "disputed"
+
+
+@pytest.mark.fresh_db
+async def test_milestones_left_behind_by_a_settled_dispute_do_not_starve_the_others(
+    fresh_api: Api, fresh_app: FastAPI, fresh_db: Database, settings: Settings
+) -> None:
+    """A dispute settled by refund leaves its submitted milestones as they were, on an escrow
+    that can never pay them. They are the oldest submitted milestones, so a pass that picks the
+    oldest batch and skips them would never reach anyone else's."""
+    admin = await create_admin(fresh_api, fresh_db.async_url)
+    for _ in range(2):  # two batches' worth (20) of milestones that can never be paid
+        settled = await funded_deal(fresh_api, plan=(1000,) * 10)
+        for index in range(10):
+            ok(await settled.submit(index))
+        dispute = ok(await settled.dispute(), 201)
+        ok(await settled.resolve(admin, dispute["dispute_id"], "refund_customer"))
+    waiting = await funded_deal(fresh_api, plan=(5000,))
+    clock.advance(timedelta(minutes=1))
+    ok(await waiting.submit(0))
+
+    clock.advance(timedelta(days=settings.milestone_auto_approve_days + 1))
+    assert await _run_auto_approval(fresh_app, settings) == 1
+    assert (await waiting.escrow())["status"] == "released"
+    assert (await waiting.job())["status"] == "completed"

@@ -1,0 +1,144 @@
+"""Disputes freeze the money; each resolution settles it in one balanced step."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import Database
+from tests.helpers import Api, create_admin
+
+from .support import (
+    API,
+    assert_invalid_transition,
+    awarded_deal,
+    funded_deal,
+    ok,
+    pounds,
+    unchanged,
+)
+
+PLAN = (2500, 10000)  # £25 released before the dispute, £100 frozen by it
+
+
+async def _event_types(db: Database, job_id: str) -> list[str]:
+    conn = await db.connect()
+    try:
+        rows = await conn.fetch("SELECT type FROM event_log WHERE job_id = $1 ORDER BY seq", job_id)
+    finally:
+        await conn.close()
+    return [r["type"] for r in rows]
+
+
+@pytest.mark.parametrize(
+    ("resolution", "share", "job_status", "escrow_status", "to_vendor", "to_customer"),
+    [
+        ("release_to_vendor", None, "completed", "released", 10000, 0),
+        ("refund_customer", None, "cancelled", "refunded", 0, 10000),
+        ("split", 3333, "completed", "refunded", 3333, 6667),
+        ("split", 10000, "completed", "released", 10000, 0),
+        ("resume", None, "in_progress", "partial_released", 0, 0),
+    ],
+)
+async def test_each_resolution_settles_the_frozen_escrow(
+    api: Api,
+    worker_db: Database,
+    resolution: str,
+    share: int | None,
+    job_status: str,
+    escrow_status: str,
+    to_vendor: int,
+    to_customer: int,
+) -> None:
+    admin = await create_admin(api, worker_db.async_url)
+    deal = await funded_deal(api, plan=PLAN)
+    ok(await deal.submit(0))
+    ok(await deal.approve(0))
+    raised = ok(await deal.dispute(deal.vendor), 201)
+    assert (await deal.escrow())["status"] == "disputed"
+    assert (await deal.job())["status"] == "disputed"
+
+    resolved = ok(await deal.resolve(admin, raised["dispute_id"], resolution, share))
+    assert resolved["job_status"] == job_status and resolved["escrow_status"] == escrow_status
+
+    escrow = await deal.escrow()
+    assert escrow["status"] == escrow_status
+    assert escrow["released"] == pounds(2500 + to_vendor)
+    assert escrow["refunded"] == pounds(to_customer)
+    assert escrow["balance"] == pounds(10000 - to_vendor - to_customer)
+    vendor_wallet = ok(await api.client.get(f"{API}/wallet", headers=deal.vendor.headers))
+    customer_wallet = ok(await api.client.get(f"{API}/wallet", headers=deal.customer.headers))
+    assert vendor_wallet["balance"] == pounds(2500 + to_vendor)
+    assert customer_wallet["balance"] == pounds(to_customer)
+
+    disputes = ok(await api.client.get("/api/admin/disputes", headers=admin.headers))
+    mine = next(d for d in disputes["items"] if d["dispute_id"] == raised["dispute_id"])
+    assert mine["status"] == "resolved" and mine["resolution"] == resolution
+    assert mine["vendor_share"] == (pounds(share) if share is not None else None)
+
+    events = await _event_types(worker_db, deal.job_id)
+    tail = events[events.index("DISPUTE_RAISED") :]
+    expected = ["DISPUTE_RAISED"]
+    if to_vendor:
+        expected.append("PAYMENT_RELEASED")
+    expected.append("DISPUTE_RESOLVED")
+    expected += {"completed": ["JOB_COMPLETED"], "cancelled": ["JOB_CANCELLED"]}.get(job_status, [])
+    assert tail == expected
+
+    if resolution == "resume":  # the job runs on: the frozen milestone can be finished and paid
+        ok(await deal.submit(1))
+        ok(await deal.approve(1))
+        assert (await deal.escrow())["status"] == "released"
+        assert (await deal.job())["status"] == "completed"
+
+
+async def test_a_second_resolution_is_refused(api: Api, worker_db: Database) -> None:
+    admin = await create_admin(api, worker_db.async_url)
+    deal = await funded_deal(api, plan=PLAN)
+    raised = ok(await deal.dispute(), 201)
+    ok(await deal.resolve(admin, raised["dispute_id"], "refund_customer"))
+    async with unchanged(worker_db):
+        again = await deal.resolve(admin, raised["dispute_id"], "release_to_vendor")
+    assert_invalid_transition(again, "resolved", "dispute")
+
+
+async def test_a_split_larger_than_the_escrow_is_a_422_and_changes_nothing(
+    api: Api, worker_db: Database
+) -> None:
+    admin = await create_admin(api, worker_db.async_url)
+    deal = await funded_deal(api, plan=PLAN)
+    ok(await deal.submit(0))
+    ok(await deal.approve(0))
+    raised = ok(await deal.dispute(), 201)
+    async with unchanged(worker_db):
+        too_much = await deal.resolve(admin, raised["dispute_id"], "split", 10001)
+    assert too_much.status_code == 422, too_much.text
+    assert too_much.json()["code"] == "VALIDATION_ERROR"
+
+
+@pytest.mark.parametrize("resolution", ["refund_customer", "release_to_vendor", "resume"])
+async def test_an_unfunded_disputed_job_takes_no_money(
+    api: Api, worker_db: Database, resolution: str
+) -> None:
+    """Disputed before funding: funding is refused while the dispute stands and after a
+    settlement, so no money is ever paid into the escrow of a job nobody will finish."""
+    admin = await create_admin(api, worker_db.async_url)
+    deal = await awarded_deal(api, vendors=1, plan=(12000,))
+    await deal.top_up(12000)
+    raised = ok(await deal.dispute(), 201)
+    assert (await deal.escrow())["status"] == "pending"
+
+    async with unchanged(worker_db):
+        refused = await deal.fund()
+    assert_invalid_transition(refused, "disputed", "job")
+
+    resolved = ok(await deal.resolve(admin, raised["dispute_id"], resolution))
+    assert resolved["escrow_status"] == "pending"
+    if resolution == "resume":
+        funded = ok(await deal.fund())  # the job runs again: now it may be funded
+        assert funded["status"] == "held"
+        return
+    async with unchanged(worker_db):
+        refused = await deal.fund()
+    assert_invalid_transition(refused, resolved["job_status"], "job")
+    wallet = ok(await api.client.get(f"{API}/wallet", headers=deal.customer.headers))
+    assert wallet["balance"] == 120
