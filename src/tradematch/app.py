@@ -17,6 +17,7 @@ from tradematch.core.routing import TransactionalRoute
 
 def api_routers() -> list[tuple[str, APIRouter]]:
     from tradematch.accounts.endpoints import router as accounts
+    from tradematch.admin.denials import router as admin_denials
     from tradematch.admin.endpoints import router as admin
     from tradematch.disputes.endpoints import router as disputes
     from tradematch.escrow.endpoints import router as escrow
@@ -47,6 +48,7 @@ def api_routers() -> list[tuple[str, APIRouter]]:
         ("/api/connection", notifications),
         ("/api/connection", realtime),
         ("/api/admin", admin),
+        ("/api/admin", admin_denials),
         ("", ops),
     ]
 
@@ -63,6 +65,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from tradematch.ops.denials import running_denial_recorder
         from tradematch.realtime.hub import running_hub
         from tradematch.worker.runner import running_worker
 
@@ -73,6 +76,7 @@ def create_app(
         app.state.sessionmaker = create_sessionmaker(engine)
         try:
             async with AsyncExitStack() as background:
+                await background.enter_async_context(running_denial_recorder(app))
                 await background.enter_async_context(running_hub(app))
                 if run_worker:
                     await background.enter_async_context(running_worker(app))

@@ -12,6 +12,7 @@ from tradematch.core.config import Settings, get_settings
 
 if TYPE_CHECKING:
     from tradematch.events.verify import Report
+    from tradematch.notifications.replay import ReplayReport
 
 app = typer.Typer(
     help=(
@@ -62,6 +63,29 @@ def serve(
     url = asyncio.run(_prepare_database(settings))
     application = create_app(settings, database_url=url, run_worker=not no_worker)
     uvicorn.run(application, host=host, port=port, log_config=None, ws_max_size=1 << 20)
+
+
+@app.command()
+def worker(
+    metrics_port: Annotated[
+        int | None, typer.Option(help="Serve Prometheus metrics on this port (default: none).")
+    ] = None,
+) -> None:
+    """Run the notification dispatcher and the scheduler until SIGTERM or SIGINT."""
+    from tradematch.core.logging import configure_logging
+    from tradematch.worker.runner import run_worker_process
+
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    if metrics_port is not None:
+        from prometheus_client import start_http_server
+
+        start_http_server(metrics_port, addr="127.0.0.1")
+
+    async def run() -> None:
+        await run_worker_process(settings, await _prepare_database(settings))
+
+    asyncio.run(run())
 
 
 @db_app.command("upgrade")
@@ -162,6 +186,40 @@ async def _verify() -> Report:
     try:
         async with create_sessionmaker(engine)() as session:
             return await verify_chains(session)
+    finally:
+        await engine.dispose()
+
+
+@events_app.command("replay")
+def events_replay(
+    since: Annotated[int, typer.Option(help="First event sequence number (inclusive).")],
+    until: Annotated[
+        int | None, typer.Option(help="Last event sequence number (inclusive; default: all).")
+    ] = None,
+    revive_dead: Annotated[
+        bool, typer.Option(help="Give dead notifications of the range a fresh set of attempts.")
+    ] = True,
+) -> None:
+    """Queue again the notifications of a range of events (none is duplicated; sent stay sent)."""
+    if until is not None and until < since:
+        typer.echo("--until must not be below --since", err=True)
+        raise typer.Exit(2)
+    report = asyncio.run(_replay(since, until, revive_dead))
+    typer.echo(
+        f"{report.events} events replayed (to seq {report.last_seq}): "
+        f"{report.queued} notifications queued, {report.revived} dead ones revived"
+    )
+
+
+async def _replay(since: int, until: int | None, revive_dead: bool) -> ReplayReport:
+    from tradematch.core.database import create_engine, create_sessionmaker
+    from tradematch.notifications.replay import replay
+
+    engine = create_engine(await _prepare_database(get_settings()), pool_size=1)
+    try:
+        return await replay(
+            create_sessionmaker(engine), since=since, until=until, revive_dead=revive_dead
+        )
     finally:
         await engine.dispose()
 

@@ -84,7 +84,7 @@ def _assert_one_acceptance(
     assert state["conversations"] == [winner["conversation_id"]]
     assert state["messages"] == [("system", None)]
     assert state["events"] == [(winner["event_id"], key)]
-    assert state["notifications"] == 2  # customer and vendor, once each
+    assert state["notifications"] == 4  # customer and vendor, once each, in-app and email
 
 
 @pytest.mark.parametrize("keys", ["same", "different", "none"])

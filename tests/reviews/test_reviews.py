@@ -292,7 +292,9 @@ async def test_the_rating_aggregate_over_two_jobs(api: Api) -> None:
     first = await completed_job(api)
     vendor = first.winner
     second = await another_completed_job(api, vendor)
-    assert (await post_review(api, first.customer, first.job_id, rating=5)).status_code == 201
+    first_posted = await post_review(api, first.customer, first.job_id, rating=5)
+    assert first_posted.status_code == 201
+    first_review_id = first_posted.json()["review_id"]
     assert await _rating(api, second.customer, vendor.user_id) == (5.0, 1)
 
     posted = await post_review(
@@ -302,7 +304,10 @@ async def test_the_rating_aggregate_over_two_jobs(api: Api) -> None:
     assert posted.status_code == 201, posted.text
     assert await _rating(api, first.customer, vendor.user_id) == (4.5, 2)
     listed = await published_reviews(api, first.other_customer, vendor.user_id)
-    assert [(r["job_id"], r["rating"]) for r in listed] == [(second.job_id, 4), (first.job_id, 5)]
+    assert [(r["review_id"], r["rating"]) for r in listed] == [
+        (posted.json()["review_id"], 4),
+        (first_review_id, 5),
+    ]
     paged = await api.client.get(
         f"{BASE}/vendors/{vendor.user_id}/reviews", params={"limit": 1}, headers=vendor.headers
     )

@@ -64,6 +64,8 @@ async def record_failure(session: AsyncSession, buckets: list[str]) -> None:
     await session.execute(insert(LoginAttempt), [{"bucket": b} for b in buckets])
 
 
-async def forget_failures(session: AsyncSession, window_seconds: int) -> None:
+async def forget_failures(session: AsyncSession, window_seconds: int) -> int:
+    """Drop failed logins older than the rate-limit window (they no longer count)."""
     cutoff = datetime.now(UTC) - timedelta(seconds=window_seconds)
-    await session.execute(delete(LoginAttempt).where(LoginAttempt.created_at <= cutoff))
+    result = await session.execute(delete(LoginAttempt).where(LoginAttempt.created_at <= cutoff))
+    return int(getattr(result, "rowcount", 0) or 0)

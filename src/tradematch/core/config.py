@@ -99,6 +99,27 @@ class Settings(BaseSettings):
     denial_retention_days: int = Field(
         30, ge=1, description="How long per-actor denial counts are kept."
     )
+    # Live updates: the WebSocket hub of each API process (realtime/hub.py).
+    ws_heartbeat_seconds: float = Field(
+        15,
+        ge=0.05,
+        le=300,
+        description='Live-update socket: a {"type": "heartbeat"} message is sent this often.',
+    )
+    ws_poll_seconds: float = Field(
+        1,
+        ge=0.05,
+        le=60,
+        description="Live updates: besides waking on LISTEN/NOTIFY, the hub reads new events "
+        "this often (a NOTIFY can be dropped) and retries a lost listener connection.",
+    )
+    ws_queue_size: int = Field(
+        1000,
+        ge=8,
+        le=100_000,
+        description="Live updates: messages queued per socket. A client further behind is "
+        "disconnected with close code 4000 and should reconnect with resume_from.",
+    )
     db_pool_size: int = Field(10, ge=1, le=200, description="Connections per process.")
     log_level: str = Field("INFO", description="Python log level name.")
     log_json: bool = Field(True, description="JSON logs (false: human-readable console logs).")
@@ -165,6 +186,17 @@ class Settings(BaseSettings):
             raise ValueError("TRADEMATCH_SMTP_FROM needs an email address")
         if not self.vapid_subject.startswith(("mailto:", "https://")):
             raise ValueError("TRADEMATCH_VAPID_SUBJECT must be a mailto: or https: URL")
+        if self.vapid_private_key is not None:
+            from py_vapid import Vapid02
+
+            try:
+                Vapid02.from_string(self.vapid_private_key.get_secret_value())
+            except Exception:
+                raise ValueError("TRADEMATCH_VAPID_PRIVATE_KEY is not a P-256 key") from None
+        if self.environment == "production" and self.vapid_private_key is None:
+            # A key generated per machine would differ between the API (which hands it to
+            # browsers) and the workers (which sign with it).
+            raise ValueError("production needs TRADEMATCH_VAPID_PRIVATE_KEY")
         return self
 
     @model_validator(mode="after")

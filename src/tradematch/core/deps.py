@@ -20,13 +20,13 @@ from tradematch.kit.catalogue import Role
 _bearer = HTTPBearer(auto_error=False, description="Access token from POST /api/auth/login")
 
 
-def get_session(request: Request) -> AsyncSession:
+async def get_session(request: Request) -> AsyncSession:
     """The request's session; its transaction is committed by the route (see core.routing)."""
     session: AsyncSession = request.state.session
     return session
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 

@@ -32,9 +32,12 @@ _HTTP_CODES = {
 def _count_denial(request: Request, status: int) -> None:
     if status in (401, 403, 404):
         actor = getattr(request.state, "actor", None)
-        RBAC_DENIALS.labels(
-            status=str(status), role=actor.role.value if actor else "anonymous"
-        ).inc()
+        role = actor.role.value if actor else "anonymous"
+        RBAC_DENIALS.labels(status=str(status), role=role).inc()
+        # Per actor for admins (ops/denials.py); in memory here, written in batches.
+        recorder = getattr(request.app.state, "denials", None)
+        if recorder is not None:
+            recorder.record(actor.user_id if actor else None, role, status)
 
 
 def error_response(

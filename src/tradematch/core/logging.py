@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import structlog
 
@@ -40,3 +43,24 @@ def configure_logging(level: str = "INFO", json_logs: bool = True) -> None:
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+
+
+@contextmanager
+def log_scope(**values: Any) -> Iterator[None]:
+    """Bind ``values`` into every log line inside the block, and afterwards restore the log
+    context exactly as it was: whatever the block bound (say ``event_id``, bound by
+    ``events.emit``) does not leak into the next unit of work of a long-running loop."""
+    saved = structlog.contextvars.get_contextvars()
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(**{**saved, **values})
+    try:
+        yield
+    finally:
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(**saved)
+
+
+def bind_event_id(event_id: str) -> None:
+    """Put the unit of work's primary event (its first) into its log lines."""
+    if "event_id" not in structlog.contextvars.get_contextvars():
+        structlog.contextvars.bind_contextvars(event_id=event_id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 REQUEST_LATENCY = Histogram(
     "tradematch_http_request_duration_seconds",
@@ -17,4 +17,78 @@ RBAC_DENIALS = Counter(
 )
 IDEMPOTENT_REPLAYS = Counter(
     "tradematch_idempotent_replays_total", "Responses replayed for a repeated idempotency key."
+)
+
+# The scheduler (worker/scheduler.py). Counted after the item's transaction committed.
+SCHEDULER_TRANSITIONS = Counter(
+    "tradematch_scheduler_transitions_total",
+    "Timed transitions made by the scheduler, by kind (lead_expired, lead_offered, lead_closed, "
+    "job_expired, job_closed, milestone_auto_approved).",
+    ["kind"],
+)
+SCHEDULER_PURGED_ROWS = Counter(
+    "tradematch_scheduler_purged_rows_total",
+    "Rows removed by scheduler housekeeping, by table.",
+    ["table"],
+)
+SCHEDULER_ERRORS = Counter(
+    "tradematch_scheduler_errors_total",
+    "Scheduler items or runs that failed (logged; retried on the task's next run).",
+    ["task"],
+)
+SCHEDULER_RUN_SECONDS = Histogram(
+    "tradematch_scheduler_run_duration_seconds",
+    "Duration of one run of a scheduler task.",
+    ["task"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0),
+)
+SCHEDULER_LAST_RUN = Gauge(
+    "tradematch_scheduler_last_run_timestamp_seconds",
+    "When a scheduler task last finished a run without error (Unix time): alert if stale.",
+    ["task"],
+)
+for _kind in (
+    "lead_expired",
+    "lead_offered",
+    "lead_closed",
+    "job_expired",
+    "job_closed",
+    "milestone_auto_approved",
+):
+    SCHEDULER_TRANSITIONS.labels(_kind)
+
+# Notifications (worker/dispatcher.py).
+NOTIFICATION_OUTCOMES = Counter(
+    "tradematch_notifications_total",
+    "Notification delivery attempts by channel and outcome: sent, retry (failed, will retry), "
+    "dead (failed for the last time), expired (no live push subscription or email address).",
+    ["channel", "outcome"],
+)
+NOTIFICATIONS_DEAD = Gauge(
+    "tradematch_notifications_dead",
+    "Notifications parked as dead, by channel (refreshed by the dispatcher).",
+    ["channel"],
+)
+NOTIFICATION_DELIVERY_SECONDS = Histogram(
+    "tradematch_notification_delivery_seconds",
+    "From queueing (the event's commit) to successful delivery, by channel.",
+    ["channel"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0, 3600.0),
+)
+for _channel in ("in_app", "email", "push"):
+    NOTIFICATIONS_DEAD.labels(_channel)
+    for _outcome in ("sent", "retry", "dead", "expired"):
+        NOTIFICATION_OUTCOMES.labels(_channel, _outcome)
+
+# Live updates (realtime/). Each API process exports its own sockets.
+EVENT_SOCKET_LAG = Histogram(
+    "tradematch_event_socket_lag_seconds",
+    "From an event's creation (in the request, before its commit) to its delivery on a live "
+    "socket. Live deliveries only; replays after resume_from are not counted.",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+LIVE_SOCKETS = Gauge("tradematch_live_sockets", "Live-update sockets connected to this process.")
+LIVE_SOCKETS_BEHIND = Counter(
+    "tradematch_live_sockets_behind_total",
+    "Sockets disconnected because their client fell too far behind (close code 4000).",
 )

@@ -10,7 +10,13 @@ from tradematch.jobs.models import Job
 from tradematch.leads.models import Lead
 from tradematch.messaging.models import Conversation, ConversationRead, Message
 from tradematch.milestones.models import Milestone
-from tradematch.notifications.models import Notification, NotificationPreference, PushSubscription
+from tradematch.notifications.models import (
+    Notification,
+    NotificationInput,
+    NotificationPreference,
+    PushSubscription,
+)
+from tradematch.ops.models import DenialCount
 from tradematch.quotes.models import Quote
 from tradematch.reviews.models import Review
 
@@ -18,6 +24,7 @@ __all__ = [
     "Base",
     "Conversation",
     "ConversationRead",
+    "DenialCount",
     "Dispute",
     "EscrowAccount",
     "EventAudience",
@@ -32,6 +39,7 @@ __all__ = [
     "Message",
     "Milestone",
     "Notification",
+    "NotificationInput",
     "NotificationPreference",
     "Outcode",
     "PushSubscription",

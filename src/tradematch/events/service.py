@@ -20,11 +20,12 @@ from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tradematch.authz.actor import SYSTEM, Actor
+from tradematch.core.logging import bind_event_id
 from tradematch.events.chain import event_hash
 from tradematch.events.models import EventAudience, EventRecord
 from tradematch.events.types import EventType
 from tradematch.kit.ids import new_id
-from tradematch.notifications.rules import notifications_for
+from tradematch.notifications import outbox
 
 EVENT_COMMIT_LOCK = 7_431_002
 NOTIFY_CHANNEL = "tradematch_events"
@@ -59,7 +60,7 @@ def emit(
 
     ``payload`` must be fit for every member of ``audience`` (participants' user ids); admins
     see every event. Anything only admins may see goes under ``payload["admin"]``. ``context``
-    feeds the notification texts and is not stored.
+    feeds the notification texts (kept beside the log for replays, not in it).
     """
     event = PendingEvent(
         id=new_id("evt"),
@@ -74,6 +75,7 @@ def emit(
         context=context or {},
     )
     session.info.setdefault(_PENDING, []).append(event)
+    bind_event_id(event.id)
     return event.id
 
 
@@ -91,6 +93,8 @@ async def flush(session: AsyncSession) -> None:
     if not pending:
         return
     await session.flush()
+    # Preferences are read before the lock: it covers only sequencing, chaining and writing.
+    notifications = await outbox.plan(session, pending)
     await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": EVENT_COMMIT_LOCK})
     seqs = sorted(
         (
@@ -126,11 +130,7 @@ async def flush(session: AsyncSession) -> None:
     await session.execute(insert(EventRecord), rows)
     if audience_rows:
         await session.execute(insert(EventAudience), audience_rows)
-    notification_rows = [row for event in pending for row in notifications_for(event)]
-    if notification_rows:
-        from tradematch.notifications.repository import queue
-
-        await queue(session, notification_rows)
+    await outbox.write(session, notifications)
     await session.execute(
         text("SELECT pg_notify(:channel, :seq)"), {"channel": NOTIFY_CHANNEL, "seq": str(seqs[-1])}
     )

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Exists, Row, exists, func, select
+from sqlalchemy import Exists, Row, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from tradematch.accounts.models import User, VendorProfile
 from tradematch.authz.scopes import JobScope
@@ -75,7 +76,7 @@ async def engaged_vendors(
 # transaction locks the job (FOR NO KEY UPDATE SKIP LOCKED) and decides on the locked row.
 
 
-def _engaged_lead_exists(job_id: ColumnElement[str] | str) -> Exists:
+def _engaged_lead_exists(job_id: InstrumentedAttribute[str] | str) -> Exists:
     return exists().where(Lead.job_id == job_id, Lead.status.in_(ENGAGED_LEAD_STATES))
 
 
@@ -104,14 +105,17 @@ async def live_jobs_short_of_leads(
     after: str | None,
     limit: int,
 ) -> list[str]:
-    """Live jobs (not yet due to expire) with fewer than ``target`` open leads."""
+    """Live jobs with fewer than ``target`` open leads, except those due to expire (published
+    at or before ``published_after`` with no vendor engaged)."""
     open_leads = (
         select(func.count())
         .where(Lead.job_id == Job.id, Lead.status.in_(OPEN_LEAD_STATES))
         .scalar_subquery()
     )
     statement = select(Job.id).where(
-        Job.status == "live", Job.published_at > published_after, open_leads < target
+        Job.status == "live",
+        or_(Job.published_at > published_after, _engaged_lead_exists(Job.id)),
+        open_leads < target,
     )
     if after is not None:
         statement = statement.where(Job.id > after)

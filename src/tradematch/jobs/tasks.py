@@ -64,7 +64,7 @@ async def expire(
         job_id=job.id,
         payload={"status": job.status},
         audience=[job.customer_id],
-        context={"customer_id": job.customer_id},
+        context={"customer_id": job.customer_id, "job_title": job.title},
     )
     closed = await close_open_leads(session, SYSTEM, job)
     done["job_expired"] = 1
@@ -103,7 +103,11 @@ async def auto_close(
         job_id=job.id,
         payload={"status": job.status, "reason": "auto_close"},
         audience=parties,
-        context={"customer_id": job.customer_id, "vendor_id": job.awarded_vendor_id},
+        context={
+            "customer_id": job.customer_id,
+            "vendor_id": job.awarded_vendor_id,
+            "job_title": job.title,
+        },
     )
     done["job_closed"] = 1
     return done

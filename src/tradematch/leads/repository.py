@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import Row, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -158,5 +159,37 @@ async def expire_pending_quotes(session: AsyncSession, lead_ids: list[str]) -> l
         .where(Quote.lead_id.in_(lead_ids), Quote.status == "pending")
         .values(status="expired", decided_at=text("now()"))
         .returning(Quote.id)
+    )
+    return list(result.scalars())
+
+
+# The scheduler: leads past their expiry. Candidates are read without locks; the item's own
+# transaction then locks the job (SKIP LOCKED) and re-reads them under it.
+
+
+async def jobs_with_expired_offers(
+    session: AsyncSession, now: datetime, *, after: str | None, limit: int
+) -> list[str]:
+    """Jobs having offered leads past ``expires_at`` (partial index on offered leads), in id
+    order after ``after``."""
+    statement = select(Lead.job_id).where(Lead.status == "offered", Lead.expires_at <= now)
+    if after is not None:
+        statement = statement.where(Lead.job_id > after)
+    result = await session.execute(
+        statement.group_by(Lead.job_id).order_by(Lead.job_id).limit(limit)
+    )
+    return list(result.scalars())
+
+
+async def expired_offers_for_update(
+    session: AsyncSession, job_id: str, now: datetime
+) -> list[Lead]:
+    """The job's offered leads past expiry, locked (the caller holds the job's lock)."""
+    result = await session.execute(
+        select(Lead)
+        .where(Lead.job_id == job_id, Lead.status == "offered", Lead.expires_at <= now)
+        .order_by(Lead.id)
+        .with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
     )
     return list(result.scalars())

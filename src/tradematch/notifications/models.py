@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tradematch.db.base import Base, CreatedAt, Timestamps, check_in
@@ -36,12 +38,19 @@ class Notification(CreatedAt, Base):
         Index(
             "ix_notifications_due", "next_attempt_at", postgresql_where=text("status = 'pending'")
         ),
+        # The in-app inbox, newest first (ids sort by time), and its unread count.
         Index(
-            "ix_notifications_user_id_channel_created_at",
+            "ix_notifications_inbox",
             "user_id",
-            "channel",
-            text("created_at DESC"),
+            text("id DESC"),
+            postgresql_where=text("channel = 'in_app'"),
         ),
+        Index(
+            "ix_notifications_unread",
+            "user_id",
+            postgresql_where=text("channel = 'in_app' AND read_at IS NULL"),
+        ),
+        Index("ix_notifications_dead", "channel", postgresql_where=text("status = 'dead'")),
     )
 
 
@@ -61,3 +70,14 @@ class PushSubscription(CreatedAt, Base):
     p256dh: Mapped[str] = mapped_column(String(255))
     auth: Mapped[str] = mapped_column(String(255))
     __table_args__ = (Index("ix_push_subscriptions_user_id", "user_id"),)
+
+
+class NotificationInput(CreatedAt, Base):
+    """What an event's notification texts were made from (its ``context``), kept so that
+    ``tradematch events replay`` can apply the rules again. Not part of the immutable log."""
+
+    __tablename__ = "notification_inputs"
+    event_id: Mapped[str] = mapped_column(
+        ForeignKey("event_log.id", ondelete="CASCADE"), primary_key=True
+    )
+    context: Mapped[dict[str, Any]] = mapped_column(JSONB)

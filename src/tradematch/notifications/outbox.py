@@ -1,0 +1,90 @@
+"""Queueing notifications: the rules applied to events, filtered by each user's preferences.
+
+``events.flush()`` calls ``plan`` before it takes the event-commit lock (the preference lookup
+needs no lock) and ``write`` after the events are inserted, in the same transaction: the
+notifications commit with the change or not at all. ``tradematch events replay`` uses the same
+two steps on stored events.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tradematch.kit.ids import new_id
+from tradematch.notifications import repository
+from tradematch.notifications.rules import Planned
+from tradematch.notifications.rules import plan as plan_rules
+
+
+class EventLike(Protocol):
+    """What queueing needs of an event (``events.service.PendingEvent`` is one)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def actor_id(self) -> str | None: ...
+    @property
+    def context(self) -> dict[str, Any]: ...
+
+
+@dataclass
+class OutboxPlan:
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    inputs: list[dict[str, Any]] = field(default_factory=list)
+
+
+async def plan(
+    session: AsyncSession, events: Sequence[EventLike], *, keep_inputs: bool = True
+) -> OutboxPlan:
+    """The outbox rows for ``events``: one per (event, recipient, channel the recipient has on).
+
+    With ``keep_inputs``, each event's context is kept too (``notification_inputs``) so a
+    replay can apply the rules again later.
+    """
+    result = OutboxPlan()
+    wanted: list[tuple[str, Planned]] = []
+    for event in events:
+        if keep_inputs and event.context:
+            result.inputs.append({"event_id": event.id, "context": _json_safe(event.context)})
+        wanted.extend((event.id, p) for p in plan_rules(event.type, event.context, event.actor_id))
+    if not wanted:
+        return result
+    channels = await repository.channels_on(session, {p.user_id for _, p in wanted})
+    for event_id, planned in wanted:
+        for channel in planned.channels:
+            if channel in channels.get(planned.user_id, ()):
+                result.rows.append(
+                    {
+                        "id": new_id("ntf"),
+                        "event_id": event_id,
+                        "user_id": planned.user_id,
+                        "channel": channel,
+                        "title": planned.title,
+                        "body": planned.body,
+                    }
+                )
+    return result
+
+
+async def write(session: AsyncSession, outbox: OutboxPlan) -> int:
+    """Insert the planned rows (an existing (event, user, channel) row is left as it is);
+    return how many were new."""
+    if outbox.inputs:
+        await repository.keep_inputs(session, outbox.inputs)
+    if not outbox.rows:
+        return 0
+    return await repository.queue(session, outbox.rows)
+
+
+def _json_safe(context: Mapping[str, Any]) -> dict[str, Any]:
+    """The context as JSON (anything JSON cannot hold becomes its text)."""
+    text = json.dumps({str(k): v for k, v in context.items()}, default=str, allow_nan=False)
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded

@@ -1,0 +1,94 @@
+"""The user's side of notifications: the in-app inbox, channel preferences, push subscriptions.
+
+Everything here reads and writes only the acting user's own rows: another user's notification
+is not found (404), exactly like one that does not exist.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tradematch.authz.actor import Actor
+from tradematch.core.config import Settings
+from tradematch.core.errors import NotFound
+from tradematch.kit import clock
+from tradematch.notifications import repository, vapid
+from tradematch.notifications.schemas import (
+    NotificationPage,
+    NotificationRead,
+    NotificationView,
+    PreferencesChange,
+    PreferencesView,
+    PushSubscriptionCreate,
+    PushSubscriptionView,
+)
+
+
+async def inbox(
+    session: AsyncSession, actor: Actor, *, cursor: str | None, limit: int, unread_only: bool
+) -> NotificationPage:
+    rows = await repository.inbox(
+        session, actor.user_id, before=cursor, limit=limit + 1, unread_only=unread_only
+    )
+    page = rows[:limit]
+    items = [
+        NotificationView(
+            notification_id=row.id,
+            event_id=row.event_id,
+            event_type=row.event_type,
+            job_id=row.job_id,
+            title=row.title,
+            body=row.body,
+            read=row.read_at is not None,
+            read_at=row.read_at,
+            created_at=row.created_at,
+        )
+        for row in page
+    ]
+    return NotificationPage(
+        items=items,
+        unread_count=await repository.unread_count(session, actor.user_id),
+        next_cursor=page[-1].id if len(rows) > limit else None,
+    )
+
+
+async def mark_read(session: AsyncSession, actor: Actor, notification_id: str) -> NotificationRead:
+    read_at = await repository.mark_read(session, actor.user_id, notification_id, clock.now())
+    if read_at is None:
+        raise NotFound("Notification not found")
+    return NotificationRead(
+        notification_id=notification_id,
+        read_at=read_at,
+        unread_count=await repository.unread_count(session, actor.user_id),
+    )
+
+
+async def preferences(session: AsyncSession, actor: Actor, settings: Settings) -> PreferencesView:
+    return PreferencesView(
+        **await repository.preferences(session, actor.user_id),
+        push_subscriptions=await repository.push_subscription_count(session, actor.user_id),
+        push_public_key=vapid.public_key(settings),
+    )
+
+
+async def change_preferences(
+    session: AsyncSession, actor: Actor, settings: Settings, change: PreferencesChange
+) -> PreferencesView:
+    changes = change.model_dump(exclude_none=True, exclude={"idempotency_key"})
+    await repository.set_preferences(session, actor.user_id, changes)
+    return await preferences(session, actor, settings)
+
+
+async def register_push_subscription(
+    session: AsyncSession, actor: Actor, request: PushSubscriptionCreate
+) -> PushSubscriptionView:
+    saved = await repository.save_push_subscription(
+        session,
+        actor.user_id,
+        endpoint=str(request.endpoint),
+        p256dh=request.keys.p256dh,
+        auth=request.keys.auth,
+    )
+    return PushSubscriptionView(
+        subscription_id=saved.id, endpoint=saved.endpoint, created_at=saved.created_at
+    )

@@ -1,0 +1,168 @@
+"""Refused requests per actor, for administrators (contract §6).
+
+Counting must cost nothing on the request path, even when someone floods the API with guesses at
+other users' ids, and must add up across every API process. So each process keeps a bounded
+in-memory tally per (hour, actor, status) and a background task adds it to ``denial_counts``
+every ``TRADEMATCH_DENIAL_FLUSH_SECONDS`` in one upsert (and once more at shutdown); the admin
+endpoint writes its own process's tally first. Other processes' counts therefore arrive within
+one flush period. A crash loses at most one period of counts of that process: acceptable for a
+security signal, where the Prometheus counter (``tradematch_rbac_denials_total``) is the exact,
+per-process record.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from tradematch.core.unit_of_work import unit_of_work
+from tradematch.ops import repository
+
+log = logging.getLogger(__name__)
+
+ANONYMOUS = "anonymous"
+OVERFLOW = "(overflow)"  # counts of new actors once the tally is full (a flood of many accounts)
+MAX_KEYS = 10_000
+COUNTED_STATUSES = frozenset({401, 403, 404})
+
+
+@dataclass
+class _Tally:
+    role: str
+    count: int
+    last_seen_at: datetime
+
+
+class DenialRecorder:
+    """This process's counts since the last flush."""
+
+    def __init__(self, max_keys: int = MAX_KEYS) -> None:
+        self.max_keys = max_keys
+        self._tally: dict[tuple[datetime, str, int], _Tally] = {}
+
+    def record(self, actor_id: str | None, role: str | None, status: int) -> None:
+        if status not in COUNTED_STATUSES:
+            return
+        now = datetime.now(UTC)
+        hour = now.replace(minute=0, second=0, microsecond=0)
+        key = (hour, actor_id or ANONYMOUS, status)
+        if key not in self._tally and len(self._tally) >= self.max_keys:
+            key = (hour, OVERFLOW, status)
+            role = OVERFLOW
+        tally = self._tally.get(key)
+        if tally is None:
+            self._tally[key] = _Tally(role or ANONYMOUS, 1, now)
+        else:
+            tally.count += 1
+            tally.last_seen_at = now
+
+    def pending(self) -> int:
+        return sum(t.count for t in self._tally.values())
+
+    def _take(self) -> list[dict[str, Any]]:
+        taken, self._tally = self._tally, {}
+        return [
+            {
+                "hour": hour,
+                "actor_id": actor_id,
+                "status": status,
+                "role": tally.role,
+                "count": tally.count,
+                "last_seen_at": tally.last_seen_at,
+            }
+            for (hour, actor_id, status), tally in sorted(taken.items())
+        ]
+
+    def _give_back(self, rows: list[dict[str, Any]]) -> None:
+        """A failed flush's counts go back into the tally, for the next attempt."""
+        for row in rows:
+            key = (row["hour"], row["actor_id"], row["status"])
+            tally = self._tally.get(key)
+            if tally is None:
+                if len(self._tally) >= self.max_keys:
+                    continue  # bounded: under sustained failure the oldest counts are dropped
+                self._tally[key] = _Tally(row["role"], row["count"], row["last_seen_at"])
+            else:
+                tally.count += row["count"]
+                tally.last_seen_at = max(tally.last_seen_at, row["last_seen_at"])
+
+    async def flush(self, sessionmaker: async_sessionmaker[AsyncSession]) -> int:
+        """Add the tally to the table; return how many denials were written."""
+        rows = self._take()
+        if not rows:
+            return 0
+        try:
+            async with unit_of_work(sessionmaker) as session:
+                await repository.add_denial_counts(session, rows)
+        except BaseException:
+            self._give_back(rows)
+            raise
+        return sum(row["count"] for row in rows)
+
+    async def run(
+        self, sessionmaker: async_sessionmaker[AsyncSession], period: float, stop: asyncio.Event
+    ) -> None:
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=period)
+            try:
+                await self.flush(sessionmaker)
+            except Exception:
+                log.exception("could not write denial counts; retrying next period")
+
+
+@asynccontextmanager
+async def running_denial_recorder(app: FastAPI) -> AsyncIterator[None]:
+    """Count denials for the app's lifetime (``app.state.denials``); write them periodically and
+    at shutdown. Enter after ``app.state.sessionmaker`` exists."""
+    recorder = DenialRecorder()
+    app.state.denials = recorder
+    stop = asyncio.Event()
+    sessionmaker = app.state.sessionmaker
+    task = asyncio.create_task(
+        recorder.run(sessionmaker, app.state.settings.denial_flush_seconds, stop),
+        name="denial-recorder",
+    )
+    try:
+        yield
+    finally:
+        stop.set()
+        await task  # its last iteration flushes what is left
+
+
+async def purge_old(session: AsyncSession, retention_days: int) -> int:
+    """Housekeeping: drop hourly counts older than the retention."""
+    cutoff = datetime.now(UTC) - timedelta(days=retention_days)
+    return await repository.purge_denial_counts(session, cutoff)
+
+
+@dataclass(frozen=True)
+class ActorDenialCount:
+    actor_id: str
+    role: str
+    count: int
+    last_seen_at: datetime
+
+
+async def by_actor(
+    session: AsyncSession, status: int, since: datetime, limit: int
+) -> list[ActorDenialCount]:
+    rows = await repository.denials_by_actor(session, status, since, limit)
+    return [
+        ActorDenialCount(
+            actor_id=row.actor_id,
+            role=row.role,
+            count=int(row.denials),
+            last_seen_at=row.last_seen_at,
+        )
+        for row in rows
+    ]

@@ -1,0 +1,126 @@
+"""One live-update socket: a bounded outbox, drained by the socket's own sender task.
+
+The hub never waits for a socket: it drops each message into the socket's outbox
+(``push``, never blocking). A client that does not read fills its outbox; the socket is then
+ended with close code 4000 and the client is expected to reconnect with ``resume_from``. So a
+slow client costs its own socket, never anybody else's delivery.
+
+Ordering and resume. A socket is *activated* by the hub at the hub's cursor ``live_from``:
+every event after it reaches the outbox through the hub, in order. ``{"resume_from": N}``
+replays from the log the user's events in ``(N, live_from]`` (read in sequence order, so in
+order and once each), then the outbox continues; live events up to ``N`` are skipped, since
+the client says it has them. Events already sent on this socket are never sent again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.websockets import WebSocket
+
+from tradematch.authz.actor import Actor
+from tradematch.core.metrics import EVENT_SOCKET_LAG, LIVE_SOCKETS_BEHIND
+from tradematch.events import repository as event_log
+from tradematch.events.queries import view_for
+from tradematch.realtime.protocol import (
+    CLOSE_RESUME,
+    Control,
+    LiveEvent,
+    Outgoing,
+    Resume,
+    event_message,
+    resumed_message,
+)
+
+REPLAY_BATCH = 500
+
+
+class Connection:
+    def __init__(
+        self,
+        websocket: WebSocket,
+        actor: Actor,
+        *,
+        expires_at: float,
+        queue_size: int,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        resume_from: int | None = None,
+    ) -> None:
+        self.websocket = websocket
+        self.actor = actor
+        self.expires_at = expires_at  # the token's expiry (Unix time): the socket ends then
+        self.live_from = 0
+        self.activated = asyncio.Event()
+        self.ended = asyncio.Event()
+        self.close_code: int | None = None
+        self.close_reason = ""
+        self._outbox: asyncio.Queue[Outgoing] = asyncio.Queue(queue_size)
+        self._sessionmaker = sessionmaker
+        self._skip_through = 0
+        self._initial_resume = resume_from
+
+    def activate(self, cursor: int, greeting: str) -> None:
+        """Called by the hub: events after ``cursor`` will be pushed; ``greeting`` goes first,
+        then the replay asked for in the URL (``?resume_from=``), if any."""
+        self.live_from = cursor
+        self.push(Control(greeting))
+        if self._initial_resume is not None:
+            self.push(Resume(self._initial_resume))
+        self.activated.set()
+
+    def push(self, item: Outgoing) -> None:
+        """Queue a message without waiting; a full outbox ends the socket (code 4000)."""
+        if self.ended.is_set():
+            return
+        try:
+            self._outbox.put_nowait(item)
+        except asyncio.QueueFull:
+            LIVE_SOCKETS_BEHIND.inc()
+            self.end(CLOSE_RESUME, "Too far behind: reconnect and send resume_from")
+
+    def end(self, code: int, reason: str) -> None:
+        """Ask the socket's handler to close the socket with ``code`` (first reason wins)."""
+        if not self.ended.is_set():
+            self.close_code, self.close_reason = code, reason
+            self.ended.set()
+
+    async def run_sender(self) -> None:
+        """Drain the outbox onto the socket until cancelled (or the client is gone)."""
+        send = self.websocket.send_text
+        outbox = self._outbox
+        while True:
+            item = await outbox.get()
+            if type(item) is LiveEvent:
+                if item.seq <= self._skip_through:
+                    continue
+                await send(item.text)
+                EVENT_SOCKET_LAG.observe(max(0.0, time.time() - item.created_at))
+            elif type(item) is Resume:
+                await self._replay(item.after)
+            else:
+                assert type(item) is Control
+                await send(item.text)
+
+    async def _replay(self, after: int) -> None:
+        """Send the user's events in ``(after, live_from]`` from the log, in order."""
+        upto = self.live_from
+        position = after
+        user_id = None if self.actor.is_admin else self.actor.user_id
+        while position < upto:
+            async with self._sessionmaker() as session:
+                records = await event_log.feed(session, user_id, after=position, limit=REPLAY_BATCH)
+            for record in records:
+                if record.seq > upto:
+                    break
+                await self.websocket.send_text(event_message(view_for(self.actor, record)))
+                position = record.seq
+            else:
+                if len(records) == REPLAY_BATCH:
+                    continue
+            break
+        # Everything after min(after, live_from) has now been sent or is queued.
+        self.live_from = min(self.live_from, after)
+        self._skip_through = max(self._skip_through, after)
+        await self.websocket.send_text(resumed_message(after))

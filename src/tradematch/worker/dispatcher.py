@@ -1,0 +1,280 @@
+"""The notification dispatcher: delivers the transactional outbox, at least once.
+
+Each round it marks due in-app rows sent (the database is their delivery), parks rows whose
+final attempt never reported back, and claims as many due email and push rows as it has free
+delivery slots (``worker/outbox.py``: ``FOR UPDATE SKIP LOCKED`` and a lease, in a short
+transaction). Sends run outside any transaction, each bounded by the send timeout, which the
+lease outlasts. A failed send is retried after an exponential, jittered delay; after
+``notify_max_attempts`` the row is parked as ``dead``. It wakes on the events' NOTIFY, and polls
+as well, since notifications can be dropped.
+
+The dispatcher follows the outbox's status, not the event sequence, so an event that commits
+late is never skipped: its rows are simply due when they appear.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from tradematch.core.config import Settings
+from tradematch.core.metrics import (
+    NOTIFICATION_DELIVERY_SECONDS,
+    NOTIFICATION_OUTCOMES,
+    NOTIFICATIONS_DEAD,
+)
+from tradematch.events.service import NOTIFY_CHANNEL
+from tradematch.notifications.channels.base import Delivery, DeliveryFailed, Undeliverable
+from tradematch.notifications.channels.email import EmailChannel
+from tradematch.notifications.channels.push import PushChannel
+from tradematch.notifications.states import CHANNELS
+from tradematch.worker import outbox
+
+log = structlog.get_logger("tradematch.dispatcher")
+
+DEAD_GAUGE_SECONDS = 30.0
+ERROR_PAUSE_SECONDS = 1.0
+MIN_ROUND_SECONDS = 0.05
+
+
+class Channel(Protocol):
+    async def deliver(self, delivery: Delivery) -> None: ...
+    async def close(self) -> None: ...
+
+
+def backoff_seconds(
+    attempts: int,
+    base: float,
+    cap: float,
+    uniform: Callable[[float, float], float] = random.uniform,
+) -> float:
+    """Delay before the next attempt after ``attempts`` failures: doubling from ``base`` up to
+    ``cap``, with "equal jitter" (half fixed, half random) so retries of many rows that failed
+    together spread out, yet never come back at once."""
+    ceiling = min(cap, base * 2.0 ** min(attempts - 1, 62))
+    return ceiling / 2 + uniform(0, ceiling / 2)
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        settings: Settings,
+        channels: dict[str, Channel] | None = None,
+    ) -> None:
+        self.sessions = sessionmaker
+        self.settings = settings
+        self.channels: dict[str, Channel] = channels or {
+            "email": EmailChannel(settings),
+            "push": PushChannel(settings, sessionmaker),
+        }
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._wake = asyncio.Event()
+        self._dead_gauge_at = 0.0
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Deliver until ``stop`` is set; then finish the sends in flight (their rows are
+        recorded) and return."""
+        structlog.contextvars.clear_contextvars()  # nothing of the starting request's context
+        listener = await self._listen()
+        try:
+            while not stop.is_set():
+                self._wake.clear()  # a NOTIFY from now on means another round
+                started = time.monotonic()
+                try:
+                    full = await self.round()
+                except Exception:
+                    log.exception("dispatcher_round_failed")
+                    await _sleep_or(stop, ERROR_PAUSE_SECONDS)
+                    continue
+                if not full:
+                    await self._idle(stop)
+                    # Under a stream of events, NOTIFYs come faster than rounds are worth.
+                    await _sleep_or(stop, started + MIN_ROUND_SECONDS - time.monotonic())
+                elif self._slots() == 0:
+                    await self._any_done(stop)
+        finally:
+            await self._drain()
+            if listener is not None:
+                await listener()
+            for channel in self.channels.values():
+                with contextlib.suppress(Exception):
+                    await channel.close()
+
+    async def round(self) -> bool:
+        """One pass; True if it claimed as many rows as it had slots (more may be due)."""
+        settings = self.settings
+        waited = await outbox.deliver_in_app(self.sessions)
+        for seconds in waited:
+            NOTIFICATION_OUTCOMES.labels("in_app", "sent").inc()
+            NOTIFICATION_DELIVERY_SECONDS.labels("in_app").observe(seconds)
+        for channel in await outbox.park_exhausted(
+            self.sessions, max_attempts=settings.notify_max_attempts
+        ):
+            NOTIFICATION_OUTCOMES.labels(channel, "dead").inc()
+        await self._refresh_dead_gauge()
+        slots = self._slots()
+        if slots == 0:
+            return True
+        claimed = await outbox.claim(
+            self.sessions,
+            limit=slots,
+            lease_seconds=settings.notify_lease_seconds,
+            max_attempts=settings.notify_max_attempts,
+        )
+        for delivery in claimed:
+            task = asyncio.create_task(self._deliver(delivery), name=f"deliver {delivery.id}")
+            self._in_flight.add(task)
+            task.add_done_callback(self._in_flight.discard)
+        return len(claimed) == slots or len(waited) >= outbox.SWEEP_LIMIT
+
+    async def _deliver(self, delivery: Delivery) -> None:
+        settings = self.settings
+        bound = log.bind(
+            notification_id=delivery.id,
+            event_id=delivery.event_id,
+            channel=delivery.channel,
+            attempt=delivery.attempts,
+        )
+        final = False
+        try:
+            channel = self.channels.get(delivery.channel)
+            if channel is None:
+                raise Undeliverable(f"no {delivery.channel} channel in this worker")
+            async with asyncio.timeout(settings.notify_send_timeout_seconds):
+                await channel.deliver(delivery)
+        except Undeliverable as exc:
+            error, final = str(exc), True
+        except (DeliveryFailed, TimeoutError) as exc:
+            error = str(exc) or type(exc).__name__
+        except Exception as exc:  # a bug or an unexpected library error: retried, logged
+            bound.exception("notification_send_error")
+            error = f"{type(exc).__name__}: {exc}"
+        else:
+            try:
+                waited = await outbox.mark_sent(self.sessions, delivery.id)
+            except Exception:
+                # Sent, but not recorded: the lease runs out and it is sent again, recognisably.
+                bound.exception("notification_record_failed")
+                return
+            NOTIFICATION_OUTCOMES.labels(delivery.channel, "sent").inc()
+            if waited is not None:
+                NOTIFICATION_DELIVERY_SECONDS.labels(delivery.channel).observe(waited)
+            return
+        delay = backoff_seconds(
+            delivery.attempts,
+            settings.notify_backoff_base_seconds,
+            settings.notify_backoff_max_seconds,
+        )
+        try:
+            status = await outbox.mark_failed(
+                self.sessions,
+                delivery,
+                error=error,
+                delay_seconds=delay,
+                max_attempts=settings.notify_max_attempts,
+                final=final,
+            )
+        except Exception:
+            bound.exception("notification_record_failed")
+            return
+        if status is None:
+            return
+        outcome = "expired" if final else ("dead" if status == "dead" else "retry")
+        NOTIFICATION_OUTCOMES.labels(delivery.channel, outcome).inc()
+        if outcome == "retry":
+            bound.info("notification_retry", error=error, retry_in=round(delay, 3))
+        else:
+            bound.warning("notification_dead", error=error, outcome=outcome)
+
+    def _slots(self) -> int:
+        return max(0, self.settings.notify_concurrency - len(self._in_flight))
+
+    async def _idle(self, stop: asyncio.Event) -> None:
+        """Wait for a NOTIFY, a finished send, the stop signal or the poll interval."""
+        waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
+        try:
+            await asyncio.wait(
+                [*waiters, *self._in_flight],
+                timeout=self.settings.notify_poll_seconds,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+
+    async def _any_done(self, stop: asyncio.Event) -> None:
+        waiter = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait(
+                [waiter, *self._in_flight],
+                timeout=self.settings.notify_poll_seconds,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+        finally:
+            waiter.cancel()
+
+    async def _drain(self) -> None:
+        if not self._in_flight:
+            return
+        _, pending = await asyncio.wait(
+            set(self._in_flight), timeout=self.settings.notify_send_timeout_seconds + 5
+        )
+        for task in pending:  # their rows stay leased and are retried when the lease ends
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+
+    async def _refresh_dead_gauge(self) -> None:
+        if time.monotonic() < self._dead_gauge_at:
+            return
+        self._dead_gauge_at = time.monotonic() + DEAD_GAUGE_SECONDS
+        counts = await outbox.dead_counts(self.sessions)
+        for channel in CHANNELS:
+            NOTIFICATIONS_DEAD.labels(channel).set(counts.get(channel, 0))
+
+    async def _listen(self) -> Callable[[], Any] | None:
+        """LISTEN for committed events on a connection of its own, to wake at once. Optional:
+        without it (or if it breaks) the poll interval still finds every row."""
+        engine = self.sessions.kw.get("bind")
+        if engine is None:
+            return None
+        try:
+            connection = await engine.connect()
+            raw = await connection.get_raw_connection()
+            driver: Any = raw.driver_connection
+
+            def wake(*_: object) -> None:
+                self._wake.set()
+
+            await driver.add_listener(NOTIFY_CHANNEL, wake)
+        except Exception:
+            log.warning("dispatcher_listen_unavailable", exc_info=True)
+            return None
+
+        async def close() -> None:
+            with contextlib.suppress(Exception):
+                await driver.remove_listener(NOTIFY_CHANNEL, wake)
+            with contextlib.suppress(Exception):
+                await connection.close()
+
+        return close
+
+
+async def _sleep_or(stop: asyncio.Event, seconds: float) -> None:
+    if seconds <= 0:
+        return
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+
+
+async def run_dispatcher(
+    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, stop: asyncio.Event
+) -> None:
+    await Dispatcher(sessionmaker, settings).run(stop)

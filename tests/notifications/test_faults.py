@@ -1,0 +1,103 @@
+"""Fault injection: a flaky SMTP peer loses nothing and duplicates nothing; a recipient that is
+always refused ends dead after the bounded number of attempts."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from prometheus_client import REGISTRY
+
+from tests.conftest import Database
+from tests.helpers import marketplace
+
+from .support import (
+    SmtpPeer,
+    accepted_conversation,
+    app_for,
+    dispatching,
+    eventually,
+    make_settings,
+    rows,
+    send_message,
+    smtp_server,
+)
+
+EMAILS = "SELECT * FROM notifications WHERE channel = 'email' ORDER BY id"
+MAX_ATTEMPTS = 5
+
+
+class EveryThirdOfTen:
+    """Refuses deliveries 1, 4 and 7 of every ten (30 %), deterministically, but never the same
+    message more than twice running, so every healthy message gets through within the attempts
+    allowed."""
+
+    def __init__(self) -> None:
+        self.deliveries = 0
+        self.lock = threading.Lock()
+
+    def __call__(self, message_id: str, attempt: int) -> bool:
+        with self.lock:
+            self.deliveries += 1
+            return self.deliveries % 10 in (1, 4, 7) and attempt <= 2
+
+
+def _outcomes(channel: str, outcome: str) -> float:
+    value = REGISTRY.get_sample_value(
+        "tradematch_notifications_total", {"channel": channel, "outcome": outcome}
+    )
+    return value or 0.0
+
+
+async def test_flaky_peer_every_email_delivered_once_and_a_refused_recipient_ends_dead(
+    fresh_db: Database, tmp_path: Path
+) -> None:
+    refuse = EveryThirdOfTen()
+    peer = SmtpPeer(refuse_data=refuse)
+    async with smtp_server(peer) as port:
+        settings = make_settings(
+            tmp_path,
+            smtp_host="127.0.0.1",
+            smtp_port=port,
+            notify_max_attempts=MAX_ATTEMPTS,
+            notify_concurrency=8,
+        )
+        async with app_for(fresh_db, settings) as (app, api):
+            market = await marketplace(api, vendors=2)
+            unreachable = market.vendors[1]
+            peer.refused_recipients.add(unreachable.email)
+            conversation = await accepted_conversation(api, market)
+            for i in range(15):
+                await send_message(api, market.customer, conversation, f"Question {i}?")
+                await send_message(api, market.vendors[0], conversation, f"Answer {i}.")
+            queued = await rows(fresh_db, EMAILS)
+            doomed = {r["id"] for r in queued if r["user_id"] == unreachable.user_id}
+            healthy = {r["id"] for r in queued} - doomed
+            assert len(healthy) >= 32 and len(doomed) == 1
+            dead_before = _outcomes("email", "dead")
+            retries_before = _outcomes("email", "retry")
+
+            async with dispatching(app):
+
+                async def settled() -> bool:
+                    return all(r["status"] != "pending" for r in await rows(fresh_db, EMAILS))
+
+                await eventually(settled, seconds=60, what="every email sent or dead")
+
+    final = {r["id"]: r for r in await rows(fresh_db, EMAILS)}
+    # Every healthy email was delivered, exactly once, and recorded as sent.
+    assert {i for i, r in final.items() if r["status"] == "sent"} == healthy
+    delivered = peer.accepted_ids()
+    assert set(delivered) == {f"<{i}@tradematch.local>" for i in healthy}
+    assert set(delivered.values()) == {1}, "a message reached the peer twice"
+    assert peer.refusals >= len(healthy) * 0.2  # the peer really did refuse about 30 %
+    assert any(final[i]["attempts"] > 1 for i in healthy)
+    assert all(final[i]["attempts"] <= 3 for i in healthy)
+    # The permanently refused recipient: dead after exactly the bounded number of attempts.
+    (dead,) = (final[i] for i in doomed)
+    assert dead["status"] == "dead"
+    assert dead["attempts"] == MAX_ATTEMPTS
+    assert "550" in dead["last_error"]
+    assert peer.rcpt_refusals == MAX_ATTEMPTS
+    assert _outcomes("email", "dead") - dead_before == 1
+    assert _outcomes("email", "retry") - retries_before == peer.refusals + MAX_ATTEMPTS - 1
