@@ -154,7 +154,8 @@ async def _create_admin(values: dict[str, str]) -> str:
 @app.command()
 def demo(
     base_url: Annotated[
-        str | None, typer.Option(help="A running server; default: start one on a fresh embedded database.")
+        str | None,
+        typer.Option(help="A running server; default: start one on a fresh embedded database."),
     ] = None,
 ) -> None:
     """Drive the seed's nine-step flow through the real HTTP API and print every step."""

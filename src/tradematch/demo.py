@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-PASSWORD = "demo-password-123"
+PASSWORD = "demo-password-123"  # noqa: S105 (throw-away demo accounts)
 Echo = Callable[[str], None]
 
 
@@ -204,7 +204,7 @@ def embedded_server() -> Iterator[str]:
         port = _free_port()
         env = {**os.environ, "TRADEMATCH_DATA_DIR": data_dir, "TRADEMATCH_LOG_LEVEL": "WARNING"}
         env.pop("TRADEMATCH_DATABASE_URL", None)
-        process = subprocess.Popen(
+        process = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
             [sys.executable, "-m", "tradematch", "serve", "--port", str(port)],
             env=env,
             stdout=subprocess.DEVNULL,

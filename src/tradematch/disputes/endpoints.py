@@ -21,5 +21,5 @@ PartyDep = Annotated[Actor, Depends(require_role(Role.CUSTOMER, Role.VENDOR))]
 async def raise_dispute(
     job_id: str, body: RaiseDispute, actor: PartyDep, session: SessionDep
 ) -> DisputeRaised:
-    """Either party of an in-progress job: freeze the job and its escrow until an admin resolves it."""
+    """Either party of an in-progress job: freeze the job and its escrow until an admin rules."""
     return await service.raise_dispute(session, actor, job_id, body.reason)

@@ -14,7 +14,9 @@ from tradematch.kit.schemas import EmptyRequest, ErrorBody
 
 router = APIRouter(tags=["escrow"], route_class=TransactionalRoute)
 
-PAYMENT_REQUIRED: dict[int | str, dict[str, Any]] = {402: {"model": ErrorBody, "description": "Insufficient funds; nothing changed"}}
+PAYMENT_REQUIRED: dict[int | str, dict[str, Any]] = {
+    402: {"model": ErrorBody, "description": "Insufficient funds; nothing changed"}
+}
 WalletUser = Annotated[Actor, Depends(require_role(Role.CUSTOMER, Role.VENDOR))]
 
 
@@ -32,7 +34,7 @@ async def fund_escrow(
     settings: SettingsDep,
     body: Annotated[EmptyRequest | None, Body()] = None,
 ) -> EscrowFunded:
-    """Pay the quote's full amount into escrow. 402 `ESCROW_INSUFFICIENT_BALANCE` changes nothing."""
+    """Pay the quote's full amount into escrow (402 `ESCROW_INSUFFICIENT_BALANCE`: no change)."""
     return await service.fund(session, actor, settings, job_id)
 
 

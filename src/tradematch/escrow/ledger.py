@@ -111,7 +111,8 @@ async def transfer(
 
 INVARIANT_QUERIES: dict[str, str] = {
     "unbalanced transaction": """
-        SELECT transaction_id FROM ledger_entries GROUP BY transaction_id HAVING sum(amount_pence) <> 0
+        SELECT transaction_id FROM ledger_entries
+         GROUP BY transaction_id HAVING sum(amount_pence) <> 0
     """,
     "stored balance differs from its entries": """
         SELECT a.id FROM ledger_accounts a

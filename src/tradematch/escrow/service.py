@@ -120,7 +120,7 @@ async def release(
     *,
     kind: str = "milestone_release",
 ) -> str:
-    """Move ``amount_pence`` from the (locked) escrow to the vendor's wallet; returns the event id."""
+    """Move ``amount_pence`` from the locked escrow to the vendor's wallet; return the event id."""
     source = await ledger.account(session, ledger.ESCROW, escrow.id, lock=True)
     wallet = await ledger.account(session, ledger.VENDOR_WALLET, escrow.vendor_id, lock=True)
     transaction_id = await ledger.transfer(

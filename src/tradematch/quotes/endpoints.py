@@ -25,7 +25,7 @@ EmptyBody = Annotated[EmptyRequest | None, Body()]
 
 @router.post("/quotes", status_code=status.HTTP_201_CREATED, response_model=QuoteSent)
 async def send_quote(body: QuoteCreate, actor: VendorDep, session: SessionDep) -> QuoteSent:
-    """Quote for a job whose lead I accepted; optional milestone breakdown adding up to the amount."""
+    """Quote for a job whose lead I accepted; optional milestones that add up to the amount."""
     return await service.send(session, actor, body)
 
 
@@ -54,7 +54,7 @@ async def withdraw_quote(
 async def accept_quote(
     quote_id: str, actor: CustomerDep, session: SessionDep, body: EmptyBody = None
 ) -> QuoteAccepted:
-    """Award the job: the quote is accepted, the job starts, escrow opens, other vendors are told."""
+    """Award the job: the quote wins, the job starts, escrow opens, other vendors are told."""
     return await service.accept(session, actor, quote_id)
 
 
