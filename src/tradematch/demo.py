@@ -49,7 +49,7 @@ class Demo:
 
     def register(self, role: str, name: str, postcode: str, **extra: Any) -> dict[str, Any]:
         body = {
-            "email": f"{name.split()[0].lower()}-{self.tag}@example.com",
+            "email": f"{name.lower().replace(' ', '.')}-{self.tag}@example.com",
             "password": PASSWORD,
             "name": name,
             "phone": "07700 900" + str(len(name) * 37 % 1000).zfill(3),
