@@ -16,20 +16,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
 import statistics
 import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import asyncpg
+import benchdb
 import httpx
 from pydantic import SecretStr
-from sqlalchemy import event, make_url, select
+from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from tradematch.app import create_app
@@ -37,12 +36,9 @@ from tradematch.core.config import Settings
 from tradematch.core.database import (
     create_engine,
     create_sessionmaker,
-    start_embedded_postgres,
     to_async_url,
-    with_database,
 )
 from tradematch.core.logging import configure_logging
-from tradematch.db.migrate import upgrade
 from tradematch.jobs.models import Job
 from tradematch.kit.catalogue import TIMEFRAMES, TRADES
 from tradematch.leads import repository as leads
@@ -118,53 +114,8 @@ INSERT_TRADES = """
 """
 
 
-def _libpq(url: str) -> tuple[str, dict[str, str]]:
-    parsed = make_url(url)
-    host = parsed.query.get("host")
-    dsn = parsed.set(drivername="postgresql", query={}).render_as_string(hide_password=False)
-    return dsn, ({"host": host} if isinstance(host, str) else {})
-
-
-async def _connect(url: str) -> asyncpg.Connection:
-    dsn, kwargs = _libpq(url)
-    return await asyncpg.connect(dsn, **kwargs)
-
-
-def _server_url(explicit: str | None) -> str:
-    configured = explicit or os.environ.get(URL_ENV)
-    if configured:
-        return configured
-    data = ROOT / ".tmp" / "bench"
-    print(f"embedded PostgreSQL in {data / 'pgdata'}")
-    return start_embedded_postgres(data)
-
-
-@asynccontextmanager
-async def bench_database(server_url: str, keep: bool) -> AsyncIterator[str]:
-    """A new, migrated database on the server; its libpq URL."""
-    name = f"tm_bench_{uuid.uuid4().hex[:10]}"
-    admin = await _connect(server_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    url = with_database(server_url, name)
-    try:
-        await upgrade(to_async_url(url))
-        yield url
-    finally:
-        if keep:
-            print(f"kept database {name}: {url}")
-        else:
-            admin = await _connect(server_url)
-            try:
-                await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            finally:
-                await admin.close()
-
-
 async def load_vendors(url: str, count: int, seed: float) -> None:
-    conn = await _connect(url)
+    conn = await benchdb.connect(url)
     try:
         started = time.perf_counter()
         await conn.execute("SELECT setseed($1)", seed)
@@ -251,8 +202,8 @@ async def explain(session: AsyncSession, job_id: str, limit: int) -> tuple[str, 
 async def run(args: argparse.Namespace) -> None:
     rng = random.Random(args.seed)
     configure_logging("WARNING", json_logs=False)  # no per-request log lines
-    server_url = _server_url(args.database_url)
-    async with bench_database(server_url, args.keep) as url:
+    server_url = benchdb.server_url(args.database_url)
+    async with benchdb.bench_database(server_url, args.keep) as url:
         await load_vendors(url, args.vendors, args.seed)
         async_url = to_async_url(url)
         settings = Settings(
@@ -287,7 +238,7 @@ async def run(args: argparse.Namespace) -> None:
                 register.raise_for_status()
                 headers = {"Authorization": f"Bearer {register.json()['access_token']}"}
 
-                conn = await _connect(url)
+                conn = await benchdb.connect(url)
                 try:
                     outcodes = [
                         r["outcode"]

@@ -35,21 +35,16 @@ import statistics
 import subprocess
 import sys
 import time
-import uuid
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import asyncpg
+import benchdb
 import httpx
-from sqlalchemy import make_url
 from websockets.asyncio.client import ClientConnection, connect
 
-from tradematch.core.database import start_embedded_postgres, to_async_url, with_database
 from tradematch.core.security import hash_password, issue_token
-from tradematch.db.migrate import upgrade
 from tradematch.kit.ids import new_id
 from tradematch.kit.postcodes import centroids, distance_miles
 
@@ -60,51 +55,6 @@ PASSWORD = "bench-password-123"
 
 
 # -- database -------------------------------------------------------------------------------
-
-
-def _libpq(url: str) -> tuple[str, dict[str, str]]:
-    parsed = make_url(url)
-    host = parsed.query.get("host")
-    dsn = parsed.set(drivername="postgresql", query={}).render_as_string(hide_password=False)
-    return dsn, ({"host": host} if isinstance(host, str) else {})
-
-
-async def _connect(url: str) -> asyncpg.Connection:
-    dsn, kwargs = _libpq(url)
-    return await asyncpg.connect(dsn, **kwargs)
-
-
-def _server_url(explicit: str | None) -> str:
-    configured = explicit or os.environ.get(URL_ENV)
-    if configured:
-        return configured
-    data = ROOT / ".tmp" / "bench"
-    print(f"embedded PostgreSQL in {data / 'pgdata'}")
-    return start_embedded_postgres(data)
-
-
-@asynccontextmanager
-async def bench_database(server_url: str, keep: bool) -> AsyncIterator[str]:
-    """A new, migrated database on the server; its libpq URL."""
-    name = f"tm_bench_{uuid.uuid4().hex[:10]}"
-    admin = await _connect(server_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    url = with_database(server_url, name)
-    try:
-        await upgrade(to_async_url(url))
-        yield url
-    finally:
-        if keep:
-            print(f"kept database {name}: {url}")
-        else:
-            admin = await _connect(server_url)
-            try:
-                await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            finally:
-                await admin.close()
 
 
 @dataclass
@@ -155,7 +105,7 @@ async def insert_users(url: str, pairs: int) -> list[Pair]:
         )  # fmt: skip
         profiles.append((pair.vendor_id, f"Bench Plumbing {i} Ltd", postcode, pair.outcode, 1))
         trades.append((pair.vendor_id, "Plumbing"))
-    conn = await _connect(url)
+    conn = await benchdb.connect(url)
     try:
         async with conn.transaction():
             await conn.executemany(
@@ -460,8 +410,8 @@ def machine() -> dict[str, Any]:
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     rng = random.Random(args.seed)
-    server_url = _server_url(args.database_url)
-    async with bench_database(server_url, args.keep) as url:
+    server_url = benchdb.server_url(args.database_url)
+    async with benchdb.bench_database(server_url, args.keep) as url:
         started = time.perf_counter()
         pairs = await insert_users(url, args.pairs)
         print(f"inserted {2 * len(pairs)} users in {time.perf_counter() - started:.1f} s")
