@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import getpass
 from typing import TYPE_CHECKING, Annotated
 
@@ -62,6 +63,11 @@ def serve(
     configure_logging(settings.log_level, settings.log_json)
     url = asyncio.run(_prepare_database(settings))
     application = create_app(settings, database_url=url, run_worker=not no_worker)
+    # What exists now (modules, routes, the migration machinery) lives as long as the process:
+    # keep it out of the collector's full passes, which otherwise stall every request in flight
+    # for 100-200 ms now and then (docs/PERFORMANCE.md).
+    gc.collect()
+    gc.freeze()
     uvicorn.run(application, host=host, port=port, log_config=None, ws_max_size=1 << 20)
 
 

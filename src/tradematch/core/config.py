@@ -104,7 +104,8 @@ class Settings(BaseSettings):
         15,
         ge=0.05,
         le=300,
-        description='Live-update socket: a {"type": "heartbeat"} message is sent this often.',
+        description='Live-update socket: a {"type": "heartbeat"} message is sent after this '
+        "long without other messages (also the pace of token-expiry and account checks).",
     )
     ws_poll_seconds: float = Field(
         1,

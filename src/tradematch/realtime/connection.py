@@ -26,6 +26,7 @@ from tradematch.events import repository as event_log
 from tradematch.events.queries import view_for
 from tradematch.realtime.protocol import (
     CLOSE_RESUME,
+    HEARTBEAT,
     Control,
     LiveEvent,
     Outgoing,
@@ -45,6 +46,7 @@ class Connection:
         *,
         expires_at: float,
         queue_size: int,
+        heartbeat_seconds: float,
         sessionmaker: async_sessionmaker[AsyncSession],
         resume_from: int | None = None,
     ) -> None:
@@ -57,6 +59,7 @@ class Connection:
         self.close_code: int | None = None
         self.close_reason = ""
         self._outbox: asyncio.Queue[Outgoing] = asyncio.Queue(queue_size)
+        self._heartbeat_seconds = heartbeat_seconds
         self._sessionmaker = sessionmaker
         self._skip_through = 0
         self._initial_resume = resume_from
@@ -87,11 +90,18 @@ class Connection:
             self.ended.set()
 
     async def run_sender(self) -> None:
-        """Drain the outbox onto the socket until cancelled (or the client is gone)."""
+        """Drain the outbox onto the socket until cancelled (or the client is gone); send a
+        heartbeat whenever the socket has been quiet for ``heartbeat_seconds``. (Per socket
+        and only when idle: heartbeats of all sockets at once would stall the event loop.)"""
         send = self.websocket.send_text
         outbox = self._outbox
         while True:
-            item = await outbox.get()
+            try:
+                async with asyncio.timeout(self._heartbeat_seconds):
+                    item = await outbox.get()
+            except TimeoutError:
+                await send(HEARTBEAT)
+                continue
             if type(item) is LiveEvent:
                 if item.seq <= self._skip_through:
                     continue

@@ -43,8 +43,6 @@ from tradematch.realtime.connection import Connection
 from tradematch.realtime.protocol import (
     CLOSE_POLICY_VIOLATION,
     CLOSE_SERVICE_RESTART,
-    HEARTBEAT,
-    Control,
     LiveEvent,
     event_message,
     ready_message,
@@ -271,25 +269,23 @@ class Hub:
             if role is None or Role(role) is not connection.actor.role:
                 connection.end(CLOSE_POLICY_VIOLATION, "Account changed: sign in again")
 
-    # -- heartbeats ------------------------------------------------------------------------
+    # -- housekeeping ----------------------------------------------------------------------
 
-    async def run_heartbeats(self) -> None:
-        heartbeat = Control(HEARTBEAT)
+    async def run_expiry(self) -> None:
+        """End sockets whose token has expired (checked at the heartbeat's pace)."""
         while not self._stopping:
             await asyncio.sleep(self.heartbeat_seconds)
             now = time.time()
             for connection in self.connections():
                 if connection.expires_at <= now:
                     connection.end(CLOSE_POLICY_VIOLATION, "Token expired: sign in again")
-                else:
-                    connection.push(heartbeat)
 
     # -- lifecycle -------------------------------------------------------------------------
 
     def start(self) -> None:
         self._tasks = [
             asyncio.create_task(self.run(), name="live-update hub"),
-            asyncio.create_task(self.run_heartbeats(), name="live-update heartbeats"),
+            asyncio.create_task(self.run_expiry(), name="live-update token expiry"),
         ]
 
     async def stop(self) -> None:

@@ -8,7 +8,7 @@ Server to client, one JSON object per text frame:
   view as ``GET /api/connection/events``), ``seq`` its global sequence number.
 * ``{"type": "resumed", "resume_from": 40}`` after the events missed since ``resume_from``
   have been replayed from the log; what follows is live.
-* ``{"type": "heartbeat"}`` every ``TRADEMATCH_WS_HEARTBEAT_SECONDS``.
+* ``{"type": "heartbeat"}`` after ``TRADEMATCH_WS_HEARTBEAT_SECONDS`` without other messages.
 * ``{"type": "pong"}`` in answer to ``{"type": "ping"}``.
 * ``{"type": "error", "error", "code"}`` for a client message the server cannot use.
 

@@ -87,6 +87,7 @@ async def serve(websocket: WebSocket) -> None:
         actor,
         expires_at=expires_at,
         queue_size=hub.queue_size,
+        heartbeat_seconds=hub.heartbeat_seconds,
         sessionmaker=app.state.sessionmaker,
         resume_from=resume_from,
     )
