@@ -13,7 +13,7 @@ import asyncpg
 from sqlalchemy import make_url
 
 from tradematch.core.database import start_embedded_postgres, to_async_url, with_database
-from tradematch.db.migrate import upgrade
+from tradematch.migrations import upgrade
 
 ROOT = Path(__file__).resolve().parent.parent
 URL_ENV = "TRADEMATCH_BENCH_DATABASE_URL"

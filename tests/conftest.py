@@ -29,8 +29,8 @@ from fastapi import FastAPI
 from tradematch.app import create_app
 from tradematch.core.config import Settings
 from tradematch.core.database import to_async_url, with_database
-from tradematch.db.migrate import MIGRATIONS_DIR, upgrade
 from tradematch.kit import clock
+from tradematch.migrations import MIGRATIONS_DIR, upgrade
 
 from .helpers import Api
 

@@ -420,7 +420,7 @@ async def run_auto_approval(db: Database, settings: Any, *, batch: int = 20) -> 
     """One run of the 14-day auto-approval, as the scheduler does it: the service function in a
     transaction of its own, events written just before COMMIT."""
     from tradematch.core.database import create_engine, create_sessionmaker
-    from tradematch.events import service as events
+    from tradematch.events import log as events
     from tradematch.milestones.service import auto_approve_due
 
     engine = create_engine(db.async_url, pool_size=1)

@@ -176,8 +176,8 @@ async def create_admin(api: Api, database_url: str) -> User:
     """An administrator (only `tradematch admin create` makes them; this calls the same service),
     logged in through the API. ``database_url`` is the asyncpg URL of the database ``api`` uses."""
     from tradematch.accounts.service import create_user
+    from tradematch.authz.roles import Role
     from tradematch.core.database import create_engine, create_sessionmaker
-    from tradematch.kit.catalogue import Role
 
     tag = uuid.uuid4().hex[:10]
     values = {

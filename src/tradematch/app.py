@@ -8,16 +8,15 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from fastapi import APIRouter, FastAPI
 
 from tradematch import __version__
+from tradematch.api.routing import TransactionalRoute
 from tradematch.core import http_errors
 from tradematch.core.config import Settings, get_settings
 from tradematch.core.database import create_engine, create_sessionmaker, resolve_database_url
 from tradematch.core.middleware import RequestContextMiddleware
-from tradematch.core.routing import TransactionalRoute
 
 
 def api_routers() -> list[tuple[str, APIRouter]]:
     from tradematch.accounts.endpoints import router as accounts
-    from tradematch.admin.denials import router as admin_denials
     from tradematch.admin.endpoints import router as admin
     from tradematch.disputes.endpoints import router as disputes
     from tradematch.escrow.endpoints import router as escrow
@@ -48,7 +47,6 @@ def api_routers() -> list[tuple[str, APIRouter]]:
         ("/api/connection", notifications),
         ("/api/connection", realtime),
         ("/api/admin", admin),
-        ("/api/admin", admin_denials),
         ("", ops),
     ]
 
@@ -65,7 +63,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        from tradematch.ops.denials import running_denial_recorder
+        from tradematch.denials import service as denials
         from tradematch.realtime.hub import running_hub
         from tradematch.worker.runner import running_worker
 
@@ -76,7 +74,9 @@ def create_app(
         app.state.sessionmaker = create_sessionmaker(engine)
         try:
             async with AsyncExitStack() as background:
-                await background.enter_async_context(running_denial_recorder(app))
+                app.state.denials = await background.enter_async_context(
+                    denials.recording(app.state.sessionmaker, settings.denial_flush_seconds)
+                )
                 await background.enter_async_context(running_hub(app))
                 if run_worker:
                     await background.enter_async_context(running_worker(app))

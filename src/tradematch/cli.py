@@ -37,7 +37,7 @@ app.add_typer(events_app, name="events")
 
 async def _prepare_database(settings: Settings) -> str:
     from tradematch.core.database import resolve_database_url
-    from tradematch.db.migrate import upgrade
+    from tradematch.migrations import upgrade
 
     url = await resolve_database_url(settings)
     await upgrade(url)
@@ -140,9 +140,9 @@ def admin_create(
 
 async def _create_admin(values: dict[str, str]) -> str:
     from tradematch.accounts.service import create_user
+    from tradematch.authz.roles import Role
     from tradematch.core.database import create_engine, create_sessionmaker
     from tradematch.core.errors import AppError
-    from tradematch.kit.catalogue import Role
 
     engine = create_engine(await _prepare_database(get_settings()), pool_size=1)
     try:

@@ -10,8 +10,8 @@ from sqlalchemy.engine import Connection
 
 from tests.conftest import Database
 from tradematch.core.database import create_engine
-from tradematch.db.migrate import head_revision
-from tradematch.db.models import Base
+from tradematch.migrations import head_revision
+from tradematch.tables import Base
 
 
 def _diff(connection: Connection) -> list[Any]:

@@ -18,10 +18,10 @@ from sqlalchemy import text
 from tests.conftest import Database
 from tests.helpers import Api, User, create_admin, marketplace
 from tradematch.authz.actor import Actor
+from tradematch.authz.roles import Role
 from tradematch.core.database import create_engine, create_sessionmaker
-from tradematch.events.service import emit, flush
+from tradematch.events.log import emit, flush
 from tradematch.events.types import EventType
-from tradematch.kit.catalogue import Role
 
 EVENTS = "/api/connection/events"
 

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from tests.conftest import Database
 from tests.helpers import Api, create_admin
 from tradematch.core.config import Settings
-from tradematch.events import service as events
+from tradematch.events import log as events
 from tradematch.kit import clock
 from tradematch.milestones.service import auto_approve_due
 

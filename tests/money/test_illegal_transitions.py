@@ -26,7 +26,7 @@ from tests.helpers import Api, User, create_admin
 from tradematch.core.config import Settings
 from tradematch.disputes.states import DISPUTE
 from tradematch.escrow.states import ESCROW
-from tradematch.events import service as events
+from tradematch.events import log as events
 from tradematch.jobs import tasks as job_tasks
 from tradematch.jobs.states import JOB
 from tradematch.kit import clock

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from tests.conftest import Database
 from tests.helpers import Api
 from tradematch.authz.actor import SYSTEM
-from tradematch.events import service as events
+from tradematch.events import log as events
 from tradematch.events.types import EventType
 from tradematch.notifications.rules import RULES, plan
 

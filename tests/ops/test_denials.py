@@ -7,7 +7,7 @@ from fastapi import FastAPI
 
 from tests.conftest import Database
 from tests.helpers import Api, create_admin, marketplace
-from tradematch.ops.denials import DenialRecorder
+from tradematch.denials.service import DenialRecorder
 
 pytestmark = pytest.mark.fresh_db
 

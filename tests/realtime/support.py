@@ -182,7 +182,7 @@ async def commit_events(
     volumes the API would take long to produce. ``MESSAGES_READ`` queues no notification."""
     from tradematch.authz.actor import SYSTEM
     from tradematch.core.database import create_engine, create_sessionmaker
-    from tradematch.events.service import emit, flush
+    from tradematch.events.log import emit, flush
     from tradematch.events.types import EventType
 
     engine = create_engine(database_url, pool_size=1)

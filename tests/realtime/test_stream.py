@@ -27,8 +27,8 @@ from tests.realtime.support import (
 )
 from tradematch.authz.actor import SYSTEM
 from tradematch.core.database import create_engine, create_sessionmaker
+from tradematch.events.log import emit, flush
 from tradematch.events.schemas import EventView
-from tradematch.events.service import emit, flush
 from tradematch.events.types import EventType
 
 

@@ -16,7 +16,7 @@ from tests.conftest import Database
 from tests.helpers import Api, marketplace
 from tradematch.core.config import Settings
 from tradematch.core.metrics import SCHEDULER_ERRORS
-from tradematch.core.unit_of_work import unit_of_work
+from tradematch.events.unit_of_work import unit_of_work
 from tradematch.kit import clock
 from tradematch.worker.scheduler import Sweep, run_once, scheduler_loop
 

@@ -10,8 +10,8 @@ from tradematch.accounts.schemas import (
     TokenResponse,
     UserResponse,
 )
-from tradematch.core.deps import ActorDep, SessionDep, SettingsDep
-from tradematch.core.routing import TransactionalRoute, anonymous_idempotency, naturally_idempotent
+from tradematch.api.deps import ActorDep, SessionDep, SettingsDep
+from tradematch.api.routing import TransactionalRoute, anonymous_idempotency, naturally_idempotent
 
 router = APIRouter(tags=["accounts"], route_class=TransactionalRoute)
 

@@ -5,7 +5,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tradematch.accounts.models import LoginAttempt, User, VendorProfile, VendorTrade
+from tradematch.accounts.models import LoginAttempt, User
+from tradematch.vendors.models import VendorProfile, VendorTrade
 
 
 async def email_taken(session: AsyncSession, email: str) -> bool:

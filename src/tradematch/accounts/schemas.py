@@ -5,7 +5,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, StringConstraints, field_validator, model_validator
 
-from tradematch.kit.catalogue import Badge, Role, Trade
+from tradematch.authz.roles import Role
+from tradematch.kit.catalogue import Badge, Trade
 from tradematch.kit.postcodes import Postcode
 from tradematch.kit.schemas import Name, RequestModel, ResponseModel
 

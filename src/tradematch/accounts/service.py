@@ -7,15 +7,17 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tradematch.accounts import repository
-from tradematch.accounts.models import User, VendorProfile
+from tradematch.accounts.models import User
 from tradematch.accounts.schemas import RegisterRequest, UserResponse, VendorProfileOwn
 from tradematch.authz.actor import Actor
+from tradematch.authz.roles import Role
 from tradematch.core.config import Settings
 from tradematch.core.errors import Conflict, NotFound, RateLimited, Unauthorized
 from tradematch.core.security import hash_password, issue_token, verify_password
-from tradematch.kit.catalogue import Role, Trade
+from tradematch.kit.catalogue import Trade
 from tradematch.kit.ids import new_id
 from tradematch.kit.postcodes import outcode_of
+from tradematch.vendors.models import VendorProfile
 
 
 class EmailTaken(Conflict):

@@ -1,23 +1,27 @@
-"""Admin views: any job, lead and event, unmasked (lead prices included)."""
+"""Admin views (mounted under ``/api/admin``): any job, lead and event unmasked (lead prices
+included), disputes, review moderation, and who is being refused how often."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from sqlalchemy import select
 
+from tradematch.api.deps import AdminDep, SessionDep, SettingsDep
+from tradematch.api.routing import TransactionalRoute
 from tradematch.authz.scopes import jobs_owned_by, leads_held_by
-from tradematch.core.deps import AdminDep, SessionDep, SettingsDep
 from tradematch.core.errors import NotFound
-from tradematch.core.routing import TransactionalRoute
+from tradematch.denials import service as denials
+from tradematch.denials.schemas import ActorDenials, DenialReport, DeniedStatus
 from tradematch.disputes import service as dispute_service
 from tradematch.disputes.schemas import DisputeList, DisputeResolved, ResolveDispute
 from tradematch.escrow import service as escrow_service
 from tradematch.escrow.schemas import EscrowView
 from tradematch.events import repository as events
-from tradematch.events.queries import admin_view
 from tradematch.events.schemas import AdminEventView
+from tradematch.events.service import admin_view
 from tradematch.jobs import repository as job_repository
 from tradematch.jobs import service as jobs
 from tradematch.jobs.schemas import JobDetail
@@ -152,3 +156,33 @@ async def moderate_review(
 ) -> ReviewChanged:
     """Publish (approve) or reject a held review."""
     return await review_service.moderate(session, actor, review_id, body.decision, body.reason)
+
+
+@router.get("/denials", response_model=DenialReport)
+async def denials_by_actor(
+    request: Request,
+    actor: AdminDep,
+    session: SessionDep,
+    status: Annotated[DeniedStatus, Query()] = DeniedStatus.NOT_FOUND,
+    hours: Annotated[int, Query(ge=1, le=24 * 90)] = 24,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> DenialReport:
+    """Refused requests per actor over the last ``hours``, most refused first: by default the
+    404s, i.e. requests for objects that do not exist or are not the caller's (a high count
+    suggests someone probing for other users' ids). Counted per hour; other server processes'
+    latest counts arrive within ``TRADEMATCH_DENIAL_FLUSH_SECONDS``."""
+    recorder: denials.DenialRecorder | None = getattr(request.app.state, "denials", None)
+    if recorder is not None:
+        await recorder.flush(request.app.state.sessionmaker)  # this process's latest first
+    since = (datetime.now(UTC) - timedelta(hours=hours)).replace(minute=0, second=0, microsecond=0)
+    found = await denials.by_actor(session, int(status), since, limit)
+    return DenialReport(
+        status=int(status),
+        since=since,
+        items=[
+            ActorDenials(
+                actor_id=f.actor_id, role=f.role, count=f.count, last_seen_at=f.last_seen_at
+            )
+            for f in found
+        ],
+    )

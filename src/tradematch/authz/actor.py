@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tradematch.kit.catalogue import Role
+from tradematch.authz.roles import Role
 
 
 @dataclass(frozen=True)

@@ -115,6 +115,6 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     # Register every table model: a flush resolves foreign keys through the metadata, and a
     # process that has imported only some domains (say, messages without quotes) fails there.
-    import tradematch.db.models  # noqa: F401
+    import tradematch.tables  # noqa: F401
 
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)

@@ -34,7 +34,7 @@ def _count_denial(request: Request, status: int) -> None:
         actor = getattr(request.state, "actor", None)
         role = actor.role.value if actor else "anonymous"
         RBAC_DENIALS.labels(status=str(status), role=role).inc()
-        # Per actor for admins (ops/denials.py); in memory here, written in batches.
+        # Per actor for admins (denials/service.py); in memory here, written in batches.
         recorder = getattr(request.app.state, "denials", None)
         if recorder is not None:
             recorder.record(actor.user_id if actor else None, role, status)

@@ -4,12 +4,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, status
 
+from tradematch.api.deps import SessionDep, require_role
+from tradematch.api.routing import TransactionalRoute
 from tradematch.authz.actor import Actor
-from tradematch.core.deps import SessionDep, require_role
-from tradematch.core.routing import TransactionalRoute
+from tradematch.authz.roles import Role
 from tradematch.disputes import service
 from tradematch.disputes.schemas import DisputeRaised, RaiseDispute
-from tradematch.kit.catalogue import Role
 
 router = APIRouter(tags=["disputes"], route_class=TransactionalRoute)
 PartyDep = Annotated[Actor, Depends(require_role(Role.CUSTOMER, Role.VENDOR))]

@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tradematch.db.base import Base, Timestamps, check_in
+from tradematch.core.orm import Base, Timestamps, check_in
 from tradematch.disputes.states import DISPUTE, RESOLUTIONS
 
 

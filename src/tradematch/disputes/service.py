@@ -21,7 +21,7 @@ from tradematch.disputes.states import DISPUTE
 from tradematch.escrow import service as escrow_service
 from tradematch.escrow.models import EscrowAccount
 from tradematch.escrow.states import ESCROW
-from tradematch.events.service import emit
+from tradematch.events.log import emit
 from tradematch.events.types import EventType
 from tradematch.jobs import repository as jobs
 from tradematch.jobs.models import Job

@@ -4,12 +4,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends
 
+from tradematch.api.deps import ActorDep, CustomerDep, SessionDep, SettingsDep, require_role
+from tradematch.api.routing import TransactionalRoute
 from tradematch.authz.actor import Actor
-from tradematch.core.deps import ActorDep, CustomerDep, SessionDep, SettingsDep, require_role
-from tradematch.core.routing import TransactionalRoute
+from tradematch.authz.roles import Role
 from tradematch.escrow import service
 from tradematch.escrow.schemas import EscrowFunded, EscrowView, ToppedUp, TopUp, WalletView
-from tradematch.kit.catalogue import Role
 from tradematch.kit.schemas import EmptyRequest, ErrorBody
 
 router = APIRouter(tags=["escrow"], route_class=TransactionalRoute)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tradematch.db.base import Base, CreatedAt, Timestamps, check_in
+from tradematch.core.orm import Base, CreatedAt, Timestamps, check_in
 from tradematch.escrow.states import ESCROW
 
 LEDGER_ACCOUNT_KINDS = ("provider", "customer_wallet", "escrow", "vendor_wallet")

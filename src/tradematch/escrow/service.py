@@ -14,7 +14,7 @@ from tradematch.escrow.models import EscrowAccount, LedgerAccount, LedgerEntry, 
 from tradematch.escrow.provider import provider_for
 from tradematch.escrow.schemas import EscrowFunded, EscrowView, ToppedUp, WalletEntry, WalletView
 from tradematch.escrow.states import ESCROW
-from tradematch.events.service import emit
+from tradematch.events.log import emit
 from tradematch.events.types import EventType
 from tradematch.jobs import repository as jobs
 from tradematch.jobs.models import Job

@@ -4,9 +4,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from tradematch.core.deps import ActorDep, SessionDep
-from tradematch.core.routing import TransactionalRoute
-from tradematch.events import queries
+from tradematch.api.deps import ActorDep, SessionDep
+from tradematch.api.routing import TransactionalRoute
+from tradematch.events import service
 from tradematch.events.schemas import EventPage
 
 router = APIRouter(tags=["events"], route_class=TransactionalRoute)
@@ -22,7 +22,7 @@ async def my_events(
     actor: ActorDep, session: SessionDep, after: After = 0, limit: Limit = 100
 ) -> EventPage:
     """My own feed in sequence order, for polling clients; never skips a late-committing event."""
-    return await queries.my_feed(session, actor, after=after, limit=limit)
+    return await service.my_feed(session, actor, after=after, limit=limit)
 
 
 @router.get("/events/{job_id}", response_model=EventPage)
@@ -30,4 +30,4 @@ async def job_events(
     job_id: str, actor: ActorDep, session: SessionDep, after: After = 0, limit: Limit = 500
 ) -> EventPage:
     """A job's history as I may see it (customer: my job; vendor: my lead's events; admin: all)."""
-    return await queries.job_history(session, actor, job_id, after=after, limit=limit)
+    return await service.job_history(session, actor, job_id, after=after, limit=limit)

@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, Index, LargeBinary, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tradematch.db.base import Base, CreatedAt
+from tradematch.core.orm import Base, CreatedAt
 
 
 class IdempotencyRecord(CreatedAt, Base):

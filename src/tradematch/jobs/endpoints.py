@@ -4,8 +4,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Query, status
 
-from tradematch.core.deps import CustomerDep, CustomerOrAdminDep, SessionDep, SettingsDep
-from tradematch.core.routing import TransactionalRoute
+from tradematch.api.deps import CustomerDep, CustomerOrAdminDep, SessionDep, SettingsDep
+from tradematch.api.routing import TransactionalRoute
 from tradematch.jobs import service
 from tradematch.jobs.schemas import (
     EngagedVendorList,

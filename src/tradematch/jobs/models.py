@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tradematch.db.base import Base, Timestamps, check_in
+from tradematch.core.orm import Base, Timestamps, check_in
 from tradematch.jobs.states import JOB
 from tradematch.kit.catalogue import TIMEFRAMES, TRADES
 

@@ -6,12 +6,13 @@ from sqlalchemy import Exists, Row, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from tradematch.accounts.models import User, VendorProfile
+from tradematch.accounts.models import User
 from tradematch.authz.scopes import JobScope
 from tradematch.jobs.models import Job
 from tradematch.leads.models import Lead
 from tradematch.leads.states import ENGAGED_LEAD_STATES, OPEN_LEAD_STATES
 from tradematch.messaging.models import Conversation
+from tradematch.vendors.models import VendorProfile
 
 
 async def get(
@@ -23,7 +24,7 @@ async def get(
     skip_locked: bool = False,
 ) -> Job | None:
     """A job in scope. ``lock`` takes FOR NO KEY UPDATE (never plain FOR UPDATE: the event log's
-    foreign key takes KEY SHARE on jobs, see events.service); ``skip_locked`` skips a job another
+    foreign key takes KEY SHARE on jobs, see events.log); ``skip_locked`` skips a job another
     transaction holds (the scheduler retries it later)."""
     statement = select(Job).where(Job.id == job_id, scope)
     if lock or skip_locked:

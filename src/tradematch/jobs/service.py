@@ -8,7 +8,7 @@ from tradematch.authz.actor import Actor
 from tradematch.authz.scopes import jobs_owned_by
 from tradematch.core.config import Settings
 from tradematch.core.errors import NotFound, ValidationFailed
-from tradematch.events.service import emit
+from tradematch.events.log import emit
 from tradematch.events.types import EventType
 from tradematch.jobs import repository
 from tradematch.jobs.models import Job

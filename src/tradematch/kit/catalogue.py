@@ -1,4 +1,5 @@
-"""Fixed catalogues shared by schemas, models and services."""
+"""Fixed catalogues of the marketplace (trades, timeframes, badges), shared by schemas, models
+and services."""
 
 from __future__ import annotations
 
@@ -28,12 +29,6 @@ class Timeframe(StrEnum):
     FLEXIBLE = "flexible"
 
 
-class Role(StrEnum):
-    CUSTOMER = "customer"
-    VENDOR = "vendor"
-    ADMIN = "admin"
-
-
 class Badge(StrEnum):
     VERIFIED = "verified"
     TOP_RATED = "top_rated"
@@ -42,5 +37,4 @@ class Badge(StrEnum):
 
 TRADES = tuple(t.value for t in Trade)
 TIMEFRAMES = tuple(t.value for t in Timeframe)
-ROLES = tuple(r.value for r in Role)
 BADGES = tuple(b.value for b in Badge)

@@ -4,8 +4,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Query
 
-from tradematch.core.deps import SessionDep, SettingsDep, VendorDep
-from tradematch.core.routing import TransactionalRoute
+from tradematch.api.deps import SessionDep, SettingsDep, VendorDep
+from tradematch.api.routing import TransactionalRoute
 from tradematch.kit.schemas import EmptyRequest
 from tradematch.leads import service
 from tradematch.leads.schemas import (

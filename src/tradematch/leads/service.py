@@ -9,7 +9,7 @@ from tradematch.authz.actor import SYSTEM, Actor
 from tradematch.authz.scopes import jobs_involving, leads_held_by
 from tradematch.core.config import Settings
 from tradematch.core.errors import NotFound
-from tradematch.events.service import emit
+from tradematch.events.log import emit
 from tradematch.events.types import EventType
 from tradematch.jobs import repository as jobs
 from tradematch.jobs.models import Job

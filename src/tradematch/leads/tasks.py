@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tradematch.authz.actor import SYSTEM
 from tradematch.authz.scopes import jobs_owned_by
 from tradematch.core.config import Settings
-from tradematch.events.service import emit
+from tradematch.events.log import emit
 from tradematch.events.types import EventType
 from tradematch.jobs import repository as jobs
 from tradematch.jobs.models import Job

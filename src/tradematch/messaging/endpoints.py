@@ -4,8 +4,8 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Query, status
 
-from tradematch.core.deps import ActorDep, SessionDep
-from tradematch.core.routing import TransactionalRoute
+from tradematch.api.deps import ActorDep, SessionDep
+from tradematch.api.routing import TransactionalRoute
 from tradematch.messaging import service
 from tradematch.messaging.schemas import (
     ConversationList,

@@ -6,7 +6,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstra
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tradematch.db.base import Base, CreatedAt, Timestamps, check_in
+from tradematch.core.orm import Base, CreatedAt, Timestamps, check_in
 from tradematch.messaging.states import CONVERSATION, MESSAGE_KINDS
 
 

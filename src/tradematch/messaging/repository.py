@@ -6,11 +6,12 @@ from sqlalchemy import Row, and_, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tradematch.accounts.models import User, VendorProfile
+from tradematch.accounts.models import User
 from tradematch.authz.scopes import ConversationScope
 from tradematch.jobs.models import Job
 from tradematch.leads.models import Lead
 from tradematch.messaging.models import Conversation, ConversationRead, Message
+from tradematch.vendors.models import VendorProfile
 
 
 async def get(

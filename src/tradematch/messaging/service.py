@@ -6,7 +6,7 @@ from tradematch.accounts import repository as accounts
 from tradematch.authz.actor import Actor
 from tradematch.authz.scopes import conversations_of
 from tradematch.core.errors import Forbidden, MessagingDisabled, NotFound, ValidationFailed
-from tradematch.events.service import emit
+from tradematch.events.log import emit
 from tradematch.events.types import EventType
 from tradematch.jobs.models import Job
 from tradematch.kit.ids import new_id

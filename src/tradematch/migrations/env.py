@@ -9,7 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from tradematch.db.models import Base
+from tradematch.tables import Base
 
 MIGRATION_LOCK = 7_431_001  # pg_advisory_lock key shared by every process that migrates
 

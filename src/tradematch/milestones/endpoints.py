@@ -4,8 +4,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body
 
-from tradematch.core.deps import ActorDep, CustomerDep, SessionDep, VendorDep
-from tradematch.core.routing import TransactionalRoute
+from tradematch.api.deps import ActorDep, CustomerDep, SessionDep, VendorDep
+from tradematch.api.routing import TransactionalRoute
 from tradematch.kit.schemas import EmptyRequest
 from tradematch.milestones import service
 from tradematch.milestones.schemas import (

@@ -4,8 +4,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Path, Query, status
 
-from tradematch.core.deps import ActorDep, SessionDep, SettingsDep
-from tradematch.core.routing import TransactionalRoute
+from tradematch.api.deps import ActorDep, SessionDep, SettingsDep
+from tradematch.api.routing import TransactionalRoute
 from tradematch.kit.schemas import EmptyRequest
 from tradematch.notifications import service
 from tradematch.notifications.schemas import (

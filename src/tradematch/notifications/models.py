@@ -7,7 +7,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueC
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tradematch.db.base import Base, CreatedAt, Timestamps, check_in
+from tradematch.core.orm import Base, CreatedAt, Timestamps, check_in
 from tradematch.notifications.states import CHANNELS, NOTIFICATION_STATES
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tradematch.notifications import outbox, repository
+from tradematch.notifications import queueing, repository
 
 BATCH = 500
 
@@ -56,8 +56,8 @@ async def replay(
             events = [
                 StoredEvent(row.id, row.type, row.actor_id, dict(row.context or {})) for row in rows
             ]
-            planned = await outbox.plan(session, events, keep_inputs=False)
-            report.queued += await outbox.write(session, planned)
+            planned = await queueing.plan(session, events, keep_inputs=False)
+            report.queued += await queueing.write(session, planned)
             if revive_dead:
                 report.revived += await repository.revive_dead(session, [e.id for e in events])
         report.events += len(rows)

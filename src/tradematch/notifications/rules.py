@@ -11,7 +11,7 @@ text without fields. Context keys the rules read, besides the recipients: ``job_
 ``sender_name``, ``preview``, ``title`` (a milestone's), ``reason``, ``rating``,
 ``resolution``.
 
-Which of the recipient's channels are used is decided later (``outbox.plan``): a channel the
+Which of the recipient's channels are used is decided later (``queueing.plan``): a channel the
 user turned off gets nothing, and push only goes to users with a push subscription.
 """
 

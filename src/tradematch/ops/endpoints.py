@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
-from tradematch.db.migrate import current_revision, head_revision
+from tradematch.migrations import current_revision, head_revision
 
 router = APIRouter(tags=["ops"])
 

@@ -4,8 +4,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, status
 
-from tradematch.core.deps import ActorDep, CustomerDep, CustomerOrAdminDep, SessionDep, VendorDep
-from tradematch.core.routing import TransactionalRoute
+from tradematch.api.deps import ActorDep, CustomerDep, CustomerOrAdminDep, SessionDep, VendorDep
+from tradematch.api.routing import TransactionalRoute
 from tradematch.kit.schemas import EmptyRequest
 from tradematch.quotes import service
 from tradematch.quotes.schemas import (

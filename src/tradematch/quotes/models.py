@@ -7,7 +7,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tradematch.db.base import Base, Timestamps, check_in
+from tradematch.core.orm import Base, Timestamps, check_in
 from tradematch.quotes.states import QUOTE
 
 

@@ -11,7 +11,7 @@ from tradematch.authz.actor import Actor
 from tradematch.authz.scopes import jobs_involving, jobs_owned_by, leads_held_by, quotes_visible_to
 from tradematch.core.errors import InvalidStateTransition, NotFound, ValidationFailed
 from tradematch.escrow import service as escrow_service
-from tradematch.events.service import emit
+from tradematch.events.log import emit
 from tradematch.events.types import EventType
 from tradematch.jobs import repository as jobs
 from tradematch.jobs.models import Job

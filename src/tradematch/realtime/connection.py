@@ -23,7 +23,7 @@ from starlette.websockets import WebSocket
 from tradematch.authz.actor import Actor
 from tradematch.core.metrics import EVENT_SOCKET_LAG, LIVE_SOCKETS_BEHIND
 from tradematch.events import repository as event_log
-from tradematch.events.queries import view_for
+from tradematch.events.service import view_for
 from tradematch.realtime.protocol import (
     CLOSE_RESUME,
     HEARTBEAT,

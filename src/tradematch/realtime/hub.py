@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import re
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -33,11 +32,12 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tradematch.authz.actor import Actor
+from tradematch.authz.roles import Role
 from tradematch.core.config import Settings
+from tradematch.core.logging import RedactTokens
 from tradematch.core.metrics import LIVE_SOCKETS
-from tradematch.events.queries import view_for
-from tradematch.events.service import NOTIFY_CHANNEL
-from tradematch.kit.catalogue import Role
+from tradematch.events.log import NOTIFY_CHANNEL
+from tradematch.events.service import view_for
 from tradematch.realtime import repository
 from tradematch.realtime.connection import Connection
 from tradematch.realtime.protocol import (
@@ -299,23 +299,6 @@ class Hub:
             if running:
                 log.warning("live-update hub: %d task(s) did not stop in time", len(running))
         await self._close_db()
-
-
-_TOKEN_IN_URL = re.compile(r"([?&]token=)[^&\s\"']+")
-
-
-class RedactTokens(logging.Filter):
-    """uvicorn logs each WebSocket's path with its query string: hide ``token=`` values."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.args and isinstance(record.args, tuple):
-            record.args = tuple(
-                _TOKEN_IN_URL.sub(r"\1[redacted]", a) if isinstance(a, str) else a
-                for a in record.args
-            )
-        elif isinstance(record.msg, str) and "token=" in record.msg:
-            record.msg = _TOKEN_IN_URL.sub(r"\1[redacted]", record.msg)
-        return True
 
 
 @asynccontextmanager

@@ -15,7 +15,7 @@ from typing import Any
 from tradematch.events.models import EventRecord
 
 # ``head`` is the highest committed sequence number in the statement's snapshot. Events commit
-# in sequence order (events.service.flush), so every event up to ``head`` is visible in that
+# in sequence order (events.log.flush), so every event up to ``head`` is visible in that
 # same snapshot: the hub may move its cursor to ``head`` without ever skipping one.
 _NEW_EVENTS = """
 WITH head AS MATERIALIZED (SELECT max(seq) AS seq FROM event_log)

@@ -13,9 +13,9 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from tradematch.accounts import repository as accounts
 from tradematch.authz.actor import Actor
+from tradematch.authz.roles import Role
 from tradematch.core.errors import Unauthorized
 from tradematch.core.security import read_token
-from tradematch.kit.catalogue import Role
 from tradematch.realtime.connection import Connection
 from tradematch.realtime.hub import Hub
 from tradematch.realtime.protocol import (

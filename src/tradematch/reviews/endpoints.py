@@ -4,8 +4,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from tradematch.core.deps import ActorDep, CustomerDep, SessionDep, VendorDep
-from tradematch.core.routing import TransactionalRoute
+from tradematch.api.deps import ActorDep, CustomerDep, SessionDep, VendorDep
+from tradematch.api.routing import TransactionalRoute
 from tradematch.reviews import service
 from tradematch.reviews.schemas import (
     CustomerReply,

@@ -6,11 +6,10 @@ from __future__ import annotations
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tradematch.accounts.models import VendorProfile
 from tradematch.authz.actor import Actor
 from tradematch.authz.scopes import jobs_owned_by, reviews_about, reviews_written_by
 from tradematch.core.errors import Conflict, InvalidStateTransition, NotFound, ValidationFailed
-from tradematch.events.service import emit
+from tradematch.events.log import emit
 from tradematch.events.types import EventType
 from tradematch.jobs import repository as jobs
 from tradematch.jobs.states import JOB
@@ -27,6 +26,7 @@ from tradematch.reviews.schemas import (
     ReviewView,
 )
 from tradematch.reviews.states import REVIEW
+from tradematch.vendors.models import VendorProfile
 
 POSTED_MESSAGE = "Review posted"
 HELD_MESSAGE = "Review received; it will appear once a moderator has checked it"

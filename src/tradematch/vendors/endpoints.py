@@ -3,8 +3,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from tradematch.accounts.schemas import VendorProfileOwn
-from tradematch.core.deps import ActorDep, SessionDep, VendorDep
-from tradematch.core.routing import TransactionalRoute
+from tradematch.api.deps import ActorDep, SessionDep, VendorDep
+from tradematch.api.routing import TransactionalRoute
 from tradematch.vendors import service
 from tradematch.vendors.schemas import VendorProfileUpdate, VendorPublicProfile
 

@@ -4,7 +4,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tradematch.accounts import repository as accounts
-from tradematch.accounts.models import User, VendorProfile
+from tradematch.accounts.models import User
 from tradematch.accounts.schemas import VendorProfileOwn
 from tradematch.accounts.service import own_vendor_profile, rating_average
 from tradematch.authz.actor import Actor
@@ -12,6 +12,7 @@ from tradematch.authz.scopes import active_vendors
 from tradematch.core.errors import NotFound
 from tradematch.kit.catalogue import Badge, Trade
 from tradematch.kit.postcodes import distance_miles, outcode_of
+from tradematch.vendors.models import VendorProfile
 from tradematch.vendors.schemas import VendorProfileUpdate, VendorPublicProfile
 
 

@@ -30,7 +30,7 @@ from tradematch.core.metrics import (
     NOTIFICATION_OUTCOMES,
     NOTIFICATIONS_DEAD,
 )
-from tradematch.events.service import NOTIFY_CHANNEL
+from tradematch.events.log import NOTIFY_CHANNEL
 from tradematch.notifications.channels.base import Delivery, DeliveryFailed, Undeliverable
 from tradematch.notifications.channels.email import EmailChannel
 from tradematch.notifications.channels.push import PushChannel

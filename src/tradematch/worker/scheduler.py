@@ -55,12 +55,12 @@ from tradematch.core.metrics import (
     SCHEDULER_RUN_SECONDS,
     SCHEDULER_TRANSITIONS,
 )
-from tradematch.core.unit_of_work import unit_of_work
+from tradematch.denials import service as denials
+from tradematch.events.unit_of_work import unit_of_work
 from tradematch.idempotency import service as idempotency
 from tradematch.jobs import tasks as job_tasks
 from tradematch.kit import clock
 from tradematch.leads import tasks as lead_tasks
-from tradematch.ops import denials
 
 log = structlog.get_logger("tradematch.scheduler")
 

@@ -21,11 +21,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tradematch.core.unit_of_work import unit_of_work
-from tradematch.ops import repository
+from tradematch.denials import repository
+from tradematch.events.unit_of_work import unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -121,19 +120,16 @@ class DenialRecorder:
 
 
 @asynccontextmanager
-async def running_denial_recorder(app: FastAPI) -> AsyncIterator[None]:
-    """Count denials for the app's lifetime (``app.state.denials``); write them periodically and
-    at shutdown. Enter after ``app.state.sessionmaker`` exists."""
+async def recording(
+    sessionmaker: async_sessionmaker[AsyncSession], period: float
+) -> AsyncIterator[DenialRecorder]:
+    """A recorder for the process's lifetime: its tally is written every ``period`` seconds and
+    once more when the block ends."""
     recorder = DenialRecorder()
-    app.state.denials = recorder
     stop = asyncio.Event()
-    sessionmaker = app.state.sessionmaker
-    task = asyncio.create_task(
-        recorder.run(sessionmaker, app.state.settings.denial_flush_seconds, stop),
-        name="denial-recorder",
-    )
+    task = asyncio.create_task(recorder.run(sessionmaker, period, stop), name="denial-recorder")
     try:
-        yield
+        yield recorder
     finally:
         stop.set()
         await task  # its last iteration flushes what is left

@@ -5,13 +5,13 @@ from datetime import datetime
 from sqlalchemy import BigInteger, CheckConstraint, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tradematch.db.base import Base
+from tradematch.core.orm import Base
 
 
 class DenialCount(Base):
     """Requests refused with 401, 403 or 404, per actor and hour (contract §6: "the count of
     404s by actor is visible to admin"). Each process counts in memory and adds its counts here
-    every few seconds (``ops/denials.py``), so a flood of denials costs no write per request."""
+    every few seconds (``denials/service.py``), so a flood of denials costs no write per request."""
 
     __tablename__ = "denial_counts"
     hour: Mapped[datetime] = mapped_column(primary_key=True)

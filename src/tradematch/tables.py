@@ -1,7 +1,8 @@
 """Every table model, imported so that ``Base.metadata`` knows the whole schema."""
 
-from tradematch.accounts.models import LoginAttempt, Outcode, User, VendorProfile, VendorTrade
-from tradematch.db.base import Base
+from tradematch.accounts.models import LoginAttempt, Outcode, User
+from tradematch.core.orm import Base
+from tradematch.denials.models import DenialCount
 from tradematch.disputes.models import Dispute
 from tradematch.escrow.models import EscrowAccount, LedgerAccount, LedgerEntry, LedgerTransaction
 from tradematch.events.models import EventAudience, EventRecord
@@ -16,9 +17,9 @@ from tradematch.notifications.models import (
     NotificationPreference,
     PushSubscription,
 )
-from tradematch.ops.models import DenialCount
 from tradematch.quotes.models import Quote
 from tradematch.reviews.models import Review
+from tradematch.vendors.models import VendorProfile, VendorTrade
 
 __all__ = [
     "Base",

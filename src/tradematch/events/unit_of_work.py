@@ -16,7 +16,7 @@ from contextlib import asynccontextmanager
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tradematch.events import service as events
+from tradematch.events import log as events
 
 
 @asynccontextmanager

@@ -22,7 +22,7 @@ from tradematch.notifications.rules import plan as plan_rules
 
 
 class EventLike(Protocol):
-    """What queueing needs of an event (``events.service.PendingEvent`` is one)."""
+    """What queueing needs of an event (``events.log.PendingEvent`` is one)."""
 
     @property
     def id(self) -> str: ...

@@ -17,11 +17,11 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from starlette.responses import Response
 
+from tradematch.api.deps import optional_actor
 from tradematch.authz.actor import Actor
-from tradematch.core.deps import optional_actor
 from tradematch.core.errors import ValidationFailed
 from tradematch.core.metrics import IDEMPOTENT_REPLAYS
-from tradematch.events import service as events
+from tradematch.events import log as events
 from tradematch.idempotency import service as idempotency
 from tradematch.kit.schemas import ERROR_RESPONSES
 

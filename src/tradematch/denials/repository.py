@@ -7,7 +7,7 @@ from sqlalchemy import Row, delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tradematch.ops.models import DenialCount
+from tradematch.denials.models import DenialCount
 
 
 async def add_denial_counts(session: AsyncSession, rows: list[dict[str, Any]]) -> None:

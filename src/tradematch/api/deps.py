@@ -12,10 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tradematch.accounts.models import User
 from tradematch.authz.actor import Actor
+from tradematch.authz.roles import Role
 from tradematch.core.config import Settings
 from tradematch.core.errors import Forbidden, Unauthorized
 from tradematch.core.security import read_token
-from tradematch.kit.catalogue import Role
 
 _bearer = HTTPBearer(auto_error=False, description="Access token from POST /api/auth/login")
 
