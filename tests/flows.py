@@ -405,8 +405,9 @@ async def fetchval(db: Database, query: str, *args: Any) -> Any:
 
 async def ledger_violations(db: Database) -> dict[str, list[str]]:
     """The contract §5 invariants, rebuilt from the ledger entries (empty when all hold)."""
-    from tradematch.core.database import create_engine, create_sessionmaker
+    from tradematch.core.database import create_engine
     from tradematch.escrow.ledger import invariant_violations
+    from tradematch.sessions import create_sessionmaker
 
     engine = create_engine(db.async_url, pool_size=1)
     try:
@@ -419,16 +420,15 @@ async def ledger_violations(db: Database) -> dict[str, list[str]]:
 async def run_auto_approval(db: Database, settings: Any, *, batch: int = 20) -> int:
     """One run of the 14-day auto-approval, as the scheduler does it: the service function in a
     transaction of its own, events written just before COMMIT."""
-    from tradematch.core.database import create_engine, create_sessionmaker
-    from tradematch.events import log as events
+    from tradematch.core.database import create_engine
+    from tradematch.events.unit_of_work import unit_of_work
     from tradematch.milestones.service import auto_approve_due
+    from tradematch.sessions import create_sessionmaker
 
     engine = create_engine(db.async_url, pool_size=1)
     try:
-        async with create_sessionmaker(engine)() as session:
+        async with unit_of_work(create_sessionmaker(engine)) as session:
             approved = await auto_approve_due(session, settings, batch=batch)
-            await events.flush(session)
-            await session.commit()
-            return approved
+        return approved
     finally:
         await engine.dispose()

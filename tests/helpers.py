@@ -177,7 +177,9 @@ async def create_admin(api: Api, database_url: str) -> User:
     logged in through the API. ``database_url`` is the asyncpg URL of the database ``api`` uses."""
     from tradematch.accounts.service import create_user
     from tradematch.authz.roles import Role
-    from tradematch.core.database import create_engine, create_sessionmaker
+    from tradematch.core.database import create_engine
+    from tradematch.events.unit_of_work import unit_of_work
+    from tradematch.sessions import create_sessionmaker
 
     tag = uuid.uuid4().hex[:10]
     values = {
@@ -188,7 +190,7 @@ async def create_admin(api: Api, database_url: str) -> User:
     }
     engine = create_engine(database_url, pool_size=1)
     try:
-        async with create_sessionmaker(engine)() as session, session.begin():
+        async with unit_of_work(create_sessionmaker(engine)) as session:
             user = await create_user(session, role=Role.ADMIN, password=PASSWORD, **values)
             user_id = user.id
     finally:

@@ -11,8 +11,9 @@ from tradematch import __version__
 from tradematch.api.routing import TransactionalRoute
 from tradematch.core import http_errors
 from tradematch.core.config import Settings, get_settings
-from tradematch.core.database import create_engine, create_sessionmaker, resolve_database_url
+from tradematch.core.database import create_engine, resolve_database_url
 from tradematch.core.middleware import RequestContextMiddleware
+from tradematch.sessions import create_sessionmaker
 
 
 def api_routers() -> list[tuple[str, APIRouter]]:

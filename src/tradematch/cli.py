@@ -141,12 +141,14 @@ def admin_create(
 async def _create_admin(values: dict[str, str]) -> str:
     from tradematch.accounts.service import create_user
     from tradematch.authz.roles import Role
-    from tradematch.core.database import create_engine, create_sessionmaker
+    from tradematch.core.database import create_engine
     from tradematch.core.errors import AppError
+    from tradematch.events.unit_of_work import unit_of_work
+    from tradematch.sessions import create_sessionmaker
 
     engine = create_engine(await _prepare_database(get_settings()), pool_size=1)
     try:
-        async with create_sessionmaker(engine)() as session, session.begin():
+        async with unit_of_work(create_sessionmaker(engine)) as session:
             try:
                 user = await create_user(session, role=Role.ADMIN, **values)
             except AppError as exc:
@@ -186,8 +188,9 @@ def events_verify() -> None:
 
 
 async def _verify() -> Report:
-    from tradematch.core.database import create_engine, create_sessionmaker
+    from tradematch.core.database import create_engine
     from tradematch.events.verify import verify_chains
+    from tradematch.sessions import create_sessionmaker
 
     engine = create_engine(await _prepare_database(get_settings()), pool_size=1)
     try:
@@ -219,8 +222,9 @@ def events_replay(
 
 
 async def _replay(since: int, until: int | None, revive_dead: bool) -> ReplayReport:
-    from tradematch.core.database import create_engine, create_sessionmaker
+    from tradematch.core.database import create_engine
     from tradematch.notifications.replay import replay
+    from tradematch.sessions import create_sessionmaker
 
     engine = create_engine(await _prepare_database(get_settings()), pool_size=1)
     try:

@@ -19,9 +19,10 @@ from tests.conftest import Database
 from tests.helpers import Api, User, create_admin, marketplace
 from tradematch.authz.actor import Actor
 from tradematch.authz.roles import Role
-from tradematch.core.database import create_engine, create_sessionmaker
+from tradematch.core.database import create_engine
 from tradematch.events.log import emit, flush
 from tradematch.events.types import EventType
+from tradematch.sessions import create_sessionmaker
 
 EVENTS = "/api/connection/events"
 

@@ -115,7 +115,7 @@ def test_a_new_process_can_store_messages() -> None:
     code = (
         "from sqlalchemy.ext.asyncio import create_async_engine\n"
         "from tradematch.app import api_routers\n"
-        "from tradematch.core.database import create_sessionmaker\n"
+        "from tradematch.sessions import create_sessionmaker\n"
         "from tradematch.core.orm import Base\n"
         "api_routers()\n"  # what the app imports: every endpoint module
         "create_sessionmaker(create_async_engine('postgresql+asyncpg://u@localhost/x'))\n"

@@ -15,8 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.conftest import Database
 from tests.helpers import Api, User, new_area, postcode_in
-from tradematch.core.database import create_engine, create_sessionmaker
+from tradematch.core.database import create_engine
 from tradematch.escrow.ledger import invariant_violations
+from tradematch.sessions import create_sessionmaker
 
 API = "/api/connection"
 ADMIN = "/api/admin"

@@ -19,8 +19,9 @@ import pytest_asyncio
 
 from tests.conftest import Database
 from tests.helpers import Api, User, create_admin
-from tradematch.core.database import create_engine, create_sessionmaker
+from tradematch.core.database import create_engine
 from tradematch.events.verify import verify_chains
+from tradematch.sessions import create_sessionmaker
 
 from .support import (
     API,

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from tests.conftest import Database
 from tests.helpers import Api, create_admin
 from tradematch.core.config import Settings
-from tradematch.events import log as events
+from tradematch.events.unit_of_work import unit_of_work
 from tradematch.kit import clock
 from tradematch.milestones.service import auto_approve_due
 
@@ -19,10 +19,8 @@ from .support import API, funded_deal, ok
 
 async def _run_auto_approval(app: FastAPI, settings: Settings) -> int:
     """One scheduler pass, committed the way the worker commits (events written last)."""
-    async with app.state.sessionmaker() as session:
+    async with unit_of_work(app.state.sessionmaker) as session:
         approved = await auto_approve_due(session, settings)
-        await events.flush(session)
-        await session.commit()
     return approved
 
 

@@ -26,7 +26,7 @@ from tests.helpers import Api, User, create_admin
 from tradematch.core.config import Settings
 from tradematch.disputes.states import DISPUTE
 from tradematch.escrow.states import ESCROW
-from tradematch.events import log as events
+from tradematch.events.unit_of_work import unit_of_work
 from tradematch.jobs import tasks as job_tasks
 from tradematch.jobs.states import JOB
 from tradematch.kit import clock
@@ -121,10 +121,8 @@ async def _completed(stage: Stage, *, vendors: int = 2) -> Deal:
 async def _expire_job(stage: Stage, job_id: str) -> None:
     """The scheduler's expiry, run as the worker runs it (events written, then COMMIT)."""
     clock.advance(timedelta(hours=stage.settings.job_ttl_hours + 1))
-    async with stage.app.state.sessionmaker() as session:
+    async with unit_of_work(stage.app.state.sessionmaker) as session:
         done = await job_tasks.expire(session, stage.settings, job_id, clock.now())
-        await events.flush(session)
-        await session.commit()
     assert done["job_expired"] == 1, done
 
 

@@ -181,9 +181,10 @@ async def commit_events(
     ``emit()``/``flush()`` path (as any API process would), without going through HTTP: for
     volumes the API would take long to produce. ``MESSAGES_READ`` queues no notification."""
     from tradematch.authz.actor import SYSTEM
-    from tradematch.core.database import create_engine, create_sessionmaker
+    from tradematch.core.database import create_engine
     from tradematch.events.log import emit, flush
     from tradematch.events.types import EventType
+    from tradematch.sessions import create_sessionmaker
 
     engine = create_engine(database_url, pool_size=1)
     try:

@@ -26,10 +26,11 @@ from tests.realtime.support import (
     send_message,
 )
 from tradematch.authz.actor import SYSTEM
-from tradematch.core.database import create_engine, create_sessionmaker
+from tradematch.core.database import create_engine
 from tradematch.events.log import emit, flush
 from tradematch.events.schemas import EventView
 from tradematch.events.types import EventType
+from tradematch.sessions import create_sessionmaker
 
 
 @pytest.fixture(scope="module")

@@ -34,9 +34,10 @@ from tests.conftest import Database, _client
 from tests.helpers import Api, User, new_area, postcode_in
 from tradematch.app import create_app
 from tradematch.core.config import Settings
-from tradematch.core.database import create_engine, create_sessionmaker
+from tradematch.core.database import create_engine
 from tradematch.events.verify import verify_chains
 from tradematch.kit import clock
+from tradematch.sessions import create_sessionmaker
 
 pytestmark = pytest.mark.fresh_db
 

@@ -14,6 +14,7 @@ from tradematch.authz.roles import Role
 from tradematch.core.config import Settings
 from tradematch.core.errors import Conflict, NotFound, RateLimited, Unauthorized
 from tradematch.core.security import hash_password, issue_token, verify_password
+from tradematch.events.unit_of_work import unit_of_work
 from tradematch.kit.catalogue import Trade
 from tradematch.kit.ids import new_id
 from tradematch.kit.postcodes import outcode_of
@@ -116,7 +117,7 @@ async def login(
     user = await repository.by_email(session, email)
     if user is None or not user.is_active or not verify_password(user.password_hash, password):
         # Recorded in a transaction of its own: this request's transaction rolls back on 401.
-        async with sessionmaker() as side, side.begin():
+        async with unit_of_work(sessionmaker) as side:
             await repository.record_failure(side, buckets)
         raise Unauthorized("Incorrect email or password")
     return user

@@ -22,6 +22,7 @@ from tradematch.authz.actor import Actor
 from tradematch.core.errors import ValidationFailed
 from tradematch.core.metrics import IDEMPOTENT_REPLAYS
 from tradematch.events import log as events
+from tradematch.events.unit_of_work import unit_of_work
 from tradematch.idempotency import service as idempotency
 from tradematch.kit.schemas import ERROR_RESPONSES
 
@@ -65,7 +66,7 @@ async def _claim(request: Request, scope: str, key: str, body: bytes) -> None:
     session = request.state.session
     await idempotency.claim(session, claim)
     request.state.idempotency_claim = claim
-    session.info["idempotency_key"] = key
+    events.record_idempotency_key(session, key)
 
 
 async def _user_idempotency_guard(
@@ -105,6 +106,14 @@ def _guard_for(endpoint: Any) -> Any:
     return _user_idempotency_guard
 
 
+class _Unsuccessful(Exception):
+    """A response of 400 or more that the endpoint returned rather than raised: roll back."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status_code)
+        self.response = response
+
+
 class TransactionalRoute(APIRoute):
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         methods = {m.upper() for m in kwargs.get("methods") or ()}
@@ -124,13 +133,12 @@ class TransactionalRoute(APIRoute):
 
         async def run_in_transaction(request: Request) -> Response:
             reject_unknown_query_parameters(request, self.known_query_parameters)
-            async with request.app.state.sessionmaker() as session:
-                request.state.session = session
-                try:
+            try:
+                async with unit_of_work(request.app.state.sessionmaker) as session:
+                    request.state.session = session
                     response = await handler(request)
                     if response.status_code >= 400:
-                        await session.rollback()
-                        return response
+                        raise _Unsuccessful(response)
                     claim: idempotency.Claim | None = getattr(
                         request.state, "idempotency_claim", None
                     )
@@ -141,17 +149,12 @@ class TransactionalRoute(APIRoute):
                             response,
                             request.app.state.settings.idempotency_ttl_hours,
                         )
-                    await events.flush(session)
-                    await session.commit()
-                except idempotency.Replay as replay:
-                    await session.rollback()
-                    IDEMPOTENT_REPLAYS.inc()
-                    return replay.response()
-                except BaseException:
-                    events.discard_pending(session)
-                    await session.rollback()
-                    raise
-                return response
+            except _Unsuccessful as unsuccessful:
+                return unsuccessful.response
+            except idempotency.Replay as replay:
+                IDEMPOTENT_REPLAYS.inc()
+                return replay.response()
+            return response
 
         return run_in_transaction
 

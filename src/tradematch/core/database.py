@@ -1,4 +1,4 @@
-"""Database: the embedded PostgreSQL default, the async engine, and sessions.
+"""Database: the embedded PostgreSQL default and the async engine.
 
 One code path for both servers: with ``TRADEMATCH_DATABASE_URL`` unset, an embedded PostgreSQL
 (the ``pgserver`` package) is started in the data directory and reached over its Unix socket.
@@ -15,12 +15,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 from sqlalchemy import make_url
-from sqlalchemy.ext.asyncio import (
-    AsyncEngine,
-    AsyncSession,
-    async_sessionmaker,
-    create_async_engine,
-)
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from tradematch.core.config import Settings
 
@@ -110,11 +105,3 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         pool_recycle=1800,
         connect_args={"server_settings": {"application_name": "tradematch"}},
     )
-
-
-def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    # Register every table model: a flush resolves foreign keys through the metadata, and a
-    # process that has imported only some domains (say, messages without quotes) fails there.
-    import tradematch.tables  # noqa: F401
-
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)

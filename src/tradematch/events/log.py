@@ -1,4 +1,5 @@
-"""Emitting events: collected during the transaction, written just before it commits.
+"""The event log's write side: events collected during the transaction, written just before it
+commits.
 
 ``emit()`` records an event in the caller's unit of work and returns its id at once (ids are
 generated here, so responses can carry ``event_id``). ``flush()`` runs as the last step before
@@ -7,29 +8,42 @@ extends each job's hash chain, stores who may see each event, queues the notific
 signals listeners with NOTIFY. Because the lock is held until COMMIT, sequence numbers become
 visible in the order they were drawn: a reader that follows ``seq`` can never skip an event that
 commits late. The lock covers only that last step, so concurrent requests overlap everywhere else.
+
+Events cannot be lost: every writing transaction is opened by ``events.unit_of_work`` (requests
+through ``TransactionalRoute``), which flushes before it commits, and a session committed any
+other way while it holds unwritten events refuses to commit (``UnflushedEvents``). A rollback
+drops them with everything else.
+
+Who gets notified is not this module's business: the session factory (``tradematch.sessions``)
+hands every session an ``Outbox`` (the notification queue), and ``flush`` gives it the events in
+the same transaction, so notifications commit with their events or not at all.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session, SessionTransaction
 
 from tradematch.authz.actor import SYSTEM, Actor
 from tradematch.core.logging import bind_event_id
+from tradematch.events import repository
 from tradematch.events.chain import event_hash
-from tradematch.events.models import EventAudience, EventRecord
+from tradematch.events.context import NotificationContext
+from tradematch.events.repository import NOTIFY_CHANNEL
 from tradematch.events.types import EventType
 from tradematch.kit.ids import new_id
-from tradematch.notifications import queueing
 
-EVENT_COMMIT_LOCK = 7_431_002
-NOTIFY_CHANNEL = "tradematch_events"
-_PENDING = "pending_events"
+__all__ = ["NOTIFY_CHANNEL", "Outbox", "PendingEvent", "UnflushedEvents", "emit", "flush"]
+
+OUTBOX = "tradematch.events.outbox"  # Session.info key: where flush() hands the events on
+_PENDING = "tradematch.events.pending"
+_IDEMPOTENCY_KEY = "tradematch.events.idempotency_key"
 
 
 @dataclass
@@ -43,7 +57,25 @@ class PendingEvent:
     audience: tuple[str, ...]
     idempotency_key: str | None
     created_at: datetime
-    context: dict[str, Any] = field(default_factory=dict)
+    context: NotificationContext = field(default_factory=lambda: NotificationContext())
+
+
+Planned = TypeVar("Planned")
+
+
+class Outbox(Protocol[Planned]):
+    """What ``flush`` hands the transaction's events to (the notification queue).
+
+    ``plan`` runs before the commit lock is taken (it may read, say, preferences); ``write``
+    after the events are inserted (its rows may refer to them), in the same transaction."""
+
+    async def plan(self, session: AsyncSession, events: Sequence[PendingEvent]) -> Planned: ...
+
+    async def write(self, session: AsyncSession, planned: Planned) -> int: ...
+
+
+class UnflushedEvents(RuntimeError):
+    """A session was committed with events it never wrote: commit through ``unit_of_work``."""
 
 
 def emit(
@@ -54,7 +86,7 @@ def emit(
     job_id: str | None,
     payload: dict[str, Any],
     audience: Iterable[str],
-    context: dict[str, Any] | None = None,
+    context: NotificationContext | None = None,
 ) -> str:
     """Record an event in this transaction; return its id.
 
@@ -62,7 +94,7 @@ def emit(
     see every event. Anything only admins may see goes under ``payload["admin"]``. ``context``
     feeds the notification texts (kept beside the log for replays, not in it).
     """
-    event = PendingEvent(
+    pending = PendingEvent(
         id=new_id("evt"),
         type=type,
         job_id=job_id,
@@ -70,21 +102,22 @@ def emit(
         actor_role="system" if actor == SYSTEM else actor.role.value,
         payload=payload,
         audience=tuple(dict.fromkeys(audience)),
-        idempotency_key=session.info.get("idempotency_key"),
+        idempotency_key=session.info.get(_IDEMPOTENCY_KEY),
         created_at=datetime.now(UTC),
-        context=context or {},
+        context=context or NotificationContext(),
     )
-    session.info.setdefault(_PENDING, []).append(event)
-    bind_event_id(event.id)
-    return event.id
+    if not session.in_transaction():
+        # The events belong to a transaction: begin it (no I/O yet), so that its rollback,
+        # whenever it comes, takes them along.
+        session.sync_session.begin()
+    session.info.setdefault(_PENDING, []).append(pending)
+    bind_event_id(pending.id)
+    return pending.id
 
 
-def has_pending(session: AsyncSession) -> bool:
-    return bool(session.info.get(_PENDING))
-
-
-def discard_pending(session: AsyncSession) -> None:
-    session.info.pop(_PENDING, None)
+def record_idempotency_key(session: AsyncSession, key: str) -> None:
+    """Events emitted in this unit of work carry the request's idempotency key."""
+    session.info[_IDEMPOTENCY_KEY] = key
 
 
 async def flush(session: AsyncSession) -> None:
@@ -92,64 +125,59 @@ async def flush(session: AsyncSession) -> None:
     pending: list[PendingEvent] = session.info.pop(_PENDING, [])
     if not pending:
         return
+    outbox: Outbox[Any] | None = session.info.get(OUTBOX)
+    if outbox is None:
+        raise RuntimeError("a session without an outbox: make sessions with tradematch.sessions")
     await session.flush()
     # Preferences are read before the lock: it covers only sequencing, chaining and writing.
-    notifications = await queueing.plan(session, pending)
-    await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": EVENT_COMMIT_LOCK})
-    seqs = sorted(
-        (
-            await session.execute(
-                text("SELECT nextval('event_log_seq') FROM generate_series(1, :n)"),
-                {"n": len(pending)},
-            )
-        ).scalars()
-    )
-    heads = await _chain_heads(session, {e.job_id for e in pending})
+    planned = await outbox.plan(session, pending)
+    last_seq = await _append(session, pending)
+    await outbox.write(session, planned)
+    await repository.notify_listeners(session, last_seq)
+
+
+async def _append(session: AsyncSession, pending: list[PendingEvent]) -> int:
+    """Sequence, chain and insert the events under the commit lock; the last sequence number."""
+    await repository.lock_commit_order(session)
+    seqs = await repository.draw_sequence_numbers(session, len(pending))
+    heads = await repository.chain_heads(session, {e.job_id for e in pending})
     rows: list[dict[str, Any]] = []
     audience_rows: list[dict[str, Any]] = []
-    for seq, event in zip(seqs, pending, strict=True):
-        index, prev_hash = heads.get(event.job_id, (0, None))
+    for seq, pending_event in zip(seqs, pending, strict=True):
+        index, prev_hash = heads.get(pending_event.job_id, (0, None))
         content: dict[str, Any] = {
             "seq": seq,
-            "event_id": event.id,
-            "type": event.type.value,
-            "job_id": event.job_id,
-            "actor_id": event.actor_id,
-            "actor_role": event.actor_role,
-            "payload": event.payload,
-            "idempotency_key": event.idempotency_key,
-            "created_at": event.created_at,
+            "event_id": pending_event.id,
+            "type": pending_event.type.value,
+            "job_id": pending_event.job_id,
+            "actor_id": pending_event.actor_id,
+            "actor_role": pending_event.actor_role,
+            "payload": pending_event.payload,
+            "idempotency_key": pending_event.idempotency_key,
+            "created_at": pending_event.created_at,
             "chain_index": index + 1,
             "prev_hash": prev_hash,
         }
         digest = event_hash(**content)
-        heads[event.job_id] = (index + 1, digest)
+        heads[pending_event.job_id] = (index + 1, digest)
         content["id"] = content.pop("event_id")
         rows.append({**content, "hash": digest})
-        audience_rows.extend({"user_id": u, "seq": seq} for u in event.audience)
-    await session.execute(insert(EventRecord), rows)
-    if audience_rows:
-        await session.execute(insert(EventAudience), audience_rows)
-    await queueing.write(session, notifications)
-    await session.execute(
-        text("SELECT pg_notify(:channel, :seq)"), {"channel": NOTIFY_CHANNEL, "seq": str(seqs[-1])}
-    )
+        audience_rows.extend({"user_id": u, "seq": seq} for u in pending_event.audience)
+    await repository.insert(session, rows, audience_rows)
+    return seqs[-1]
 
 
-async def _chain_heads(
-    session: AsyncSession, job_ids: set[str | None]
-) -> dict[str | None, tuple[int, str | None]]:
-    heads: dict[str | None, tuple[int, str | None]] = {}
-    for job_id in job_ids:
-        condition = EventRecord.job_id.is_(None) if job_id is None else EventRecord.job_id == job_id
-        row = (
-            await session.execute(
-                select(EventRecord.chain_index, EventRecord.hash)
-                .where(condition)
-                .order_by(EventRecord.chain_index.desc())
-                .limit(1)
-            )
-        ).first()
-        if row is not None:
-            heads[job_id] = (row.chain_index, row.hash)
-    return heads
+@event.listens_for(Session, "before_commit")
+def _refuse_to_lose_events(session: Session) -> None:
+    if session.info.get(_PENDING):
+        raise UnflushedEvents(
+            f"{len(session.info[_PENDING])} event(s) emitted but never written: "
+            "open writing sessions with tradematch.events.unit_of_work"
+        )
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_with_the_transaction(session: Session, previous: SessionTransaction) -> None:
+    if previous.parent is None:  # the outermost transaction: its events went with it
+        session.info.pop(_PENDING, None)
+        session.info.pop(_IDEMPOTENCY_KEY, None)

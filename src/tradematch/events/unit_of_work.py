@@ -1,12 +1,14 @@
-"""One unit of work outside HTTP (the scheduler, the worker, commands).
+"""The one way to open a writing transaction: requests (``TransactionalRoute``), the scheduler,
+the dispatcher, web push, replays and commands all use it.
 
-Requests get their transaction from ``TransactionalRoute`` (core/routing.py); everything else
-uses ``unit_of_work``, which does the same: on success it writes the collected events
-(``events.flush``, the last statement before COMMIT) and commits; on any error it discards the
-events and rolls back, so nothing of a failed unit is left behind.
+On success it writes the collected events (``events.log.flush``, the last statement before
+COMMIT) and commits; on any error it rolls back, and the events go with the rest, so nothing of a
+failed unit is left behind.
 
     async with unit_of_work(sessionmaker) as session:
         await leads.tasks.expire_offers(session, settings, job_id, now)
+
+Reading needs no unit of work: ``async with sessionmaker() as session`` reads and rolls back.
 """
 
 from __future__ import annotations
@@ -16,19 +18,18 @@ from contextlib import asynccontextmanager
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tradematch.events import log as events
+from tradematch.events import log
+
+Sessionmaker = async_sessionmaker[AsyncSession]
 
 
 @asynccontextmanager
-async def unit_of_work(
-    sessionmaker: async_sessionmaker[AsyncSession],
-) -> AsyncIterator[AsyncSession]:
+async def unit_of_work(sessionmaker: Sessionmaker) -> AsyncIterator[AsyncSession]:
     async with sessionmaker() as session:
         try:
             yield session
-            await events.flush(session)
+            await log.flush(session)
             await session.commit()
         except BaseException:
-            events.discard_pending(session)
             await session.rollback()
             raise

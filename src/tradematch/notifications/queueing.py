@@ -1,9 +1,10 @@
 """Queueing notifications: the rules applied to events, filtered by each user's preferences.
 
-``events.flush()`` calls ``plan`` before it takes the event-commit lock (the preference lookup
-needs no lock) and ``write`` after the events are inserted, in the same transaction: the
-notifications commit with the change or not at all. ``tradematch events replay`` uses the same
-two steps on stored events.
+``NotificationQueue`` is the event log's outbox (``events.log.Outbox``, wired into every session
+by ``tradematch.sessions``): ``events.log.flush()`` calls ``plan`` before it takes the
+event-commit lock (the preference lookup needs no lock) and ``write`` after the events are
+inserted, in the same transaction, so the notifications commit with the change or not at all.
+``tradematch events replay`` uses the same two steps on stored events.
 """
 
 from __future__ import annotations
@@ -31,24 +32,24 @@ class EventLike(Protocol):
     @property
     def actor_id(self) -> str | None: ...
     @property
-    def context(self) -> dict[str, Any]: ...
+    def context(self) -> Mapping[str, Any]: ...
 
 
 @dataclass
-class OutboxPlan:
+class NotificationPlan:
     rows: list[dict[str, Any]] = field(default_factory=list)
     inputs: list[dict[str, Any]] = field(default_factory=list)
 
 
 async def plan(
     session: AsyncSession, events: Sequence[EventLike], *, keep_inputs: bool = True
-) -> OutboxPlan:
+) -> NotificationPlan:
     """The outbox rows for ``events``: one per (event, recipient, channel the recipient has on).
 
     With ``keep_inputs``, each event's context is kept too (``notification_inputs``) so a
     replay can apply the rules again later.
     """
-    result = OutboxPlan()
+    result = NotificationPlan()
     wanted: list[tuple[str, Planned]] = []
     for event in events:
         if keep_inputs and event.context:
@@ -73,14 +74,14 @@ async def plan(
     return result
 
 
-async def write(session: AsyncSession, outbox: OutboxPlan) -> int:
+async def write(session: AsyncSession, planned: NotificationPlan) -> int:
     """Insert the planned rows (an existing (event, user, channel) row is left as it is);
     return how many were new."""
-    if outbox.inputs:
-        await repository.keep_inputs(session, outbox.inputs)
-    if not outbox.rows:
+    if planned.inputs:
+        await repository.keep_inputs(session, planned.inputs)
+    if not planned.rows:
         return 0
-    return await repository.queue(session, outbox.rows)
+    return await repository.queue(session, planned.rows)
 
 
 def _json_safe(context: Mapping[str, Any]) -> dict[str, Any]:
@@ -88,3 +89,13 @@ def _json_safe(context: Mapping[str, Any]) -> dict[str, Any]:
     text = json.dumps({str(k): v for k, v in context.items()}, default=str, allow_nan=False)
     loaded: dict[str, Any] = json.loads(text)
     return loaded
+
+
+class NotificationQueue:
+    """The event log's outbox: the notifications of each transaction's events, queued in it."""
+
+    async def plan(self, session: AsyncSession, events: Sequence[EventLike]) -> NotificationPlan:
+        return await plan(session, events)
+
+    async def write(self, session: AsyncSession, planned: NotificationPlan) -> int:
+        return await write(session, planned)

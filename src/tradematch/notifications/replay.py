@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from tradematch.events.unit_of_work import unit_of_work
 from tradematch.notifications import queueing, repository
 
 BATCH = 500
@@ -47,7 +48,7 @@ async def replay(
     report = ReplayReport()
     after = since - 1
     while True:
-        async with sessionmaker() as session, session.begin():
+        async with unit_of_work(sessionmaker) as session:
             rows = await repository.events_for_replay(
                 session, after=after, until=until, limit=BATCH
             )

@@ -11,6 +11,7 @@ from tradematch.authz.actor import Actor
 from tradematch.authz.scopes import jobs_involving, jobs_owned_by, leads_held_by, quotes_visible_to
 from tradematch.core.errors import InvalidStateTransition, NotFound, ValidationFailed
 from tradematch.escrow import service as escrow_service
+from tradematch.events.context import NotificationContext, for_parties
 from tradematch.events.log import emit
 from tradematch.events.types import EventType
 from tradematch.jobs import repository as jobs
@@ -82,13 +83,13 @@ def _reference_text(quote: Quote, verb: str = "sent") -> str:
     return "\n".join(lines)
 
 
-def _context(job: Job, quote: Quote) -> dict[str, Any]:
-    return {
-        "customer_id": job.customer_id,
-        "vendor_id": quote.vendor_id,
-        "amount_text": money_text(quote.amount_pence),
-        "job_title": job.title,
-    }
+def _context(job: Job, quote: Quote) -> NotificationContext:
+    return for_parties(
+        job.customer_id,
+        quote.vendor_id,
+        amount_text=money_text(quote.amount_pence),
+        job_title=job.title,
+    )
 
 
 async def send(session: AsyncSession, actor: Actor, request: QuoteCreate) -> QuoteSent:

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tradematch.authz.actor import Actor
 from tradematch.authz.scopes import jobs_owned_by, reviews_about, reviews_written_by
 from tradematch.core.errors import Conflict, InvalidStateTransition, NotFound, ValidationFailed
+from tradematch.events.context import for_parties
 from tradematch.events.log import emit
 from tradematch.events.types import EventType
 from tradematch.jobs import repository as jobs
@@ -104,11 +105,7 @@ async def post(session: AsyncSession, actor: Actor, request: ReviewCreate) -> Re
     if review.status == "published":
         await _add_to_rating(session, review)
     parties = [job.customer_id, job.awarded_vendor_id]
-    context = {
-        "customer_id": job.customer_id,
-        "vendor_id": job.awarded_vendor_id,
-        "rating": review.rating,
-    }
+    context = for_parties(job.customer_id, job.awarded_vendor_id, rating=review.rating)
     event_id = emit(
         session,
         EventType.REVIEW_POSTED,
@@ -116,7 +113,7 @@ async def post(session: AsyncSession, actor: Actor, request: ReviewCreate) -> Re
         job_id=job.id,
         payload={"review_id": review.id, "status": review.status, "rating": review.rating},
         audience=parties if review.status == "published" else [job.customer_id],
-        context=context if review.status == "published" else {"customer_id": job.customer_id},
+        context=context if review.status == "published" else for_parties(job.customer_id, None),
     )
     emit(
         session,

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from tradematch.events.unit_of_work import unit_of_work
 from tradematch.notifications.channels.base import Delivery
 
 SWEEP_LIMIT = 500
@@ -109,27 +110,27 @@ async def claim(
     sessions: Sessions, *, limit: int, lease_seconds: float, max_attempts: int
 ) -> list[Delivery]:
     params = {"limit": limit, "lease": lease_seconds, "max_attempts": max_attempts}
-    async with sessions() as session, session.begin():
+    async with unit_of_work(sessions) as session:
         rows = (await session.execute(_CLAIM, params)).all()
     return [Delivery(**row._asdict()) for row in rows]
 
 
 async def deliver_in_app(sessions: Sessions) -> list[float]:
     """Mark due in-app notifications sent; return how long each waited (seconds)."""
-    async with sessions() as session, session.begin():
+    async with unit_of_work(sessions) as session:
         rows = (await session.execute(_DELIVER_IN_APP, {"limit": SWEEP_LIMIT})).all()
     return [float(row.waited) for row in rows]
 
 
 async def park_exhausted(sessions: Sessions, *, max_attempts: int) -> list[str]:
     params = {"limit": SWEEP_LIMIT, "max_attempts": max_attempts}
-    async with sessions() as session, session.begin():
+    async with unit_of_work(sessions) as session:
         rows = (await session.execute(_PARK_EXHAUSTED, params)).all()
     return [row.channel for row in rows]
 
 
 async def mark_sent(sessions: Sessions, notification_id: str) -> float | None:
-    async with sessions() as session, session.begin():
+    async with unit_of_work(sessions) as session:
         waited = await session.scalar(_MARK_SENT, {"id": notification_id})
     return None if waited is None else float(waited)
 
@@ -153,7 +154,7 @@ async def mark_failed(
         "max_attempts": max_attempts,
         "final": final,
     }
-    async with sessions() as session, session.begin():
+    async with unit_of_work(sessions) as session:
         status: str | None = await session.scalar(_MARK_FAILED, params)
     return status
 

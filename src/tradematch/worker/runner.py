@@ -100,7 +100,8 @@ async def _stop(task: asyncio.Task[None], stop: asyncio.Event) -> None:
 
 async def run_worker_process(settings: Settings, database_url: str) -> None:
     """``tradematch worker``: the loops against ``database_url`` until SIGTERM or SIGINT."""
-    from tradematch.core.database import create_engine, create_sessionmaker
+    from tradematch.core.database import create_engine
+    from tradematch.sessions import create_sessionmaker
 
     engine = create_engine(database_url, pool_size=max(2, min(settings.db_pool_size, 20)))
     stop = asyncio.Event()

@@ -17,6 +17,7 @@ from pywebpush import WebPushException, webpush_async
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tradematch.core.config import Settings
+from tradematch.events.unit_of_work import unit_of_work
 from tradematch.notifications import repository
 from tradematch.notifications.channels.base import Delivery, DeliveryFailed, Undeliverable
 from tradematch.notifications.vapid import vapid_key
@@ -58,7 +59,7 @@ class PushChannel:
                 continue
             if status in GONE:
                 gone += 1
-                async with self.sessionmaker() as session, session.begin():
+                async with unit_of_work(self.sessionmaker) as session:
                     await repository.remove_push_subscription(session, subscription.id)
             else:
                 failures.append(f"{status}")
