@@ -23,7 +23,7 @@ import pytest_asyncio
 
 from tests.conftest import Database, LiveServer
 from tests.helpers import Api, User, postcode_in
-from tradematch.escrow.ledger import INVARIANT_QUERIES
+from tradematch.escrow.repository import INVARIANT_QUERIES
 
 pytestmark = pytest.mark.fresh_db
 

@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import Database
 from tests.helpers import Api, create_admin
-from tradematch.escrow.ledger import INVARIANT_QUERIES
+from tradematch.escrow.repository import INVARIANT_QUERIES
 
 from .support import Deal, funded_deal, ledger_problems, ok, pounds
 

@@ -1,12 +1,21 @@
+"""Every SQL statement on user accounts and failed logins."""
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tradematch.accounts.models import LoginAttempt, User
-from tradematch.vendors.models import VendorProfile, VendorTrade
+
+
+async def add(session: AsyncSession, user: User) -> User:
+    session.add(user)
+    await session.flush()
+    return user
 
 
 async def email_taken(session: AsyncSession, email: str) -> bool:
@@ -23,29 +32,18 @@ async def by_id(session: AsyncSession, user_id: str) -> User | None:
     return await session.get(User, user_id)
 
 
-async def vendor_profile(
-    session: AsyncSession, vendor_id: str, *, lock: bool = False
-) -> VendorProfile | None:
-    statement = select(VendorProfile).where(VendorProfile.user_id == vendor_id)
-    if lock:
-        statement = statement.with_for_update().execution_options(populate_existing=True)
-    return (await session.execute(statement)).scalar_one_or_none()
+async def active_role(session: AsyncSession, user_id: str) -> str | None:
+    result = await session.execute(select(User.role).where(User.id == user_id, User.is_active))
+    return result.scalar_one_or_none()
 
 
-async def vendor_trades(session: AsyncSession, vendor_id: str) -> list[str]:
-    result = await session.execute(
-        select(VendorTrade.trade)
-        .where(VendorTrade.vendor_id == vendor_id)
-        .order_by(VendorTrade.trade)
+async def active_roles(conn: Any, user_ids: Sequence[str]) -> dict[str, str]:
+    """The role of each of ``user_ids`` whose account is still active (on a raw asyncpg
+    connection: the live-update hub's)."""
+    rows = await conn.fetch(
+        "SELECT id, role FROM users WHERE id = ANY($1::text[]) AND is_active", list(user_ids)
     )
-    return list(result.scalars())
-
-
-async def replace_trades(session: AsyncSession, vendor_id: str, trades: list[str]) -> None:
-    await session.execute(delete(VendorTrade).where(VendorTrade.vendor_id == vendor_id))
-    await session.execute(
-        insert(VendorTrade), [{"vendor_id": vendor_id, "trade": t} for t in trades]
-    )
+    return {row["id"]: row["role"] for row in rows}
 
 
 async def recent_failures(

@@ -6,9 +6,9 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, StringConstraints, field_validator, model_validator
 
 from tradematch.authz.roles import Role
-from tradematch.kit.catalogue import Badge, Trade
 from tradematch.kit.postcodes import Postcode
 from tradematch.kit.schemas import Name, RequestModel, ResponseModel
+from tradematch.vendors.schemas import BusinessName, Radius, Trades, VendorProfileOwn, unique_trades
 
 _EMAIL = re.compile(
     r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
@@ -40,17 +40,6 @@ Phone = Annotated[
     AfterValidator(_phone),
 ]
 Password = Annotated[str, Field(min_length=8, max_length=128)]
-BusinessName = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)
-]
-Trades = Annotated[list[Trade], Field(min_length=1, max_length=len(Trade))]
-Radius = Annotated[int, Field(ge=1, le=100, description="Service radius in miles")]
-
-
-def _unique_trades(trades: list[Trade] | None) -> list[Trade] | None:
-    if trades is not None and len(set(trades)) != len(trades):
-        raise ValueError("trades must not repeat")
-    return trades
 
 
 class RegisterRequest(RequestModel):
@@ -64,7 +53,7 @@ class RegisterRequest(RequestModel):
     trades: Trades | None = None
     service_radius_miles: Radius | None = None
 
-    _trades = field_validator("trades")(_unique_trades)
+    _trades = field_validator("trades")(unique_trades)
 
     @model_validator(mode="after")
     def _vendor_fields(self) -> RegisterRequest:
@@ -85,19 +74,6 @@ class TokenResponse(ResponseModel):
     access_token: str
     token_type: Literal["bearer"] = "bearer"  # noqa: S105 (the OAuth token type, not a secret)
     expires_in: int
-
-
-class VendorProfileOwn(ResponseModel):
-    """The vendor's own profile (everything, since it is theirs)."""
-
-    business_name: str
-    trades: list[Trade]
-    postcode: str
-    service_radius_miles: int
-    accepting_leads: bool
-    badges: list[Badge]
-    rating_average: float | None
-    rating_count: int
 
 
 class UserResponse(ResponseModel):

@@ -1,24 +1,27 @@
+"""Accounts: registration, signing in (rate-limited), the signed-in user."""
+
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tradematch.accounts import repository
 from tradematch.accounts.models import User
-from tradematch.accounts.schemas import RegisterRequest, UserResponse, VendorProfileOwn
+from tradematch.accounts.schemas import RegisterRequest, UserResponse
 from tradematch.authz.actor import Actor
 from tradematch.authz.roles import Role
 from tradematch.core.config import Settings
 from tradematch.core.errors import Conflict, NotFound, RateLimited, Unauthorized
 from tradematch.core.security import hash_password, issue_token, verify_password
 from tradematch.events.unit_of_work import unit_of_work
-from tradematch.kit.catalogue import Trade
 from tradematch.kit.ids import new_id
 from tradematch.kit.postcodes import outcode_of
-from tradematch.vendors.models import VendorProfile
+from tradematch.vendors import service as vendors
 
 
 class EmailTaken(Conflict):
@@ -59,9 +62,7 @@ async def create_user(
         outcode=outcode_of(postcode),
         role=role.value,
     )
-    session.add(user)
-    await session.flush()
-    return user
+    return await repository.add(session, user)
 
 
 async def register(session: AsyncSession, request: RegisterRequest) -> User:
@@ -76,19 +77,14 @@ async def register(session: AsyncSession, request: RegisterRequest) -> User:
     )
     if request.role == "vendor":
         assert request.business_name and request.trades and request.service_radius_miles
-        session.add(
-            VendorProfile(
-                user_id=user.id,
-                business_name=request.business_name,
-                postcode=request.postcode,
-                outcode=outcode_of(request.postcode),
-                service_radius_miles=request.service_radius_miles,
-                accepting_leads=True,
-                badges=[],
-            )
+        await vendors.create_profile(
+            session,
+            user.id,
+            business_name=request.business_name,
+            postcode=request.postcode,
+            service_radius_miles=request.service_radius_miles,
+            trades=request.trades,
         )
-        await session.flush()
-        await repository.replace_trades(session, user.id, [t.value for t in request.trades])
     return user
 
 
@@ -123,12 +119,37 @@ async def login(
     return user
 
 
+async def forget_old_failures(session: AsyncSession, settings: Settings) -> int:
+    """Housekeeping: failed logins outside the rate-limit window no longer count."""
+    return await repository.forget_failures(session, settings.login_window_seconds)
+
+
+async def actor_for(session: AsyncSession, user_id: str) -> Actor | None:
+    """The acting user behind a token: the role as stored now (a role change applies at once);
+    None for an unknown or disabled account."""
+    role = await repository.active_role(session, user_id)
+    return None if role is None else Actor(user_id=user_id, role=Role(role))
+
+
+async def active_roles(conn: Any, user_ids: Sequence[str]) -> dict[str, str]:
+    """The role of each still-active account among ``user_ids`` (the live-update hub checks
+    its sockets' users with it, on its own connection)."""
+    return await repository.active_roles(conn, user_ids)
+
+
+async def account(session: AsyncSession, actor: Actor) -> User:
+    """The actor's own account."""
+    user = await repository.by_id(session, actor.user_id)
+    if user is None:
+        raise NotFound()
+    return user
+
+
 async def load_profile(session: AsyncSession, user: User) -> UserResponse:
+    """The user as they see themself (with their vendor profile, for vendors)."""
     profile = None
     if user.role == Role.VENDOR.value:
-        vendor = await repository.vendor_profile(session, user.id)
-        if vendor is not None:
-            profile = own_vendor_profile(vendor, await repository.vendor_trades(session, user.id))
+        profile = await vendors.own_profile(session, Actor(user.id, Role(user.role)))
     return UserResponse(
         user_id=user.id,
         role=Role(user.role),
@@ -141,26 +162,4 @@ async def load_profile(session: AsyncSession, user: User) -> UserResponse:
 
 
 async def me(session: AsyncSession, actor: Actor) -> UserResponse:
-    user = await repository.by_id(session, actor.user_id)
-    if user is None:
-        raise NotFound()
-    return await load_profile(session, user)
-
-
-def rating_average(profile: VendorProfile) -> float | None:
-    if profile.rating_count == 0:
-        return None
-    return round(profile.rating_total / profile.rating_count, 2)
-
-
-def own_vendor_profile(profile: VendorProfile, trades: list[str]) -> VendorProfileOwn:
-    return VendorProfileOwn(
-        business_name=profile.business_name,
-        trades=[Trade(t) for t in trades],
-        postcode=profile.postcode,
-        service_radius_miles=profile.service_radius_miles,
-        accepting_leads=profile.accepting_leads,
-        badges=profile.badges,
-        rating_average=rating_average(profile),
-        rating_count=profile.rating_count,
-    )
+    return await load_profile(session, await account(session, actor))

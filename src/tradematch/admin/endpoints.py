@@ -3,39 +3,30 @@ included), disputes, review moderation, and who is being refused how often."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
-from sqlalchemy import select
 
 from tradematch.api.deps import AdminDep, SessionDep, SettingsDep
 from tradematch.api.routing import TransactionalRoute
-from tradematch.authz.scopes import jobs_owned_by, leads_held_by
-from tradematch.core.errors import NotFound
 from tradematch.denials import service as denials
-from tradematch.denials.schemas import ActorDenials, DenialReport, DeniedStatus
-from tradematch.disputes import service as dispute_service
+from tradematch.denials.schemas import DenialReport, DeniedStatus
+from tradematch.disputes import service as disputes
 from tradematch.disputes.schemas import DisputeList, DisputeResolved, ResolveDispute
 from tradematch.escrow import service as escrow_service
-from tradematch.escrow.schemas import EscrowView
-from tradematch.events import repository as events
-from tradematch.events.schemas import AdminEventView
-from tradematch.events.service import admin_view
-from tradematch.jobs import repository as job_repository
+from tradematch.escrow.schemas import EscrowAdminView
+from tradematch.events import service as events
+from tradematch.events.schemas import AdminEventPage
 from tradematch.jobs import service as jobs
 from tradematch.jobs.schemas import JobDetail
 from tradematch.kit.schemas import ResponseModel
-from tradematch.leads import repository as leads
-from tradematch.leads import service as lead_service
-from tradematch.leads.models import Lead
+from tradematch.leads import service as leads
 from tradematch.leads.schemas import LeadAdmin
-from tradematch.milestones import repository as milestone_repository
-from tradematch.milestones import service as milestone_service
+from tradematch.milestones import service as milestones
 from tradematch.milestones.schemas import MilestoneView
-from tradematch.quotes import service as quote_service
+from tradematch.quotes import service as quotes
 from tradematch.quotes.schemas import QuoteView
-from tradematch.reviews import service as review_service
+from tradematch.reviews import service as reviews
 from tradematch.reviews.schemas import Moderate, ReviewChanged, ReviewOwnView
 
 router = APIRouter(tags=["admin"], route_class=TransactionalRoute)
@@ -46,34 +37,29 @@ class AdminJob(JobDetail):
     leads: list[LeadAdmin]
 
 
-class AdminEventPage(ResponseModel):
-    items: list[AdminEventView]
-    next_after: int
+class AdminEscrow(EscrowAdminView):
+    milestones: list[MilestoneView]
+
+
+class HeldReviews(ResponseModel):
+    items: list[ReviewOwnView]
 
 
 @router.get("/jobs/{job_id}", response_model=AdminJob)
 async def admin_job(job_id: str, actor: AdminDep, session: SessionDep) -> AdminJob:
     """Any job, with every lead and its price."""
-    detail = await jobs.get(session, actor, job_id)
-    job = await job_repository.get(session, jobs_owned_by(actor), job_id)
-    assert job is not None
-    found = (
-        await session.execute(select(Lead).where(Lead.job_id == job_id).order_by(Lead.id))
-    ).scalars()
+    detail, customer_id = await jobs.get_for_admin(session, actor, job_id)
     # dict(), not model_dump(): the fields as stored (pence), not serialised to pounds.
     return AdminJob(
         **dict(detail),
-        customer_id=job.customer_id,
-        leads=[lead_service.admin_view(x) for x in found],
+        customer_id=customer_id,
+        leads=await leads.on_job_for_admin(session, actor, job_id),
     )
 
 
 @router.get("/leads/{lead_id}", response_model=LeadAdmin)
 async def admin_lead(lead_id: str, actor: AdminDep, session: SessionDep) -> LeadAdmin:
-    lead = await leads.get(session, leads_held_by(actor), lead_id)
-    if lead is None:
-        raise NotFound("Lead not found")
-    return lead_service.admin_view(lead)
+    return await leads.get_for_admin(session, actor, lead_id)
 
 
 @router.get("/events", response_model=AdminEventPage)
@@ -85,37 +71,19 @@ async def admin_events(
     job_id: Annotated[str | None, Query(max_length=40)] = None,
 ) -> AdminEventPage:
     """The full event log, unmasked, in sequence order (optionally one job's)."""
-    records = await events.feed(session, None, after=after, limit=limit, job_id=job_id)
-    return AdminEventPage(
-        items=[admin_view(r) for r in records], next_after=records[-1].seq if records else after
-    )
+    return await events.admin_feed(session, actor, after=after, limit=limit, job_id=job_id)
 
 
 @router.get("/quotes/{quote_id}", response_model=QuoteView)
 async def admin_quote(quote_id: str, actor: AdminDep, session: SessionDep) -> QuoteView:
-    return await quote_service.get(session, actor, quote_id)
-
-
-class AdminEscrow(EscrowView):
-    customer_id: str
-    vendor_id: str
-    quote_id: str
-    milestones: list[MilestoneView]
+    return await quotes.get(session, actor, quote_id)
 
 
 @router.get("/jobs/{job_id}/escrow", response_model=AdminEscrow)
 async def admin_escrow(job_id: str, actor: AdminDep, session: SessionDep) -> AdminEscrow:
-    escrow = await escrow_service.for_job(session, job_id)
-    if escrow is None:
-        raise NotFound("Escrow not found")
-    milestones = await milestone_repository.for_job(session, job_id)
-    return AdminEscrow(
-        **dict(escrow_service.view(escrow)),
-        customer_id=escrow.customer_id,
-        vendor_id=escrow.vendor_id,
-        quote_id=escrow.quote_id,
-        milestones=[milestone_service.view(m) for m in milestones],
-    )
+    escrow = await escrow_service.get_for_admin(session, actor, job_id)
+    plan = await milestones.list_for_job(session, actor, job_id)
+    return AdminEscrow(**dict(escrow), milestones=plan.items)
 
 
 @router.get("/disputes", response_model=DisputeList)
@@ -125,7 +93,7 @@ async def admin_disputes(
     status: Annotated[Literal["open", "resolved"] | None, Query()] = None,
 ) -> DisputeList:
     """Disputes, newest first (filter by status)."""
-    return await dispute_service.list_disputes(session, status)
+    return await disputes.list_disputes(session, actor, status)
 
 
 @router.patch("/disputes/{dispute_id}/resolve", response_model=DisputeResolved)
@@ -137,17 +105,13 @@ async def resolve_dispute(
     settings: SettingsDep,
 ) -> DisputeResolved:
     """Resolve a dispute: release to the vendor, refund the customer, split, or resume the job."""
-    return await dispute_service.resolve(session, actor, settings, dispute_id, body)
-
-
-class HeldReviews(ResponseModel):
-    items: list[ReviewOwnView]
+    return await disputes.resolve(session, actor, settings, dispute_id, body)
 
 
 @router.get("/reviews/held", response_model=HeldReviews)
 async def held_reviews(actor: AdminDep, session: SessionDep) -> HeldReviews:
     """Reviews waiting for moderation."""
-    return HeldReviews(items=await review_service.held(session))
+    return HeldReviews(items=await reviews.held(session, actor))
 
 
 @router.patch("/reviews/{review_id}/moderate", response_model=ReviewChanged)
@@ -155,7 +119,7 @@ async def moderate_review(
     review_id: str, body: Moderate, actor: AdminDep, session: SessionDep
 ) -> ReviewChanged:
     """Publish (approve) or reject a held review."""
-    return await review_service.moderate(session, actor, review_id, body.decision, body.reason)
+    return await reviews.moderate(session, actor, review_id, body.decision, body.reason)
 
 
 @router.get("/denials", response_model=DenialReport)
@@ -174,15 +138,4 @@ async def denials_by_actor(
     recorder: denials.DenialRecorder | None = getattr(request.app.state, "denials", None)
     if recorder is not None:
         await recorder.flush(request.app.state.sessionmaker)  # this process's latest first
-    since = (datetime.now(UTC) - timedelta(hours=hours)).replace(minute=0, second=0, microsecond=0)
-    found = await denials.by_actor(session, int(status), since, limit)
-    return DenialReport(
-        status=int(status),
-        since=since,
-        items=[
-            ActorDenials(
-                actor_id=f.actor_id, role=f.role, count=f.count, last_seen_at=f.last_seen_at
-            )
-            for f in found
-        ],
-    )
+    return await denials.report(session, actor, int(status), hours=hours, limit=limit)

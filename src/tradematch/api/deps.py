@@ -7,10 +7,9 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tradematch.accounts.models import User
+from tradematch.accounts import service as accounts
 from tradematch.authz.actor import Actor
 from tradematch.authz.roles import Role
 from tradematch.core.config import Settings
@@ -43,12 +42,9 @@ async def optional_actor(
     if credentials is None:
         return None
     claims = read_token(request.app.state.signing_key, credentials.credentials)
-    row = (
-        await session.execute(select(User.role).where(User.id == claims.user_id, User.is_active))
-    ).first()
-    if row is None:
+    actor = await accounts.actor_for(session, claims.user_id)
+    if actor is None:
         raise Unauthorized("Invalid or expired token")
-    actor = Actor(user_id=claims.user_id, role=Role(row.role))
     request.state.actor = actor
     return actor
 

@@ -1,106 +1,261 @@
-"""Authorization by query scope.
+"""Who may read what: one scope per protected table, made here from the acting user.
 
-Every read of a protected table filters by a scope built here from the acting user. The scope
-types are ``NewType``s that only these functions produce, so a repository function cannot be
-called without one: forgetting the ownership filter is a type error, not a leak. Rows outside the
-scope simply are not found (404), exactly like rows that do not exist.
+A ``Scope[Model]`` is a SQL condition on ``Model``'s rows, and this module is the only place that
+makes one: every repository read of a protected table takes a scope for that table, so a read
+without the ownership filter does not type-check (a ``Scope[Lead]`` will not pass for a
+``Scope[Job]`` either). A row outside the scope simply is not found: 404, exactly like a row that
+does not exist.
+
+Scopes compose without losing their type: ``scope & condition`` narrows a scope (the result is
+still a ``Scope[Model]``, and can only show less), ``scope | other_scope`` joins two scopes of the
+same table. Nothing widens a scope with a bare condition.
+
+Protected are the rows a user can name by id: jobs, leads, quotes, conversations and their
+messages, escrow accounts, milestones, reviews, disputes, events, in-app notifications, vendor
+profiles, denial counts. Rows a user only ever reaches as their own (the account, the wallet,
+notification preferences, push subscriptions) are read by the actor's own id.
+
+``SYSTEM`` (the scheduler, commands, and the cascades a user's action sets off on rows that user
+may not see, such as closing the other vendors' leads when a job is awarded) sees everything, as
+an administrator does; every such read names ``SYSTEM`` where it is made.
 """
 
 from __future__ import annotations
 
-from typing import NewType
+from typing import Generic, TypeVar
 
-from sqlalchemy import ColumnElement, false, or_, select, true
+from sqlalchemy import ColumnElement, and_, false, or_, select, true
 
 from tradematch.accounts.models import User
 from tradematch.authz.actor import Actor
+from tradematch.authz.roles import Role
+from tradematch.denials.models import DenialCount
+from tradematch.disputes.models import Dispute
 from tradematch.escrow.models import EscrowAccount
+from tradematch.events.models import EventAudience, EventRecord
 from tradematch.jobs.models import Job
 from tradematch.leads.models import Lead
-from tradematch.messaging.models import Conversation
+from tradematch.messaging.models import Conversation, Message
+from tradematch.milestones.models import Milestone
+from tradematch.notifications.models import Notification
 from tradematch.quotes.models import Quote
 from tradematch.reviews.models import Review
+from tradematch.vendors.models import VendorProfile
 
-JobScope = NewType("JobScope", ColumnElement[bool])
-LeadScope = NewType("LeadScope", ColumnElement[bool])
-ConversationScope = NewType("ConversationScope", ColumnElement[bool])
-UserScope = NewType("UserScope", ColumnElement[bool])
-QuoteScope = NewType("QuoteScope", ColumnElement[bool])
-EscrowScope = NewType("EscrowScope", ColumnElement[bool])
-ReviewScope = NewType("ReviewScope", ColumnElement[bool])
+Model = TypeVar("Model")
+_MINT = object()
+
+
+class Scope(Generic[Model]):
+    """The rows of ``Model`` an actor may read. Use it in ``.where()`` like any condition."""
+
+    __slots__ = ("condition",)
+
+    def __init__(self, condition: ColumnElement[bool], *, _mint: object = None) -> None:
+        if _mint is not _MINT:
+            raise TypeError("scopes are made by tradematch.authz.scopes, from an actor")
+        self.condition = condition
+
+    def __clause_element__(self) -> ColumnElement[bool]:
+        return self.condition
+
+    def __and__(self, narrower: Scope[Model] | ColumnElement[bool]) -> Scope[Model]:
+        """The rows in this scope that also meet ``narrower``."""
+        other = narrower.condition if isinstance(narrower, Scope) else narrower
+        return Scope(and_(self.condition, other), _mint=_MINT)
+
+    def __or__(self, other: Scope[Model]) -> Scope[Model]:
+        """The rows in either scope."""
+        if not isinstance(other, Scope):
+            raise TypeError("only another scope may widen a scope")
+        return Scope(or_(self.condition, other.condition), _mint=_MINT)
+
+    def __repr__(self) -> str:
+        return f"Scope({self.condition})"
+
+
+def _scope(condition: ColumnElement[bool]) -> Scope[Model]:
+    return Scope(condition, _mint=_MINT)
+
+
+def _everything() -> Scope[Model]:
+    return _scope(true())
+
+
+def _nothing() -> Scope[Model]:
+    return _scope(false())
+
+
+JobScope = Scope[Job]
+LeadScope = Scope[Lead]
+QuoteScope = Scope[Quote]
+ConversationScope = Scope[Conversation]
+MessageScope = Scope[Message]
+EscrowScope = Scope[EscrowAccount]
+MilestoneScope = Scope[Milestone]
+ReviewScope = Scope[Review]
+DisputeScope = Scope[Dispute]
+EventScope = Scope[EventRecord]
+NotificationScope = Scope[Notification]
+VendorProfileScope = Scope[VendorProfile]
+DenialScope = Scope[DenialCount]
+
+
+# --- jobs ----------------------------------------------------------------------------------
 
 
 def jobs_owned_by(actor: Actor) -> JobScope:
     """Jobs the actor may manage: a customer's own jobs; every job for admin."""
     if actor.is_admin:
-        return JobScope(true())
+        return _everything()
     if actor.is_customer:
-        return JobScope(Job.customer_id == actor.user_id)
-    return JobScope(false())
+        return _scope(Job.customer_id == actor.user_id)
+    return _nothing()
 
 
 def jobs_involving(actor: Actor) -> JobScope:
     """Jobs the actor takes part in: own jobs (customer), jobs with a lead of theirs (vendor)."""
     if actor.is_vendor:
-        return JobScope(Job.id.in_(select(Lead.job_id).where(Lead.vendor_id == actor.user_id)))
+        return _scope(Job.id.in_(select(Lead.job_id).where(Lead.vendor_id == actor.user_id)))
     return jobs_owned_by(actor)
-
-
-def leads_held_by(actor: Actor) -> LeadScope:
-    if actor.is_admin:
-        return LeadScope(true())
-    if actor.is_vendor:
-        return LeadScope(Lead.vendor_id == actor.user_id)
-    return LeadScope(false())
-
-
-def conversations_of(actor: Actor) -> ConversationScope:
-    if actor.is_admin:
-        return ConversationScope(true())
-    return ConversationScope(
-        or_(Conversation.customer_id == actor.user_id, Conversation.vendor_id == actor.user_id)
-    )
-
-
-def active_vendors() -> UserScope:
-    """Vendor profiles anyone signed in may look at (limited profile)."""
-    return UserScope((User.role == "vendor") & User.is_active)
-
-
-def quotes_visible_to(actor: Actor) -> QuoteScope:
-    """A vendor's own quotes; quotes on a customer's own jobs; all for admin."""
-    if actor.is_admin:
-        return QuoteScope(true())
-    if actor.is_vendor:
-        return QuoteScope(Quote.vendor_id == actor.user_id)
-    return QuoteScope(Quote.job_id.in_(select(Job.id).where(Job.customer_id == actor.user_id)))
-
-
-def escrows_visible_to(actor: Actor) -> EscrowScope:
-    """The job's customer and the winning vendor (read-only); all for admin."""
-    if actor.is_admin:
-        return EscrowScope(true())
-    return EscrowScope(
-        or_(EscrowAccount.customer_id == actor.user_id, EscrowAccount.vendor_id == actor.user_id)
-    )
-
-
-def reviews_written_by(actor: Actor) -> ReviewScope:
-    if actor.is_admin:
-        return ReviewScope(true())
-    return ReviewScope(Review.customer_id == actor.user_id)
-
-
-def reviews_about(actor: Actor) -> ReviewScope:
-    if actor.is_admin:
-        return ReviewScope(true())
-    return ReviewScope(Review.vendor_id == actor.user_id)
 
 
 def jobs_in_contract(actor: Actor) -> JobScope:
     """Jobs after award, for their two parties: the customer and the winning vendor."""
     if actor.is_admin:
-        return JobScope(true())
+        return _everything()
     if actor.is_vendor:
-        return JobScope(Job.awarded_vendor_id == actor.user_id)
-    return JobScope(Job.customer_id == actor.user_id)
+        return _scope(Job.awarded_vendor_id == actor.user_id)
+    return _scope(Job.customer_id == actor.user_id)
+
+
+# --- leads, quotes, conversations ---------------------------------------------------------
+
+
+def leads_held_by(actor: Actor) -> LeadScope:
+    """A vendor's own leads; every lead for admin."""
+    if actor.is_admin:
+        return _everything()
+    if actor.is_vendor:
+        return _scope(Lead.vendor_id == actor.user_id)
+    return _nothing()
+
+
+def leads_on_jobs_of(actor: Actor) -> LeadScope:
+    """The leads on a customer's own jobs (who engaged, never at what price: the schemas
+    customers get have no price); every lead for admin."""
+    if actor.is_admin:
+        return _everything()
+    if actor.is_customer:
+        return _scope(Lead.job_id.in_(select(Job.id).where(Job.customer_id == actor.user_id)))
+    return _nothing()
+
+
+def quotes_visible_to(actor: Actor) -> QuoteScope:
+    """A vendor's own quotes; quotes on a customer's own jobs; all for admin."""
+    if actor.is_admin:
+        return _everything()
+    if actor.is_vendor:
+        return _scope(Quote.vendor_id == actor.user_id)
+    return _scope(Quote.job_id.in_(select(Job.id).where(Job.customer_id == actor.user_id)))
+
+
+def conversations_of(actor: Actor) -> ConversationScope:
+    """The conversations the actor is a party to; all for admin."""
+    if actor.is_admin:
+        return _everything()
+    return _scope(
+        or_(Conversation.customer_id == actor.user_id, Conversation.vendor_id == actor.user_id)
+    )
+
+
+def messages_visible_to(actor: Actor) -> MessageScope:
+    """The messages of the actor's conversations; all for admin."""
+    if actor.is_admin:
+        return _everything()
+    return _scope(
+        Message.conversation_id.in_(select(Conversation.id).where(conversations_of(actor)))
+    )
+
+
+# --- money ---------------------------------------------------------------------------------
+
+
+def escrows_visible_to(actor: Actor) -> EscrowScope:
+    """The job's customer and the winning vendor (read-only); all for admin."""
+    if actor.is_admin:
+        return _everything()
+    return _scope(
+        or_(EscrowAccount.customer_id == actor.user_id, EscrowAccount.vendor_id == actor.user_id)
+    )
+
+
+def milestones_in_contract(actor: Actor) -> MilestoneScope:
+    """The milestones of jobs in contract (``jobs_in_contract``); all for admin."""
+    if actor.is_admin:
+        return _everything()
+    return _scope(Milestone.job_id.in_(select(Job.id).where(jobs_in_contract(actor))))
+
+
+def disputes_visible_to(actor: Actor) -> DisputeScope:
+    """Disputes on the actor's jobs in contract; all for admin (who resolves them)."""
+    if actor.is_admin:
+        return _everything()
+    return _scope(Dispute.job_id.in_(select(Job.id).where(jobs_in_contract(actor))))
+
+
+# --- reviews and vendors -------------------------------------------------------------------
+
+
+def published_reviews() -> ReviewScope:
+    """Reviews anyone signed in may read."""
+    return _scope(Review.status == "published")
+
+
+def reviews_written_by(actor: Actor) -> ReviewScope:
+    if actor.is_admin:
+        return _everything()
+    return _scope(Review.customer_id == actor.user_id)
+
+
+def reviews_about(actor: Actor) -> ReviewScope:
+    if actor.is_admin:
+        return _everything()
+    return _scope(Review.vendor_id == actor.user_id)
+
+
+def active_vendors() -> VendorProfileScope:
+    """Vendor profiles anyone signed in may look at (limited profile): active vendor accounts."""
+    return _scope(
+        VendorProfile.user_id.in_(select(User.id).where(User.role == Role.VENDOR, User.is_active))
+    )
+
+
+def every_vendor_profile() -> VendorProfileScope:
+    """Every vendor, active or not, as far as their published reviews go: those stay public."""
+    return _everything()
+
+
+def own_vendor_profile(actor: Actor) -> VendorProfileScope:
+    return _scope(VendorProfile.user_id == actor.user_id)
+
+
+# --- events, notifications, denials --------------------------------------------------------
+
+
+def events_visible_to(actor: Actor) -> EventScope:
+    """Events whose audience includes the actor (participants); every event for admin."""
+    if actor.is_admin:
+        return _everything()
+    return _scope(
+        EventRecord.seq.in_(select(EventAudience.seq).where(EventAudience.user_id == actor.user_id))
+    )
+
+
+def notifications_of(actor: Actor) -> NotificationScope:
+    """The actor's own notifications (nobody else's, admins included)."""
+    return _scope(Notification.user_id == actor.user_id)
+
+
+def denial_counts_visible_to(actor: Actor) -> DenialScope:
+    return _everything() if actor.is_admin else _nothing()

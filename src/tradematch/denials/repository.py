@@ -1,3 +1,5 @@
+"""Every SQL statement on the per-actor denial counts."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -7,6 +9,7 @@ from sqlalchemy import Row, delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tradematch.authz.scopes import DenialScope
 from tradematch.denials.models import DenialCount
 
 
@@ -30,7 +33,7 @@ async def add_denial_counts(session: AsyncSession, rows: list[dict[str, Any]]) -
 
 
 async def denials_by_actor(
-    session: AsyncSession, status: int, since: datetime, limit: int
+    session: AsyncSession, scope: DenialScope, status: int, since: datetime, limit: int
 ) -> list[Row[str, str, int, datetime]]:
     total = func.sum(DenialCount.count).label("denials")
     result = await session.execute(
@@ -40,7 +43,7 @@ async def denials_by_actor(
             total,
             func.max(DenialCount.last_seen_at).label("last_seen_at"),
         )
-        .where(DenialCount.status == status, DenialCount.hour >= since)
+        .where(DenialCount.status == status, DenialCount.hour >= since, scope)
         .group_by(DenialCount.actor_id)
         .order_by(total.desc(), DenialCount.actor_id)
         .limit(limit)

@@ -23,7 +23,11 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from tradematch.authz.actor import Actor
+from tradematch.authz.roles import Role, require
+from tradematch.authz.scopes import denial_counts_visible_to
 from tradematch.denials import repository
+from tradematch.denials.schemas import ActorDenials, DenialReport
 from tradematch.events.unit_of_work import unit_of_work
 
 log = logging.getLogger(__name__)
@@ -141,24 +145,26 @@ async def purge_old(session: AsyncSession, retention_days: int) -> int:
     return await repository.purge_denial_counts(session, cutoff)
 
 
-@dataclass(frozen=True)
-class ActorDenialCount:
-    actor_id: str
-    role: str
-    count: int
-    last_seen_at: datetime
-
-
-async def by_actor(
-    session: AsyncSession, status: int, since: datetime, limit: int
-) -> list[ActorDenialCount]:
-    rows = await repository.denials_by_actor(session, status, since, limit)
-    return [
-        ActorDenialCount(
-            actor_id=row.actor_id,
-            role=row.role,
-            count=int(row.denials),
-            last_seen_at=row.last_seen_at,
-        )
-        for row in rows
-    ]
+async def report(
+    session: AsyncSession, actor: Actor, status: int, *, hours: int, limit: int
+) -> DenialReport:
+    """Refused requests per actor over the last ``hours`` (counted per hour), most refused
+    first (admins only)."""
+    require(actor, Role.ADMIN)
+    since = (datetime.now(UTC) - timedelta(hours=hours)).replace(minute=0, second=0, microsecond=0)
+    rows = await repository.denials_by_actor(
+        session, denial_counts_visible_to(actor), status, since, limit
+    )
+    return DenialReport(
+        status=status,
+        since=since,
+        items=[
+            ActorDenials(
+                actor_id=row.actor_id,
+                role=row.role,
+                count=int(row.denials),
+                last_seen_at=row.last_seen_at,
+            )
+            for row in rows
+        ],
+    )

@@ -50,3 +50,11 @@ class WalletView(ResponseModel):
 class ToppedUp(ResponseModel):
     balance: Money
     transaction_id: str
+
+
+class EscrowAdminView(EscrowView):
+    """Admins also see who the parties are and which quote the escrow is for."""
+
+    customer_id: str
+    vendor_id: str
+    quote_id: str

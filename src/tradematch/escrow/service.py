@@ -1,52 +1,61 @@
-"""Escrow: opened on award, funded by the customer, released milestone by milestone."""
+"""Escrow: opened on award, funded by the customer, released milestone by milestone, frozen by a
+dispute and settled by its resolution; and each user's wallet."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from typing import TypeGuard
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tradematch.authz.actor import Actor
+from tradematch.authz.roles import Role, require
 from tradematch.authz.scopes import escrows_visible_to, jobs_owned_by
 from tradematch.core.config import Settings
 from tradematch.core.errors import Forbidden, InvalidStateTransition, NotFound
-from tradematch.escrow import ledger
-from tradematch.escrow.models import EscrowAccount, LedgerAccount, LedgerEntry, LedgerTransaction
+from tradematch.escrow import ledger, repository
+from tradematch.escrow.models import EscrowAccount
 from tradematch.escrow.provider import provider_for
-from tradematch.escrow.schemas import EscrowFunded, EscrowView, ToppedUp, WalletEntry, WalletView
+from tradematch.escrow.schemas import (
+    EscrowAdminView,
+    EscrowFunded,
+    EscrowView,
+    ToppedUp,
+    WalletEntry,
+    WalletView,
+)
 from tradematch.escrow.states import ESCROW
+from tradematch.events.context import for_parties
 from tradematch.events.log import emit
 from tradematch.events.types import EventType
-from tradematch.jobs import repository as jobs
+from tradematch.jobs import service as jobs
 from tradematch.jobs.models import Job
 from tradematch.kit.ids import new_id
 from tradematch.quotes.models import Quote
 
+FUNDED_STATES = ("held", "partial_released")  # money in escrow that milestones may draw on
+
 
 async def open_for_award(session: AsyncSession, job: Job, quote: Quote) -> EscrowAccount:
-    escrow = EscrowAccount(
-        id=new_id("esc"),
-        job_id=job.id,
-        quote_id=quote.id,
-        customer_id=job.customer_id,
-        vendor_id=quote.vendor_id,
-        status="pending",
-        total_pence=quote.amount_pence,
-        funded_pence=0,
-        released_pence=0,
-        refunded_pence=0,
+    return await repository.add(
+        session,
+        EscrowAccount(
+            id=new_id("esc"),
+            job_id=job.id,
+            quote_id=quote.id,
+            customer_id=job.customer_id,
+            vendor_id=quote.vendor_id,
+            status="pending",
+            total_pence=quote.amount_pence,
+            funded_pence=0,
+            released_pence=0,
+            refunded_pence=0,
+        ),
     )
-    session.add(escrow)
-    await session.flush()
-    return escrow
 
 
-async def for_job(
-    session: AsyncSession, job_id: str, *, lock: bool = False
-) -> EscrowAccount | None:
-    statement = select(EscrowAccount).where(EscrowAccount.job_id == job_id)
-    if lock:
-        statement = statement.with_for_update().execution_options(populate_existing=True)
-    return (await session.execute(statement)).scalar_one_or_none()
+async def lock_for_job(session: AsyncSession, actor: Actor, job: Job) -> EscrowAccount | None:
+    """The (locked) job's escrow, locked in turn; None before the award."""
+    return await repository.for_job(session, escrows_visible_to(actor), job.id, lock=True)
 
 
 def view(escrow: EscrowAccount) -> EscrowView:
@@ -69,20 +78,31 @@ def remaining(escrow: EscrowAccount) -> int:
 
 
 async def get_view(session: AsyncSession, actor: Actor, job_id: str) -> EscrowView:
-    result = await session.execute(
-        select(EscrowAccount).where(EscrowAccount.job_id == job_id, escrows_visible_to(actor))
-    )
-    escrow = result.scalar_one_or_none()
+    escrow = await repository.for_job(session, escrows_visible_to(actor), job_id)
     if escrow is None:
         raise NotFound("Escrow not found")
     return view(escrow)
 
 
+async def get_for_admin(session: AsyncSession, actor: Actor, job_id: str) -> EscrowAdminView:
+    require(actor, Role.ADMIN)
+    escrow = await repository.for_job(session, escrows_visible_to(actor), job_id)
+    if escrow is None:
+        raise NotFound("Escrow not found")
+    return EscrowAdminView(
+        **dict(view(escrow)),
+        customer_id=escrow.customer_id,
+        vendor_id=escrow.vendor_id,
+        quote_id=escrow.quote_id,
+    )
+
+
 async def fund(
     session: AsyncSession, actor: Actor, settings: Settings, job_id: str
 ) -> EscrowFunded:
-    job = await jobs.get(session, jobs_owned_by(actor), job_id, lock=True)
-    escrow = await for_job(session, job_id, lock=True) if job is not None else None
+    require(actor, Role.CUSTOMER)
+    job = await jobs.find(session, jobs_owned_by(actor), job_id, lock=True)
+    escrow = await lock_for_job(session, actor, job) if job is not None else None
     if job is None or escrow is None:
         raise NotFound("Escrow not found")
     escrow.status = ESCROW.transition(escrow.status, "fund")
@@ -101,7 +121,7 @@ async def fund(
         job_id=job.id,
         payload={"escrow_id": escrow.id, "funded_pence": escrow.funded_pence},
         audience=[escrow.customer_id, escrow.vendor_id],
-        context={"customer_id": escrow.customer_id, "vendor_id": escrow.vendor_id},
+        context=for_parties(escrow.customer_id, escrow.vendor_id),
     )
     return EscrowFunded(
         escrow_id=escrow.id,
@@ -144,29 +164,78 @@ async def release(
             "transaction_id": transaction_id,
         },
         audience=[escrow.customer_id, escrow.vendor_id],
-        context={"customer_id": escrow.customer_id, "vendor_id": escrow.vendor_id},
+        context=for_parties(escrow.customer_id, escrow.vendor_id),
     )
 
 
-async def refund(
-    session: AsyncSession, settings: Settings, escrow: EscrowAccount, amount_pence: int
-) -> str:
-    transaction_id = await provider_for(settings).refund(
-        session,
-        escrow.customer_id,
-        escrow.id,
-        amount_pence,
-        job_id=escrow.job_id,
-        kind="dispute_refund",
-    )
-    escrow.refunded_pence += amount_pence
-    await session.flush()
-    return transaction_id
+def require_funded(escrow: EscrowAccount, action: str) -> None:
+    """409 unless the escrow holds money a milestone may draw on (not pending, frozen or done)."""
+    if escrow.status not in FUNDED_STATES:
+        raise InvalidStateTransition("escrow", escrow.status, action)
+
+
+async def pay_milestone(
+    session: AsyncSession, actor: Actor, escrow: EscrowAccount, amount_pence: int
+) -> None:
+    """Release a milestone's amount; the escrow is released in full with its last one."""
+    await release(session, actor, escrow, amount_pence)
+    done = escrow.released_pence == escrow.funded_pence
+    escrow.status = ESCROW.transition(escrow.status, "release_all" if done else "release_part")
+
+
+def freeze(escrow: EscrowAccount) -> None:
+    """A dispute freezes funded money until an admin rules (a pending escrow has none)."""
+    if escrow.status in FUNDED_STATES:
+        escrow.status = ESCROW.transition(escrow.status, "dispute")
+
+
+def is_frozen(escrow: EscrowAccount | None) -> TypeGuard[EscrowAccount]:
+    return escrow is not None and escrow.status == "disputed"
+
+
+def unfreeze(escrow: EscrowAccount) -> None:
+    """A dispute ruled "resume": the frozen escrow is as it was before."""
+    if is_frozen(escrow):
+        resumed = "resume_partial" if escrow.released_pence > 0 else "resume_held"
+        escrow.status = ESCROW.transition(escrow.status, resumed)
+
+
+async def settle(
+    session: AsyncSession,
+    actor: Actor,
+    settings: Settings,
+    escrow: EscrowAccount,
+    *,
+    to_vendor: int,
+) -> None:
+    """A dispute ruled: what is left in the frozen escrow goes ``to_vendor`` to the vendor and
+    the rest back to the customer."""
+    if not is_frozen(escrow):
+        return
+    to_customer = remaining(escrow) - to_vendor
+    if to_vendor:
+        await release(session, actor, escrow, to_vendor, kind="dispute_release")
+    if to_customer:
+        await provider_for(settings).refund(
+            session,
+            escrow.customer_id,
+            escrow.id,
+            to_customer,
+            job_id=escrow.job_id,
+            kind="dispute_refund",
+        )
+        escrow.refunded_pence += to_customer
+        await session.flush()
+    if escrow.refunded_pence > 0:
+        escrow.status = ESCROW.transition(escrow.status, "resolve_refunded")
+    elif escrow.released_pence > 0:
+        escrow.status = ESCROW.transition(escrow.status, "resolve_released")
 
 
 async def top_up(
     session: AsyncSession, actor: Actor, settings: Settings, amount_pence: int
 ) -> ToppedUp:
+    require(actor, Role.CUSTOMER)
     provider = provider_for(settings)
     if not provider.supports_top_up:
         raise Forbidden("Top-ups are only available with the sandbox payment provider")
@@ -178,32 +247,17 @@ async def top_up(
 
 
 async def wallet(session: AsyncSession, actor: Actor, *, limit: int = 50) -> WalletView:
+    """The actor's own wallet: a customer's sandbox balance, or a vendor's released earnings."""
+    require(actor, Role.CUSTOMER, Role.VENDOR)
     kind = ledger.VENDOR_WALLET if actor.is_vendor else ledger.CUSTOMER_WALLET
-    account = await session.execute(
-        select(LedgerAccount.id, LedgerAccount.balance_pence).where(
-            LedgerAccount.kind == kind, LedgerAccount.owner_ref == actor.user_id
-        )
-    )
-    found = account.first()
+    found = await repository.find_account(session, kind, actor.user_id)
     if found is None:
         return WalletView(balance=0, entries=[])
-    result = await session.execute(
-        select(
-            LedgerTransaction.id,
-            LedgerTransaction.kind,
-            LedgerEntry.amount_pence,
-            LedgerTransaction.job_id,
-            LedgerEntry.created_at,
-        )
-        .join(LedgerEntry, LedgerEntry.transaction_id == LedgerTransaction.id)
-        .where(LedgerEntry.account_id == found.id)
-        .order_by(LedgerEntry.id.desc())
-        .limit(limit)
-    )
+    entries = await repository.entries_of(session, found.id, limit=limit)
     return WalletView(
         balance=found.balance_pence,
         entries=[
             WalletEntry(transaction_id=t, kind=k, amount=a, job_id=j, created_at=c)
-            for t, k, a, j, c in result.all()
+            for t, k, a, j, c in entries
         ],
     )

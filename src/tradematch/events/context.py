@@ -36,8 +36,7 @@ class NotificationContext(Details, total=False):
 def for_parties(
     customer_id: str | None, vendor_id: str | None, **details: Unpack[Details]
 ) -> NotificationContext:
-    """The context of an event about a job's two parties (either may be absent)."""
-    # (mypy's --extra-checks wants every optional key spelt out in a literal built with **.)
-    return cast(
-        NotificationContext, {"customer_id": customer_id, "vendor_id": vendor_id, **details}
-    )
+    """The context of an event about a job's parties (a party given as None is left out)."""
+    parties = {"customer_id": customer_id, "vendor_id": vendor_id}
+    context = {key: value for key, value in parties.items() if value is not None}
+    return cast(NotificationContext, {**context, **details})

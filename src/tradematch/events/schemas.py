@@ -29,3 +29,8 @@ class AdminEventView(EventView):
     chain_index: int
     prev_hash: str | None
     hash: str
+
+
+class AdminEventPage(ResponseModel):
+    items: list[AdminEventView]
+    next_after: int

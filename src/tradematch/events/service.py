@@ -1,18 +1,22 @@
-"""Reading the event log as a given user may see it."""
+"""Reading the event log as a given user may see it: their feed, a job's history, the admin's
+whole log, and the masked view of one event (also what the live-update socket sends)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tradematch.authz.actor import Actor
-from tradematch.authz.scopes import jobs_involving
+from tradematch.authz.roles import Role, require
+from tradematch.authz.scopes import events_visible_to
 from tradematch.core.errors import NotFound
 from tradematch.events import repository
 from tradematch.events.models import EventRecord
-from tradematch.events.schemas import AdminEventView, EventPage, EventView
-from tradematch.jobs import repository as jobs
+from tradematch.events.repository import NewEvent as NewEvent  # what the live-update hub reads
+from tradematch.events.repository import NewEvents
+from tradematch.events.schemas import AdminEventPage, AdminEventView, EventPage, EventView
 
 
 def masked_payload(payload: dict[str, Any]) -> dict[str, Any]:
@@ -52,25 +56,61 @@ def admin_view(record: EventRecord) -> AdminEventView:
     )
 
 
-async def my_feed(session: AsyncSession, actor: Actor, *, after: int, limit: int) -> EventPage:
-    records = await repository.feed(
-        session, None if actor.is_admin else actor.user_id, after=after, limit=limit
+async def seen_by(
+    session: AsyncSession, actor: Actor, *, after: int, limit: int, job_id: str | None = None
+) -> list[EventRecord]:
+    """The events ``actor`` may see after ``after``, in sequence order."""
+    return await repository.feed(
+        session, events_visible_to(actor), after=after, limit=limit, job_id=job_id
     )
+
+
+def _page(actor: Actor, records: list[EventRecord], after: int) -> EventPage:
     return EventPage(
         items=[view_for(actor, r) for r in records],
         next_after=records[-1].seq if records else after,
     )
+
+
+async def my_feed(session: AsyncSession, actor: Actor, *, after: int, limit: int) -> EventPage:
+    return _page(actor, await seen_by(session, actor, after=after, limit=limit), after)
 
 
 async def job_history(
     session: AsyncSession, actor: Actor, job_id: str, *, after: int, limit: int
 ) -> EventPage:
-    if await jobs.get(session, jobs_involving(actor), job_id) is None:
+    """A job's events as the actor may see them; 404 for a job they take no part in (a job's
+    customer and every vendor offered it are in the audience of its first events)."""
+    if not await repository.any_of_job(session, events_visible_to(actor), job_id):
         raise NotFound("Job not found")
-    records = await repository.feed(
-        session, None if actor.is_admin else actor.user_id, after=after, limit=limit, job_id=job_id
+    records = await seen_by(session, actor, after=after, limit=limit, job_id=job_id)
+    return _page(actor, records, after)
+
+
+async def admin_feed(
+    session: AsyncSession, actor: Actor, *, after: int, limit: int, job_id: str | None
+) -> AdminEventPage:
+    """The whole log, unmasked, in sequence order (admins only)."""
+    require(actor, Role.ADMIN)
+    records = await seen_by(session, actor, after=after, limit=limit, job_id=job_id)
+    return AdminEventPage(
+        items=[admin_view(r) for r in records], next_after=records[-1].seq if records else after
     )
-    return EventPage(
-        items=[view_for(actor, r) for r in records],
-        next_after=records[-1].seq if records else after,
+
+
+# The live-update hub reads on a connection of its own (asyncpg): every connected user's new
+# events in one statement, which selects each event's recipients from its audience.
+
+
+async def new_events(
+    conn: Any, *, after: int, user_ids: Sequence[str], everything: bool, limit: int
+) -> NewEvents:
+    """Events after ``after`` that one of ``user_ids`` may see (all of them with
+    ``everything``: an administrator is connected), each with its recipients among them."""
+    return await repository.new_events(
+        conn, after=after, user_ids=user_ids, everything=everything, limit=limit
     )
+
+
+async def last_seq(conn: Any) -> int | None:
+    return await repository.last_seq(conn)

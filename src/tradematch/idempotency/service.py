@@ -15,12 +15,11 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select, text
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from tradematch.core.errors import Conflict, ValidationFailed
+from tradematch.idempotency import repository
 from tradematch.idempotency.models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
@@ -107,23 +106,9 @@ def fingerprint(method: str, path: str, body: bytes) -> str:
 
 async def claim(session: AsyncSession, claim: Claim) -> None:
     """Lock the key for this transaction and replay or reject if it was used before."""
-    locked = (
-        await session.execute(
-            text("SELECT pg_try_advisory_xact_lock(hashtextextended(:k, 0))"),
-            {"k": f"{claim.scope}\n{claim.key}"},
-        )
-    ).scalar_one()
-    if not locked:
+    if not await repository.try_lock(session, claim.scope, claim.key):
         raise RequestInProgress()
-    record = (
-        await session.execute(
-            select(IdempotencyRecord).where(
-                IdempotencyRecord.scope == claim.scope,
-                IdempotencyRecord.key == claim.key,
-                IdempotencyRecord.expires_at > func.now(),
-            )
-        )
-    ).scalar_one_or_none()
+    record = await repository.live(session, claim.scope, claim.key)
     if record is None:
         return
     if record.fingerprint != claim.fingerprint:
@@ -132,25 +117,18 @@ async def claim(session: AsyncSession, claim: Claim) -> None:
 
 
 async def store(session: AsyncSession, claim: Claim, response: Response, ttl_hours: int) -> None:
-    values = {
-        "scope": claim.scope,
-        "key": claim.key,
-        "fingerprint": claim.fingerprint,
-        "status_code": response.status_code,
-        "response_body": bytes(response.body),
-        "content_type": response.media_type or "application/json",
-        "expires_at": datetime.now(UTC) + timedelta(hours=ttl_hours),
-        "created_at": func.now(),
-    }
-    statement = insert(IdempotencyRecord).values(values)
-    # An expired record with the same key is replaced.
-    statement = statement.on_conflict_do_update(
-        index_elements=["scope", "key"],
-        set_={k: statement.excluded[k] for k in values if k not in ("scope", "key")},
+    await repository.save(
+        session,
+        scope=claim.scope,
+        key=claim.key,
+        fingerprint=claim.fingerprint,
+        status_code=response.status_code,
+        response_body=bytes(response.body),
+        content_type=response.media_type or "application/json",
+        expires_at=datetime.now(UTC) + timedelta(hours=ttl_hours),
     )
-    await session.execute(statement)
 
 
 async def purge_expired(session: AsyncSession) -> int:
-    result = await session.execute(text("DELETE FROM idempotency_keys WHERE expires_at <= now()"))
-    return int(getattr(result, "rowcount", 0) or 0)
+    """Housekeeping: keys past their time to live."""
+    return await repository.purge_expired(session)

@@ -6,9 +6,8 @@ from fastapi import APIRouter, Body, Query, status
 
 from tradematch.api.deps import CustomerDep, CustomerOrAdminDep, SessionDep, SettingsDep
 from tradematch.api.routing import TransactionalRoute
-from tradematch.jobs import service
+from tradematch.jobs import lifecycle, service
 from tradematch.jobs.schemas import (
-    EngagedVendorList,
     JobChanged,
     JobCreate,
     JobCreated,
@@ -19,6 +18,8 @@ from tradematch.jobs.schemas import (
 )
 from tradematch.jobs.states import JOB
 from tradematch.kit.schemas import EmptyRequest
+from tradematch.leads import service as leads
+from tradematch.leads.schemas import EngagedVendorList
 
 router = APIRouter(tags=["jobs"], route_class=TransactionalRoute)
 
@@ -65,7 +66,7 @@ async def publish_job(
     body: EmptyBody = None,
 ) -> JobPublished:
     """Publish a draft: it goes live and is offered to up to five matching vendors."""
-    return await service.publish(session, actor, settings, job_id)
+    return await lifecycle.publish(session, actor, settings, job_id)
 
 
 @router.patch("/jobs/{job_id}/cancel", response_model=JobChanged)
@@ -73,7 +74,7 @@ async def cancel_job(
     job_id: str, actor: CustomerDep, session: SessionDep, body: EmptyBody = None
 ) -> JobChanged:
     """Cancel a draft or live job; vendors holding leads are told it is no longer available."""
-    return await service.cancel(session, actor, job_id)
+    return await lifecycle.cancel(session, actor, job_id)
 
 
 @router.get("/jobs/{job_id}/vendors", response_model=EngagedVendorList)
@@ -81,4 +82,4 @@ async def job_vendors(
     job_id: str, actor: CustomerOrAdminDep, session: SessionDep
 ) -> EngagedVendorList:
     """Vendors who accepted this job's lead: limited profile plus contact details."""
-    return await service.engaged_vendors(session, actor, job_id)
+    return await leads.engaged_vendors(session, actor, job_id)

@@ -1,18 +1,28 @@
+"""Every SQL statement on jobs."""
+
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Exists, Row, exists, func, or_, select
+from sqlalchemy import Exists, ScalarSelect, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from tradematch.accounts.models import User
 from tradematch.authz.scopes import JobScope
 from tradematch.jobs.models import Job
+from tradematch.kit.repository import keyset_page, locking, seek
 from tradematch.leads.models import Lead
 from tradematch.leads.states import ENGAGED_LEAD_STATES, OPEN_LEAD_STATES
-from tradematch.messaging.models import Conversation
-from tradematch.vendors.models import VendorProfile
+
+# The leads a job shows as assigned: those still open, and the one that won.
+ASSIGNED_LEAD_STATES = (*OPEN_LEAD_STATES, "quote_accepted")
+
+
+async def add(session: AsyncSession, job: Job) -> Job:
+    session.add(job)
+    await session.flush()
+    return job
 
 
 async def get(
@@ -28,78 +38,69 @@ async def get(
     transaction holds (the scheduler retries it later)."""
     statement = select(Job).where(Job.id == job_id, scope)
     if lock or skip_locked:
-        # Refresh a row already in the session: the locked version is the one to decide on.
-        statement = statement.with_for_update(
-            key_share=True, skip_locked=skip_locked
-        ).execution_options(populate_existing=True)
+        statement = locking(statement, no_key_update=True, skip_locked=skip_locked)
     return (await session.execute(statement)).scalar_one_or_none()
 
 
-async def list_jobs(
-    session: AsyncSession, scope: JobScope, *, limit: int, before: str | None, status: str | None
-) -> list[Job]:
-    statement = select(Job).where(scope)
-    if before is not None:
-        statement = statement.where(Job.id < before)
+def _leads_assigned() -> ScalarSelect[Any]:
+    return (
+        select(func.count())
+        .where(Lead.job_id == Job.id, Lead.status.in_(ASSIGNED_LEAD_STATES))
+        .correlate(Job)
+        .scalar_subquery()
+    )
+
+
+async def get_with_leads_assigned(
+    session: AsyncSession, scope: JobScope, job_id: str
+) -> tuple[Job, int] | None:
+    row = (
+        await session.execute(select(Job, _leads_assigned()).where(Job.id == job_id, scope))
+    ).first()
+    return None if row is None else (row[0], int(row[1]))
+
+
+async def page_with_leads_assigned(
+    session: AsyncSession, scope: JobScope, *, after: str | None, limit: int, status: str | None
+) -> list[tuple[Job, int]]:
+    """Jobs in scope, newest first (ids sort by time), each with its count of assigned leads."""
+    statement = select(Job, _leads_assigned()).where(scope)
     if status is not None:
         statement = statement.where(Job.status == status)
-    result = await session.execute(statement.order_by(Job.id.desc()).limit(limit))
-    return list(result.scalars())
-
-
-async def open_lead_counts(session: AsyncSession, job_ids: list[str]) -> dict[str, int]:
-    if not job_ids:
-        return {}
-    result = await session.execute(
-        select(Lead.job_id, func.count())
-        .where(Lead.job_id.in_(job_ids), Lead.status.in_((*OPEN_LEAD_STATES, "quote_accepted")))
-        .group_by(Lead.job_id)
-    )
-    return {job_id: int(count) for job_id, count in result.all()}
-
-
-async def engaged_vendors(
-    session: AsyncSession, job_id: str
-) -> list[Row[Lead, VendorProfile, User, str]]:
-    """Vendors whose lead on the job is accepted (or further), with contact and conversation."""
-    result = await session.execute(
-        select(Lead, VendorProfile, User, Conversation.id)
-        .join(VendorProfile, VendorProfile.user_id == Lead.vendor_id)
-        .join(User, User.id == Lead.vendor_id)
-        .outerjoin(Conversation, Conversation.lead_id == Lead.id)
-        .where(Lead.job_id == job_id, Lead.status.in_(ENGAGED_LEAD_STATES))
-        .order_by(Lead.accepted_at, Lead.id)
-    )
-    return list(result.all())
+    rows = await session.execute(keyset_page(statement, Job.id, after=after, limit=limit))
+    return [(job, int(count)) for job, count in rows.all()]
 
 
 # The scheduler's candidate reads: ids in id order after ``after``, without locks. The item's own
 # transaction locks the job (FOR NO KEY UPDATE SKIP LOCKED) and decides on the locked row.
 
 
-def _engaged_lead_exists(job_id: InstrumentedAttribute[str] | str) -> Exists:
+def _engaged_lead_exists(job_id: InstrumentedAttribute[str]) -> Exists:
     return exists().where(Lead.job_id == job_id, Lead.status.in_(ENGAGED_LEAD_STATES))
 
 
 async def live_jobs_due_for_expiry(
-    session: AsyncSession, published_before: datetime, *, after: str | None, limit: int
+    session: AsyncSession,
+    scope: JobScope,
+    published_before: datetime,
+    *,
+    after: str | None,
+    limit: int,
 ) -> list[str]:
     """Live jobs published at or before the cutoff that no vendor has engaged with."""
     statement = select(Job.id).where(
-        Job.status == "live", Job.published_at <= published_before, ~_engaged_lead_exists(Job.id)
+        scope,
+        Job.status == "live",
+        Job.published_at <= published_before,
+        ~_engaged_lead_exists(Job.id),
     )
-    if after is not None:
-        statement = statement.where(Job.id > after)
-    return list((await session.execute(statement.order_by(Job.id).limit(limit))).scalars())
-
-
-async def has_engaged_lead(session: AsyncSession, job_id: str) -> bool:
-    """Has a vendor accepted a lead on the job (accepted or quoted, not yet decided)?"""
-    return bool((await session.execute(select(_engaged_lead_exists(job_id)))).scalar_one())
+    batch = seek(statement, Job.id, after=after, limit=limit)
+    return list((await session.execute(batch)).scalars())
 
 
 async def live_jobs_short_of_leads(
     session: AsyncSession,
+    scope: JobScope,
     published_after: datetime,
     target: int,
     *,
@@ -114,21 +115,25 @@ async def live_jobs_short_of_leads(
         .scalar_subquery()
     )
     statement = select(Job.id).where(
+        scope,
         Job.status == "live",
         or_(Job.published_at > published_after, _engaged_lead_exists(Job.id)),
         open_leads < target,
     )
-    if after is not None:
-        statement = statement.where(Job.id > after)
-    return list((await session.execute(statement.order_by(Job.id).limit(limit))).scalars())
+    batch = seek(statement, Job.id, after=after, limit=limit)
+    return list((await session.execute(batch)).scalars())
 
 
 async def completed_jobs_due_for_closing(
-    session: AsyncSession, completed_before: datetime, *, after: str | None, limit: int
+    session: AsyncSession,
+    scope: JobScope,
+    completed_before: datetime,
+    *,
+    after: str | None,
+    limit: int,
 ) -> list[str]:
     statement = select(Job.id).where(
-        Job.status == "completed", Job.completed_at <= completed_before
+        scope, Job.status == "completed", Job.completed_at <= completed_before
     )
-    if after is not None:
-        statement = statement.where(Job.id > after)
-    return list((await session.execute(statement.order_by(Job.id).limit(limit))).scalars())
+    batch = seek(statement, Job.id, after=after, limit=limit)
+    return list((await session.execute(batch)).scalars())

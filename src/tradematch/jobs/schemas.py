@@ -88,27 +88,3 @@ class JobDetail(ResponseModel):
 class JobList(ResponseModel):
     items: list[JobDetail]
     next_cursor: str | None
-
-
-class VendorContact(ResponseModel):
-    name: str
-    phone: str
-    email: str
-
-
-class EngagedVendor(ResponseModel):
-    """A vendor who accepted the customer's lead: limited profile plus contact details."""
-
-    vendor_id: str
-    business_name: str
-    rating_average: float | None
-    rating_count: int
-    badges: list[str]
-    distance_miles: float
-    lead_status: str
-    conversation_id: str | None
-    contact: VendorContact
-
-
-class EngagedVendorList(ResponseModel):
-    items: list[EngagedVendor]

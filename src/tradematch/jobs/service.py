@@ -1,44 +1,76 @@
+"""Jobs: drafts, the customer's views, the job's state changes, and the lock every change of a
+job's child rows starts with. Publishing and cancelling involve the leads: ``jobs/lifecycle.py``."""
+
 from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tradematch.accounts import repository as accounts
-from tradematch.accounts.service import rating_average
-from tradematch.authz.actor import Actor
-from tradematch.authz.scopes import jobs_owned_by
-from tradematch.core.config import Settings
+from tradematch.accounts import service as accounts
+from tradematch.authz.actor import SYSTEM, Actor
+from tradematch.authz.roles import Role, require
+from tradematch.authz.scopes import JobScope, jobs_owned_by
 from tradematch.core.errors import NotFound, ValidationFailed
 from tradematch.events.log import emit
 from tradematch.events.types import EventType
 from tradematch.jobs import repository
 from tradematch.jobs.models import Job
-from tradematch.jobs.schemas import (
-    EngagedVendor,
-    EngagedVendorList,
-    JobChanged,
-    JobCreate,
-    JobCreated,
-    JobDetail,
-    JobList,
-    JobPublished,
-    JobUpdate,
-    VendorContact,
-)
+from tradematch.jobs.schemas import JobChanged, JobCreate, JobCreated, JobDetail, JobList, JobUpdate
 from tradematch.jobs.states import JOB
-from tradematch.kit import clock
 from tradematch.kit.ids import new_id
+from tradematch.kit.pagination import page
 from tradematch.kit.postcodes import outcode_of
-from tradematch.leads import service as leads
+
+Child = TypeVar("Child")
 
 
-async def _owned(session: AsyncSession, actor: Actor, job_id: str, *, lock: bool = False) -> Job:
-    job = await repository.get(session, jobs_owned_by(actor), job_id, lock=lock)
+async def find(
+    session: AsyncSession,
+    scope: JobScope,
+    job_id: str,
+    *,
+    lock: bool = False,
+    skip_locked: bool = False,
+) -> Job | None:
+    """A job in ``scope`` (locked with FOR NO KEY UPDATE if asked), or None."""
+    return await repository.get(session, scope, job_id, lock=lock, skip_locked=skip_locked)
+
+
+async def lock(session: AsyncSession, scope: JobScope, job_id: str) -> Job:
+    """The job in ``scope``, locked; 404 if it is not there."""
+    job = await repository.get(session, scope, job_id, lock=True)
     if job is None:
         raise NotFound("Job not found")
     return job
 
 
-def _detail(job: Job, open_leads: int) -> JobDetail:
+async def lock_with(
+    session: AsyncSession,
+    scope: JobScope,
+    read: Callable[[bool], Awaitable[Child | None]],
+    *,
+    job_of: Callable[[Child], str],
+    missing: str,
+) -> tuple[Job, Child]:
+    """Lock a job, then one of its rows, in the order every path takes (so none deadlock).
+
+    ``read(lock)`` reads the row in the actor's scope: first unlocked, to learn its job; the job
+    is then locked in ``scope``, and the row read again under a lock of its own, so the caller
+    decides on both as they are now. 404 ``missing`` if either is out of reach."""
+    found = await read(False)
+    job = None
+    if found is not None:
+        job = await repository.get(session, scope, job_of(found), lock=True)
+    child = await read(True) if job is not None else None
+    if job is None or child is None:
+        raise NotFound(missing)
+    return job, child
+
+
+def _detail(job: Job, leads_assigned: int) -> JobDetail:
     return JobDetail(
         job_id=job.id,
         status=job.status,
@@ -49,7 +81,7 @@ def _detail(job: Job, open_leads: int) -> JobDetail:
         budget_max=job.budget_max_pence,
         timeframe=job.timeframe,
         postcode=job.postcode,
-        leads_assigned=open_leads,
+        leads_assigned=leads_assigned,
         created_at=job.created_at,
         updated_at=job.updated_at,
         published_at=job.published_at,
@@ -58,26 +90,24 @@ def _detail(job: Job, open_leads: int) -> JobDetail:
 
 
 async def create(session: AsyncSession, actor: Actor, request: JobCreate) -> JobCreated:
-    postcode = request.postcode
-    if postcode is None:
-        customer = await accounts.by_id(session, actor.user_id)
-        assert customer is not None
-        postcode = customer.postcode
-    job = Job(
-        id=new_id("job"),
-        customer_id=actor.user_id,
-        title=request.title,
-        description=request.description,
-        trade_category=request.trade_category.value,
-        budget_min_pence=request.budget_min,
-        budget_max_pence=request.budget_max,
-        timeframe=request.timeframe.value,
-        postcode=postcode,
-        outcode=outcode_of(postcode),
-        status="draft",
+    require(actor, Role.CUSTOMER)
+    postcode = request.postcode or (await accounts.account(session, actor)).postcode
+    job = await repository.add(
+        session,
+        Job(
+            id=new_id("job"),
+            customer_id=actor.user_id,
+            title=request.title,
+            description=request.description,
+            trade_category=request.trade_category.value,
+            budget_min_pence=request.budget_min,
+            budget_max_pence=request.budget_max,
+            timeframe=request.timeframe.value,
+            postcode=postcode,
+            outcode=outcode_of(postcode),
+            status="draft",
+        ),
     )
-    session.add(job)
-    await session.flush()
     event_id = emit(
         session,
         EventType.JOB_CREATED,
@@ -92,22 +122,23 @@ async def create(session: AsyncSession, actor: Actor, request: JobCreate) -> Job
 async def update_draft(
     session: AsyncSession, actor: Actor, job_id: str, change: JobUpdate
 ) -> JobChanged:
-    job = await _owned(session, actor, job_id, lock=True)
+    require(actor, Role.CUSTOMER)
+    job = await lock(session, jobs_owned_by(actor), job_id)
     JOB.transition(job.status, "edit")
     fields = change.model_fields_set - {"idempotency_key"}
-    if "title" in fields:
-        job.title = change.title  # type: ignore[assignment]
+    if change.title is not None:
+        job.title = change.title
     if "description" in fields:
         job.description = change.description
-    if "trade_category" in fields and change.trade_category is not None:
+    if change.trade_category is not None:
         job.trade_category = change.trade_category.value
-    if "timeframe" in fields and change.timeframe is not None:
+    if change.timeframe is not None:
         job.timeframe = change.timeframe.value
-    if "budget_min" in fields:
-        job.budget_min_pence = change.budget_min  # type: ignore[assignment]
-    if "budget_max" in fields:
-        job.budget_max_pence = change.budget_max  # type: ignore[assignment]
-    if "postcode" in fields and change.postcode is not None:
+    if change.budget_min is not None:
+        job.budget_min_pence = change.budget_min
+    if change.budget_max is not None:
+        job.budget_max_pence = change.budget_max
+    if change.postcode is not None:
         job.postcode = change.postcode
         job.outcode = outcode_of(change.postcode)
     if job.budget_min_pence > job.budget_max_pence:
@@ -124,87 +155,96 @@ async def update_draft(
     return JobChanged(job_id=job.id, status=job.status, event_id=event_id)
 
 
-async def publish(
-    session: AsyncSession, actor: Actor, settings: Settings, job_id: str
-) -> JobPublished:
-    job = await _owned(session, actor, job_id, lock=True)
-    job.status = JOB.transition(job.status, "publish")
-    job.published_at = clock.now()
-    await session.flush()
-    event_id = emit(
-        session,
-        EventType.JOB_POSTED,
-        actor=actor,
-        job_id=job.id,
-        payload={"status": job.status},
-        audience=[job.customer_id],
-    )
-    offered = await leads.offer_leads(session, actor, settings, job)
-    count = len(offered)
-    noun = "vendor" if count == 1 else "vendors"
-    return JobPublished(
-        job_id=job.id,
-        status=job.status,
-        leads_assigned=count,
-        message=f"Job published. {count} {noun} notified.",
-        event_id=event_id,
-    )
-
-
-async def cancel(session: AsyncSession, actor: Actor, job_id: str) -> JobChanged:
-    job = await _owned(session, actor, job_id, lock=True)
-    job.status = JOB.transition(job.status, "cancel")
-    job.cancelled_at = clock.now()
-    await session.flush()
-    event_id = emit(
-        session,
-        EventType.JOB_CANCELLED,
-        actor=actor,
-        job_id=job.id,
-        payload={"status": job.status},
-        audience=[job.customer_id],
-    )
-    await leads.close_open_leads(session, actor, job)
-    return JobChanged(job_id=job.id, status=job.status, event_id=event_id)
-
-
 async def get(session: AsyncSession, actor: Actor, job_id: str) -> JobDetail:
-    job = await _owned(session, actor, job_id)
-    counts = await repository.open_lead_counts(session, [job.id])
-    return _detail(job, counts.get(job.id, 0))
+    require(actor, Role.CUSTOMER, Role.ADMIN)
+    found = await repository.get_with_leads_assigned(session, jobs_owned_by(actor), job_id)
+    if found is None:
+        raise NotFound("Job not found")
+    return _detail(*found)
+
+
+async def get_for_admin(session: AsyncSession, actor: Actor, job_id: str) -> tuple[JobDetail, str]:
+    """Any job, and its customer's id (admins only)."""
+    require(actor, Role.ADMIN)
+    found = await repository.get_with_leads_assigned(session, jobs_owned_by(actor), job_id)
+    if found is None:
+        raise NotFound("Job not found")
+    return _detail(*found), found[0].customer_id
 
 
 async def list_mine(
     session: AsyncSession, actor: Actor, *, limit: int, cursor: str | None, status: str | None
 ) -> JobList:
-    found = await repository.list_jobs(
-        session, jobs_owned_by(actor), limit=limit + 1, before=cursor, status=status
+    require(actor, Role.CUSTOMER, Role.ADMIN)
+    rows = await repository.page_with_leads_assigned(
+        session, jobs_owned_by(actor), after=cursor, limit=limit, status=status
     )
-    more = len(found) > limit
-    found = found[:limit]
-    counts = await repository.open_lead_counts(session, [j.id for j in found])
-    return JobList(
-        items=[_detail(j, counts.get(j.id, 0)) for j in found],
-        next_cursor=found[-1].id if more else None,
+    found = page(rows, limit, lambda row: row[0].id)
+    return JobList(items=[_detail(*row) for row in found.items], next_cursor=found.next_cursor)
+
+
+async def live_short_of_leads(
+    session: AsyncSession,
+    published_after: datetime,
+    target: int,
+    *,
+    after: str | None,
+    limit: int,
+) -> list[str]:
+    """The scheduler's top-up candidates: live jobs with fewer than ``target`` open leads,
+    except those due to expire (published at or before ``published_after``, nobody engaged)."""
+    return await repository.live_jobs_short_of_leads(
+        session, jobs_owned_by(SYSTEM), published_after, target, after=after, limit=limit
     )
 
 
-async def engaged_vendors(session: AsyncSession, actor: Actor, job_id: str) -> EngagedVendorList:
-    job = await _owned(session, actor, job_id)
-    rows = await repository.engaged_vendors(session, job.id)
-    return EngagedVendorList(
-        items=[
-            EngagedVendor(
-                vendor_id=lead.vendor_id,
-                business_name=profile.business_name,
-                rating_average=rating_average(profile),
-                rating_count=profile.rating_count,
-                badges=list(profile.badges),
-                distance_miles=round(lead.distance_miles, 1),
-                lead_status=lead.status,
-                conversation_id=conversation_id,
-                contact=VendorContact(name=user.name, phone=user.phone, email=user.email),
-            )
-            for lead, profile, user, conversation_id in rows
-        ]
-    )
+# The job's state changes, made by whoever drives them (each on a job locked in scope); the
+# caller flushes and emits.
+
+
+def publish(job: Job, now: datetime) -> None:
+    job.status = JOB.transition(job.status, "publish")
+    job.published_at = now
+
+
+def cancel(job: Job, now: datetime) -> None:
+    job.status = JOB.transition(job.status, "cancel")
+    job.cancelled_at = now
+
+
+def expire(job: Job) -> None:
+    job.status = JOB.transition(job.status, "expire")
+
+
+def award(job: Job, vendor_id: str, now: datetime) -> None:
+    job.status = JOB.transition(job.status, "award")
+    job.awarded_vendor_id = vendor_id
+    job.awarded_at = now
+
+
+def complete(job: Job, now: datetime) -> None:
+    job.status = JOB.transition(job.status, "complete")
+    job.completed_at = now
+
+
+def close(job: Job, now: datetime) -> None:
+    job.status = JOB.transition(job.status, "close")
+    job.closed_at = now
+
+
+def dispute(job: Job) -> None:
+    job.status = JOB.transition(job.status, "dispute")
+
+
+def resume(job: Job) -> None:
+    job.status = JOB.transition(job.status, "resume")
+
+
+def settle_dispute(job: Job, *, cancelled: bool, now: datetime) -> None:
+    """A dispute resolved: the job ends completed, or cancelled when the customer was refunded."""
+    if cancelled:
+        job.status = JOB.transition(job.status, "resolve_cancelled")
+        job.cancelled_at = now
+    else:
+        job.status = JOB.transition(job.status, "resolve_completed")
+        job.completed_at = now

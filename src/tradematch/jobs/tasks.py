@@ -13,11 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tradematch.authz.actor import SYSTEM
 from tradematch.authz.scopes import jobs_owned_by
 from tradematch.core.config import Settings
+from tradematch.events.context import for_parties
 from tradematch.events.log import emit
 from tradematch.events.types import EventType
 from tradematch.jobs import repository
-from tradematch.jobs.states import JOB
-from tradematch.leads.service import close_open_leads
+from tradematch.jobs import service as jobs
+from tradematch.jobs.lifecycle import close_open_leads
+from tradematch.leads import service as leads
 
 
 def _expiry_cutoff(settings: Settings, now: datetime) -> datetime:
@@ -32,7 +34,7 @@ async def jobs_due_for_expiry(
     session: AsyncSession, settings: Settings, now: datetime, after: str | None, limit: int
 ) -> list[str]:
     return await repository.live_jobs_due_for_expiry(
-        session, _expiry_cutoff(settings, now), after=after, limit=limit
+        session, jobs_owned_by(SYSTEM), _expiry_cutoff(settings, now), after=after, limit=limit
     )
 
 
@@ -46,16 +48,16 @@ async def expire(
     live: it leaves that state by an award or the customer cancelling.
     """
     done: Counter[str] = Counter()
-    job = await repository.get(session, jobs_owned_by(SYSTEM), job_id, skip_locked=True)
+    job = await jobs.find(session, jobs_owned_by(SYSTEM), job_id, skip_locked=True)
     if job is None or job.status != "live" or job.published_at is None:
         return done
     if job.published_at > _expiry_cutoff(settings, now):
         return done
     # Asked again under the job's lock: an accept that committed after the finder's read shows
     # here (it locks the job before its lead, so none can be half-way).
-    if await repository.has_engaged_lead(session, job.id):
+    if await leads.has_engaged_lead(session, job):
         return done
-    job.status = JOB.transition(job.status, "expire")
+    jobs.expire(job)
     await session.flush()
     emit(
         session,
@@ -64,7 +66,7 @@ async def expire(
         job_id=job.id,
         payload={"status": job.status},
         audience=[job.customer_id],
-        context={"customer_id": job.customer_id, "job_title": job.title},
+        context=for_parties(job.customer_id, None, job_title=job.title),
     )
     closed = await close_open_leads(session, SYSTEM, job)
     done["job_expired"] = 1
@@ -77,7 +79,7 @@ async def jobs_due_for_closing(
     session: AsyncSession, settings: Settings, now: datetime, after: str | None, limit: int
 ) -> list[str]:
     return await repository.completed_jobs_due_for_closing(
-        session, _closing_cutoff(settings, now), after=after, limit=limit
+        session, jobs_owned_by(SYSTEM), _closing_cutoff(settings, now), after=after, limit=limit
     )
 
 
@@ -87,13 +89,12 @@ async def auto_close(
     """``completed → closed`` ``job_auto_close_days`` after completion (a review closes it
     sooner)."""
     done: Counter[str] = Counter()
-    job = await repository.get(session, jobs_owned_by(SYSTEM), job_id, skip_locked=True)
+    job = await jobs.find(session, jobs_owned_by(SYSTEM), job_id, skip_locked=True)
     if job is None or job.status != "completed" or job.completed_at is None:
         return done
     if job.completed_at > _closing_cutoff(settings, now):
         return done
-    job.status = JOB.transition(job.status, "close")
-    job.closed_at = now
+    jobs.close(job, now)
     await session.flush()
     parties = [job.customer_id, *([job.awarded_vendor_id] if job.awarded_vendor_id else [])]
     emit(
@@ -103,11 +104,7 @@ async def auto_close(
         job_id=job.id,
         payload={"status": job.status, "reason": "auto_close"},
         audience=parties,
-        context={
-            "customer_id": job.customer_id,
-            "vendor_id": job.awarded_vendor_id,
-            "job_title": job.title,
-        },
+        context=for_parties(job.customer_id, job.awarded_vendor_id, job_title=job.title),
     )
     done["job_closed"] = 1
     return done

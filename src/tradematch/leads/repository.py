@@ -1,18 +1,23 @@
+"""Every SQL statement on leads, matching included."""
+
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Row, func, select, text, update
+from sqlalchemy import Row, Select, exists, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tradematch.accounts.models import User
 from tradematch.authz.scopes import LeadScope
 from tradematch.jobs.models import Job
 from tradematch.kit.postcodes import centroids
+from tradematch.kit.repository import keyset_page, locking, seek
 from tradematch.leads.models import Lead
-from tradematch.leads.states import OPEN_LEAD_STATES
+from tradematch.leads.states import ENGAGED_LEAD_STATES, OPEN_LEAD_STATES
+from tradematch.messaging.models import Conversation
+from tradematch.vendors.models import VendorProfile
 
 MAX_SERVICE_RADIUS_MILES = 100  # the vendor_profiles CHECK; bounds the search box
 MILES_PER_DEGREE_LAT = 69.0
@@ -88,6 +93,12 @@ async def best_matches(session: AsyncSession, job: Job, limit: int) -> list[Matc
     return [Match(row.vendor_id, float(row.distance_miles)) for row in result]
 
 
+async def add_all(session: AsyncSession, leads: list[Lead]) -> list[Lead]:
+    session.add_all(leads)
+    await session.flush()
+    return leads
+
+
 async def count_open(session: AsyncSession, job_id: str) -> int:
     result = await session.execute(
         select(func.count()).where(Lead.job_id == job_id, Lead.status.in_(OPEN_LEAD_STATES))
@@ -95,70 +106,98 @@ async def count_open(session: AsyncSession, job_id: str) -> int:
     return int(result.scalar_one())
 
 
+async def has_engaged(session: AsyncSession, job_id: str) -> bool:
+    """Has a vendor accepted a lead on the job (accepted or quoted, not yet decided)?"""
+    engaged = exists().where(Lead.job_id == job_id, Lead.status.in_(ENGAGED_LEAD_STATES))
+    return bool((await session.execute(select(engaged))).scalar_one())
+
+
 async def get(
     session: AsyncSession, scope: LeadScope, lead_id: str, *, lock: bool = False
 ) -> Lead | None:
     statement = select(Lead).where(Lead.id == lead_id, scope)
     if lock:
-        # A locking read must see the row as committed now, not as this session first loaded
-        # it (the identity map would keep a status read before a concurrent accept committed).
-        statement = statement.with_for_update(key_share=True).execution_options(
-            populate_existing=True
-        )
+        statement = locking(statement, no_key_update=True)
     return (await session.execute(statement)).scalar_one_or_none()
 
 
-async def get_with_job(
+async def on_job_for_update(session: AsyncSession, scope: LeadScope, job_id: str) -> Lead | None:
+    """The lead in scope on the job (a vendor has at most one), locked."""
+    statement = select(Lead).where(Lead.job_id == job_id, scope)
+    return (await session.execute(locking(statement))).scalar_one_or_none()
+
+
+async def for_update(session: AsyncSession, scope: LeadScope, lead_id: str) -> Lead | None:
+    statement = select(Lead).where(Lead.id == lead_id, scope)
+    return (await session.execute(locking(statement))).scalar_one_or_none()
+
+
+def _views() -> Select[Lead, Job, User, str | None]:
+    """Leads with their job, the job's customer and the conversation (if the vendor accepted),
+    as a vendor's lead views show them."""
+    return (
+        select(Lead, Job, User, Conversation.id)
+        .join(Job, Job.id == Lead.job_id)
+        .join(User, User.id == Job.customer_id)
+        .outerjoin(Conversation, Conversation.lead_id == Lead.id)
+    )
+
+
+async def get_view(
     session: AsyncSession, scope: LeadScope, lead_id: str
-) -> Row[Lead, Job, User] | None:
-    result = await session.execute(
-        select(Lead, Job, User)
-        .join(Job, Job.id == Lead.job_id)
-        .join(User, User.id == Job.customer_id)
-        .where(Lead.id == lead_id, scope)
-    )
-    return result.first()
+) -> Row[Lead, Job, User, str | None] | None:
+    return (await session.execute(_views().where(Lead.id == lead_id, scope))).first()
 
 
-async def list_with_jobs(
-    session: AsyncSession, scope: LeadScope, *, limit: int, before: str | None, status: str | None
-) -> list[Row[Lead, Job, User]]:
-    statement = (
-        select(Lead, Job, User)
-        .join(Job, Job.id == Lead.job_id)
-        .join(User, User.id == Job.customer_id)
-        .where(scope)
-    )
-    if before is not None:
-        statement = statement.where(Lead.id < before)
+async def page_of_views(
+    session: AsyncSession, scope: LeadScope, *, after: str | None, limit: int, status: str | None
+) -> list[Row[Lead, Job, User, str | None]]:
+    """Leads in scope, newest first (ids sort by time)."""
+    statement = _views().where(scope)
     if status is not None:
         statement = statement.where(Lead.status == status)
-    result = await session.execute(statement.order_by(Lead.id.desc()).limit(limit))
+    result = await session.execute(keyset_page(statement, Lead.id, after=after, limit=limit))
     return list(result.all())
 
 
-async def open_leads_for_update(
-    session: AsyncSession, job_id: str, *, except_lead: str | None = None
-) -> list[Lead]:
-    statement = select(Lead).where(Lead.job_id == job_id, Lead.status.in_(OPEN_LEAD_STATES))
-    if except_lead is not None:
-        statement = statement.where(Lead.id != except_lead)
+async def on_job(session: AsyncSession, scope: LeadScope, job_id: str) -> list[Lead]:
     result = await session.execute(
-        statement.order_by(Lead.id).with_for_update().execution_options(populate_existing=True)
+        select(Lead).where(Lead.job_id == job_id, scope).order_by(Lead.id)
     )
     return list(result.scalars())
 
 
-async def expire_pending_quotes(session: AsyncSession, lead_ids: list[str]) -> list[str]:
-    from tradematch.quotes.models import Quote
-
-    if not lead_ids:
-        return []
+async def engaged_on_job(
+    session: AsyncSession, scope: LeadScope, job_id: str
+) -> list[Row[Lead, VendorProfile, User, str | None]]:
+    """The job's leads whose vendor accepted (or went further), with the vendor's profile and
+    contact and the conversation, in the order they accepted."""
     result = await session.execute(
-        update(Quote)
-        .where(Quote.lead_id.in_(lead_ids), Quote.status == "pending")
-        .values(status="expired", decided_at=text("now()"))
-        .returning(Quote.id)
+        select(Lead, VendorProfile, User, Conversation.id)
+        .join(VendorProfile, VendorProfile.user_id == Lead.vendor_id)
+        .join(User, User.id == Lead.vendor_id)
+        .outerjoin(Conversation, Conversation.lead_id == Lead.id)
+        .where(Lead.job_id == job_id, Lead.status.in_(ENGAGED_LEAD_STATES), scope)
+        .order_by(Lead.accepted_at, Lead.id)
+    )
+    return list(result.all())
+
+
+async def open_on_job_for_update(
+    session: AsyncSession, scope: LeadScope, job_id: str, *, except_lead: str | None = None
+) -> list[Lead]:
+    statement = select(Lead).where(Lead.job_id == job_id, Lead.status.in_(OPEN_LEAD_STATES), scope)
+    if except_lead is not None:
+        statement = statement.where(Lead.id != except_lead)
+    result = await session.execute(locking(statement.order_by(Lead.id)))
+    return list(result.scalars())
+
+
+async def ids_of_vendor_on_job(
+    session: AsyncSession, scope: LeadScope, job_id: str, vendor_id: str
+) -> list[str]:
+    result = await session.execute(
+        select(Lead.id).where(Lead.job_id == job_id, Lead.vendor_id == vendor_id, scope)
     )
     return list(result.scalars())
 
@@ -168,28 +207,26 @@ async def expire_pending_quotes(session: AsyncSession, lead_ids: list[str]) -> l
 
 
 async def jobs_with_expired_offers(
-    session: AsyncSession, now: datetime, *, after: str | None, limit: int
+    session: AsyncSession, scope: LeadScope, now: datetime, *, after: str | None, limit: int
 ) -> list[str]:
     """Jobs having offered leads past ``expires_at`` (partial index on offered leads), in id
     order after ``after``."""
-    statement = select(Lead.job_id).where(Lead.status == "offered", Lead.expires_at <= now)
-    if after is not None:
-        statement = statement.where(Lead.job_id > after)
-    result = await session.execute(
-        statement.group_by(Lead.job_id).order_by(Lead.job_id).limit(limit)
+    statement = (
+        select(Lead.job_id)
+        .where(Lead.status == "offered", Lead.expires_at <= now, scope)
+        .group_by(Lead.job_id)
     )
+    result = await session.execute(seek(statement, Lead.job_id, after=after, limit=limit))
     return list(result.scalars())
 
 
 async def expired_offers_for_update(
-    session: AsyncSession, job_id: str, now: datetime
+    session: AsyncSession, scope: LeadScope, job_id: str, now: datetime
 ) -> list[Lead]:
     """The job's offered leads past expiry, locked (the caller holds the job's lock)."""
-    result = await session.execute(
+    statement = (
         select(Lead)
-        .where(Lead.job_id == job_id, Lead.status == "offered", Lead.expires_at <= now)
+        .where(Lead.job_id == job_id, Lead.status == "offered", Lead.expires_at <= now, scope)
         .order_by(Lead.id)
-        .with_for_update(key_share=True)
-        .execution_options(populate_existing=True)
     )
-    return list(result.scalars())
+    return list((await session.execute(locking(statement, no_key_update=True))).scalars())

@@ -1,3 +1,6 @@
+"""Leads: offering a job to the best matching vendors, the vendor's masked views, accepting and
+declining, and the lead's part in quoting."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -6,38 +9,51 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tradematch.accounts.models import User
 from tradematch.authz.actor import SYSTEM, Actor
-from tradematch.authz.scopes import jobs_involving, leads_held_by
+from tradematch.authz.roles import Role, require
+from tradematch.authz.scopes import (
+    jobs_involving,
+    jobs_owned_by,
+    leads_held_by,
+    leads_on_jobs_of,
+)
 from tradematch.core.config import Settings
 from tradematch.core.errors import NotFound
+from tradematch.events.context import for_parties
 from tradematch.events.log import emit
 from tradematch.events.types import EventType
-from tradematch.jobs import repository as jobs
+from tradematch.jobs import service as jobs
 from tradematch.jobs.models import Job
 from tradematch.kit import clock
 from tradematch.kit.ids import new_id
+from tradematch.kit.pagination import page
 from tradematch.kit.text import redact_contact_details
 from tradematch.leads import repository
 from tradematch.leads.models import Lead
 from tradematch.leads.pricing import lead_price_pence
 from tradematch.leads.schemas import (
     CustomerContact,
+    EngagedVendor,
+    EngagedVendorList,
     LeadAccepted,
     LeadAdmin,
     LeadDeclined,
     LeadDetail,
     LeadList,
     LeadPreview,
+    VendorContact,
 )
 from tradematch.leads.states import ENGAGED_LEAD_STATES, LEAD
 from tradematch.messaging import service as messaging
-from tradematch.messaging.models import Conversation
+from tradematch.vendors.service import rating_average
 
 ACCEPTED_MESSAGE = "Lead accepted. Customer contact details now visible."
-NO_LONGER_AVAILABLE = "This job is no longer available"
 
 
 def _short(title: str, limit: int = 20) -> str:
     return title if len(title) <= limit else title[: limit - 3].rstrip() + "..."
+
+
+# --- offering and closing (the platform's side) ---------------------------------------------
 
 
 async def offer_leads(
@@ -56,21 +72,22 @@ async def offer_leads(
         settings.lead_base_price_pence,
         settings.lead_urgency_percent,
     )
-    leads = []
-    for match in matches:
-        lead = Lead(
-            id=new_id("lead"),
-            job_id=job.id,
-            vendor_id=match.vendor_id,
-            status="offered",
-            price_pence=price,
-            distance_miles=round(match.distance_miles, 2),
-            offered_at=now,
-            expires_at=now + timedelta(hours=settings.lead_ttl_hours),
-        )
-        session.add(lead)
-        leads.append(lead)
-    await session.flush()
+    leads = await repository.add_all(
+        session,
+        [
+            Lead(
+                id=new_id("lead"),
+                job_id=job.id,
+                vendor_id=match.vendor_id,
+                status="offered",
+                price_pence=price,
+                distance_miles=round(match.distance_miles, 2),
+                offered_at=now,
+                expires_at=now + timedelta(hours=settings.lead_ttl_hours),
+            )
+            for match in matches
+        ],
+    )
     for lead in leads:
         emit(
             session,
@@ -83,39 +100,37 @@ async def offer_leads(
                 "admin": {"price_pence": lead.price_pence},
             },
             audience=[lead.vendor_id],
-            context={
-                "vendor_id": lead.vendor_id,
-                "job_title_short": _short(redact_contact_details(job.title) or ""),
-            },
+            context=for_parties(
+                None,
+                lead.vendor_id,
+                job_title_short=_short(redact_contact_details(job.title) or ""),
+            ),
         )
     return leads
 
 
-async def close_open_leads(
-    session: AsyncSession, actor: Actor, job: Job, *, except_lead: str | None = None
+async def close_open(
+    session: AsyncSession, job: Job, *, except_lead: str | None = None
 ) -> list[Lead]:
-    """Close every open lead of the job (another vendor won, or the job ended): their pending
-    quotes expire, their conversations lock, and each vendor hears only that the job is gone."""
-    leads = await repository.open_leads_for_update(session, job.id, except_lead=except_lead)
+    """Close the (locked) job's open leads but ``except_lead``; the platform acts on leads the
+    acting user may not see (``jobs.lifecycle.close_open_leads`` tells their vendors)."""
+    leads = await repository.open_on_job_for_update(
+        session, leads_held_by(SYSTEM), job.id, except_lead=except_lead
+    )
     now = clock.now()
     for lead in leads:
         lead.status = LEAD.transition(lead.status, "close")
         lead.closed_at = now
     await session.flush()
-    lead_ids = [lead.id for lead in leads]
-    await repository.expire_pending_quotes(session, lead_ids)
-    await messaging.lock_for_leads(session, lead_ids)
-    for lead in leads:
-        emit(
-            session,
-            EventType.LEAD_CLOSED,
-            actor=actor,
-            job_id=job.id,
-            payload={"lead_id": lead.id, "message": NO_LONGER_AVAILABLE},
-            audience=[lead.vendor_id],
-            context={"vendor_id": lead.vendor_id},
-        )
     return leads
+
+
+async def has_engaged_lead(session: AsyncSession, job: Job) -> bool:
+    """Has a vendor accepted a lead on the job (accepted or quoted, not yet decided)?"""
+    return await repository.has_engaged(session, job.id)
+
+
+# --- the vendor's views ----------------------------------------------------------------------
 
 
 def _vendor_view(
@@ -157,41 +172,28 @@ def _vendor_view(
     )
 
 
-async def _conversation_ids(session: AsyncSession, lead_ids: list[str]) -> dict[str, str]:
-    from sqlalchemy import select
-
-    if not lead_ids:
-        return {}
-    result = await session.execute(
-        select(Conversation.lead_id, Conversation.id).where(Conversation.lead_id.in_(lead_ids))
-    )
-    return dict(result.all())
-
-
 async def list_leads(
     session: AsyncSession, actor: Actor, *, limit: int, cursor: str | None, status: str | None
 ) -> LeadList:
-    rows = await repository.list_with_jobs(
-        session, leads_held_by(actor), limit=limit + 1, before=cursor, status=status
+    require(actor, Role.VENDOR)
+    rows = await repository.page_of_views(
+        session, leads_held_by(actor), after=cursor, limit=limit, status=status
     )
-    more = len(rows) > limit
-    rows = rows[:limit]
-    conversations = await _conversation_ids(session, [row.Lead.id for row in rows])
+    found = page(rows, limit, lambda row: row[0].id)
     return LeadList(
-        items=[_vendor_view(r.Lead, r.Job, r.User, conversations.get(r.Lead.id)) for r in rows],
-        next_cursor=rows[-1].Lead.id if more else None,
+        items=[_vendor_view(*row) for row in found.items], next_cursor=found.next_cursor
     )
 
 
 async def get_lead(session: AsyncSession, actor: Actor, lead_id: str) -> LeadDetail | LeadPreview:
-    row = await repository.get_with_job(session, leads_held_by(actor), lead_id)
+    require(actor, Role.VENDOR)
+    row = await repository.get_view(session, leads_held_by(actor), lead_id)
     if row is None:
         raise NotFound("Lead not found")
-    conversations = await _conversation_ids(session, [lead_id])
-    return _vendor_view(row.Lead, row.Job, row.User, conversations.get(lead_id))
+    return _vendor_view(*row)
 
 
-def admin_view(lead: Lead) -> LeadAdmin:
+def _admin_view(lead: Lead) -> LeadAdmin:
     return LeadAdmin(
         lead_id=lead.id,
         job_id=lead.job_id,
@@ -208,20 +210,64 @@ def admin_view(lead: Lead) -> LeadAdmin:
     )
 
 
-async def _lock_lead_and_job(session: AsyncSession, actor: Actor, lead_id: str) -> tuple[Lead, Job]:
-    """Lock order everywhere: job, then its leads (so no two paths deadlock)."""
+async def get_for_admin(session: AsyncSession, actor: Actor, lead_id: str) -> LeadAdmin:
+    require(actor, Role.ADMIN)
     lead = await repository.get(session, leads_held_by(actor), lead_id)
     if lead is None:
         raise NotFound("Lead not found")
-    job = await jobs.get(session, jobs_involving(actor), lead.job_id, lock=True)
-    locked = await repository.get(session, leads_held_by(actor), lead_id, lock=True)
-    if job is None or locked is None:
-        raise NotFound("Lead not found")
-    return locked, job
+    return _admin_view(lead)
+
+
+async def on_job_for_admin(session: AsyncSession, actor: Actor, job_id: str) -> list[LeadAdmin]:
+    """Every lead of a job, with its price (admins only)."""
+    require(actor, Role.ADMIN)
+    return [_admin_view(x) for x in await repository.on_job(session, leads_held_by(actor), job_id)]
+
+
+# --- the customer's view ---------------------------------------------------------------------
+
+
+async def engaged_vendors(session: AsyncSession, actor: Actor, job_id: str) -> EngagedVendorList:
+    """The vendors who accepted the customer's job: limited profile plus contact details."""
+    require(actor, Role.CUSTOMER, Role.ADMIN)
+    job = await jobs.find(session, jobs_owned_by(actor), job_id)
+    if job is None:
+        raise NotFound("Job not found")
+    rows = await repository.engaged_on_job(session, leads_on_jobs_of(actor), job.id)
+    return EngagedVendorList(
+        items=[
+            EngagedVendor(
+                vendor_id=lead.vendor_id,
+                business_name=profile.business_name,
+                rating_average=rating_average(profile),
+                rating_count=profile.rating_count,
+                badges=list(profile.badges),
+                distance_miles=round(lead.distance_miles, 1),
+                lead_status=lead.status,
+                conversation_id=conversation_id,
+                contact=VendorContact(name=user.name, phone=user.phone, email=user.email),
+            )
+            for lead, profile, user, conversation_id in rows
+        ]
+    )
+
+
+# --- accepting and declining -----------------------------------------------------------------
+
+
+async def _locked_with_job(session: AsyncSession, actor: Actor, lead_id: str) -> tuple[Job, Lead]:
+    return await jobs.lock_with(
+        session,
+        jobs_involving(actor),
+        lambda lock: repository.get(session, leads_held_by(actor), lead_id, lock=lock),
+        job_of=lambda lead: lead.job_id,
+        missing="Lead not found",
+    )
 
 
 async def accept(session: AsyncSession, actor: Actor, lead_id: str) -> LeadAccepted:
-    lead, job = await _lock_lead_and_job(session, actor, lead_id)
+    require(actor, Role.VENDOR)
+    job, lead = await _locked_with_job(session, actor, lead_id)
     lead.status = LEAD.transition(lead.status, "accept")
     lead.accepted_at = clock.now()
     await session.flush()
@@ -237,7 +283,7 @@ async def accept(session: AsyncSession, actor: Actor, lead_id: str) -> LeadAccep
             "conversation_id": conversation.id,
         },
         audience=[job.customer_id, lead.vendor_id],
-        context={"customer_id": job.customer_id, "vendor_id": lead.vendor_id},
+        context=for_parties(job.customer_id, lead.vendor_id),
     )
     return LeadAccepted(
         lead_id=lead.id,
@@ -250,7 +296,8 @@ async def accept(session: AsyncSession, actor: Actor, lead_id: str) -> LeadAccep
 async def decline(
     session: AsyncSession, actor: Actor, settings: Settings, lead_id: str, reason: str | None
 ) -> LeadDeclined:
-    lead, job = await _lock_lead_and_job(session, actor, lead_id)
+    require(actor, Role.VENDOR)
+    job, lead = await _locked_with_job(session, actor, lead_id)
     lead.status = LEAD.transition(lead.status, "decline")
     lead.declined_at = clock.now()
     lead.decline_reason = reason
@@ -268,3 +315,42 @@ async def decline(
         # must not learn that a competitor had the job before it.
         await offer_leads(session, SYSTEM, settings, job)
     return LeadDeclined(lead_id=lead.id, status=lead.status, event_id=event_id)
+
+
+# --- the lead's part in quoting (each on a job the caller has locked) -------------------------
+
+
+async def lock_own_on_job(session: AsyncSession, actor: Actor, job: Job) -> Lead | None:
+    """The acting vendor's lead on the job, locked (None if it has none)."""
+    return await repository.on_job_for_update(session, leads_held_by(actor), job.id)
+
+
+async def lock_quoted(session: AsyncSession, actor: Actor, lead_id: str) -> Lead:
+    """The lead a quote was sent on, locked: the vendor's own, or one on the customer's job."""
+    lead = await repository.for_update(
+        session, leads_held_by(actor) | leads_on_jobs_of(actor), lead_id
+    )
+    if lead is None:
+        raise NotFound("Lead not found")
+    return lead
+
+
+def quote_sent(lead: Lead) -> None:
+    lead.status = LEAD.transition(lead.status, "send_quote")
+
+
+def reopen(lead: Lead) -> None:
+    """The lead's quote was rejected or withdrawn: the vendor may quote again."""
+    lead.status = LEAD.transition(lead.status, "reopen")
+
+
+def win(lead: Lead) -> None:
+    lead.status = LEAD.transition(lead.status, "win")
+
+
+async def winning_lead_ids(session: AsyncSession, job: Job) -> list[str]:
+    """The awarded vendor's lead on the job (the platform's read, e.g. settling a dispute)."""
+    assert job.awarded_vendor_id is not None
+    return await repository.ids_of_vendor_on_job(
+        session, leads_held_by(SYSTEM), job.id, job.awarded_vendor_id
+    )

@@ -16,15 +16,16 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tradematch.authz.actor import SYSTEM
-from tradematch.authz.scopes import jobs_owned_by
+from tradematch.authz.scopes import jobs_owned_by, leads_held_by
 from tradematch.core.config import Settings
+from tradematch.events.context import for_parties
 from tradematch.events.log import emit
 from tradematch.events.types import EventType
-from tradematch.jobs import repository as jobs
+from tradematch.jobs import service as jobs
 from tradematch.jobs.models import Job
 from tradematch.kit.text import redact_contact_details
 from tradematch.leads import repository
-from tradematch.leads.service import offer_leads
+from tradematch.leads.service import has_engaged_lead, offer_leads
 from tradematch.leads.states import LEAD
 
 
@@ -38,17 +39,19 @@ async def takes_new_leads(
         return False
     if job.published_at > now - timedelta(hours=settings.job_ttl_hours):
         return True
-    return await jobs.has_engaged_lead(session, job.id)
+    return await has_engaged_lead(session, job)
 
 
 async def _claim(session: AsyncSession, job_id: str) -> Job | None:
-    return await jobs.get(session, jobs_owned_by(SYSTEM), job_id, skip_locked=True)
+    return await jobs.find(session, jobs_owned_by(SYSTEM), job_id, skip_locked=True)
 
 
 async def jobs_with_expired_offers(
     session: AsyncSession, settings: Settings, now: datetime, after: str | None, limit: int
 ) -> list[str]:
-    return await repository.jobs_with_expired_offers(session, now, after=after, limit=limit)
+    return await repository.jobs_with_expired_offers(
+        session, leads_held_by(SYSTEM), now, after=after, limit=limit
+    )
 
 
 async def expire_offers(
@@ -60,7 +63,9 @@ async def expire_offers(
     job = await _claim(session, job_id)
     if job is None:
         return done
-    expired = await repository.expired_offers_for_update(session, job.id, now)
+    expired = await repository.expired_offers_for_update(
+        session, leads_held_by(SYSTEM), job.id, now
+    )
     if not expired:
         return done  # another worker (or the vendor) got there first
     for lead in expired:
@@ -75,7 +80,7 @@ async def expire_offers(
             payload={"lead_id": lead.id, "status": lead.status},
             audience=[lead.vendor_id],
             # The vendor never accepted: the title as its masked lead shows it.
-            context={"vendor_id": lead.vendor_id, "job_title": redact_contact_details(job.title)},
+            context=for_parties(None, lead.vendor_id, job_title=redact_contact_details(job.title)),
         )
     done["lead_expired"] = len(expired)
     if await takes_new_leads(session, job, settings, now):
@@ -86,7 +91,7 @@ async def expire_offers(
 async def jobs_short_of_leads(
     session: AsyncSession, settings: Settings, now: datetime, after: str | None, limit: int
 ) -> list[str]:
-    return await jobs.live_jobs_short_of_leads(
+    return await jobs.live_short_of_leads(
         session,
         now - timedelta(hours=settings.job_ttl_hours),
         settings.max_open_leads,

@@ -1,3 +1,5 @@
+"""Every SQL statement on conversations, messages and read state."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -7,8 +9,9 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tradematch.accounts.models import User
-from tradematch.authz.scopes import ConversationScope
+from tradematch.authz.scopes import ConversationScope, MessageScope
 from tradematch.jobs.models import Job
+from tradematch.kit.repository import keyset_page, locking
 from tradematch.leads.models import Lead
 from tradematch.messaging.models import Conversation, ConversationRead, Message
 from tradematch.vendors.models import VendorProfile
@@ -19,14 +22,21 @@ async def get(
 ) -> Conversation | None:
     statement = select(Conversation).where(Conversation.id == conversation_id, scope)
     if lock:
-        statement = statement.with_for_update(key_share=True).execution_options(
-            populate_existing=True
-        )
+        statement = locking(statement, no_key_update=True)
     return (await session.execute(statement)).scalar_one_or_none()
 
 
-async def lead_status(session: AsyncSession, lead_id: str) -> str:
-    return (await session.execute(select(Lead.status).where(Lead.id == lead_id))).scalar_one()
+async def add(session: AsyncSession, conversation: Conversation) -> Conversation:
+    session.add(conversation)
+    await session.flush()
+    return conversation
+
+
+async def lead_status(session: AsyncSession, conversation: Conversation) -> str:
+    """The status of the conversation's lead, which decides whether messaging is enabled (read
+    here, never written: the lead is the leads domain's)."""
+    result = await session.execute(select(Lead.status).where(Lead.id == conversation.lead_id))
+    return result.scalar_one()
 
 
 async def append(
@@ -50,19 +60,24 @@ async def append(
 
 async def page(
     session: AsyncSession,
+    scope: MessageScope,
     conversation_id: str,
     *,
     limit: int,
     cursor: int | None,
     newest_first: bool,
 ) -> list[Message]:
-    statement = select(Message).where(Message.conversation_id == conversation_id)
-    if cursor is not None:
-        statement = statement.where(
-            Message.position < cursor if newest_first else Message.position > cursor
-        )
-    order = Message.position.desc() if newest_first else Message.position.asc()
-    return list((await session.execute(statement.order_by(order).limit(limit))).scalars())
+    """A page of the conversation's messages by position (one more than ``limit``)."""
+    statement = select(Message).where(Message.conversation_id == conversation_id, scope)
+    statement = keyset_page(
+        statement, Message.position, after=cursor, limit=limit, descending=newest_first
+    )
+    return list((await session.execute(statement)).scalars())
+
+
+async def message(session: AsyncSession, scope: MessageScope, message_id: str) -> Message | None:
+    result = await session.execute(select(Message).where(Message.id == message_id, scope))
+    return result.scalar_one_or_none()
 
 
 async def mark_read(
@@ -171,10 +186,12 @@ async def lock_for_leads(session: AsyncSession, lead_ids: list[str]) -> list[str
     return list(result.scalars())
 
 
-async def for_job_vendor(session: AsyncSession, job_id: str, vendor_id: str) -> Conversation | None:
+async def for_job_vendor(
+    session: AsyncSession, scope: ConversationScope, job_id: str, vendor_id: str
+) -> Conversation | None:
     result = await session.execute(
         select(Conversation).where(
-            Conversation.job_id == job_id, Conversation.vendor_id == vendor_id
+            Conversation.job_id == job_id, Conversation.vendor_id == vendor_id, scope
         )
     )
     return result.scalar_one_or_none()

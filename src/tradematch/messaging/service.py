@@ -1,15 +1,19 @@
+"""Messaging: a conversation per accepted lead, messages (immutable), read state."""
+
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tradematch.accounts import repository as accounts
+from tradematch.accounts import service as accounts
 from tradematch.authz.actor import Actor
-from tradematch.authz.scopes import conversations_of
+from tradematch.authz.scopes import conversations_of, messages_visible_to
 from tradematch.core.errors import Forbidden, MessagingDisabled, NotFound, ValidationFailed
+from tradematch.events.context import NotificationContext
 from tradematch.events.log import emit
 from tradematch.events.types import EventType
 from tradematch.jobs.models import Job
 from tradematch.kit.ids import new_id
+from tradematch.kit.pagination import page
 from tradematch.leads.models import Lead
 from tradematch.leads.states import ENGAGED_LEAD_STATES
 from tradematch.messaging import repository
@@ -31,17 +35,18 @@ LEAD_ACCEPTED_TEXT = "Lead accepted. Messaging enabled."
 
 async def start_conversation(session: AsyncSession, job: Job, lead: Lead) -> Conversation:
     """Open the conversation for an accepted lead, with its first system message."""
-    conversation = Conversation(
-        id=new_id("conv"),
-        job_id=job.id,
-        lead_id=lead.id,
-        customer_id=job.customer_id,
-        vendor_id=lead.vendor_id,
-        status="open",
-        message_count=0,
+    conversation = await repository.add(
+        session,
+        Conversation(
+            id=new_id("conv"),
+            job_id=job.id,
+            lead_id=lead.id,
+            customer_id=job.customer_id,
+            vendor_id=lead.vendor_id,
+            status="open",
+            message_count=0,
+        ),
     )
-    session.add(conversation)
-    await session.flush()
     await post_system_message(session, conversation, LEAD_ACCEPTED_TEXT)
     return conversation
 
@@ -63,6 +68,7 @@ async def post_system_message(
 
 async def post_to_job(
     session: AsyncSession,
+    actor: Actor,
     job_id: str,
     vendor_id: str,
     body: str,
@@ -70,15 +76,22 @@ async def post_to_job(
     kind: str = "system",
     quote_id: str | None = None,
 ) -> Message | None:
-    """A system message in the conversation between the job's customer and this vendor."""
-    conversation = await repository.for_job_vendor(session, job_id, vendor_id)
+    """A system message in the conversation between the job's customer and this vendor, on
+    behalf of ``actor`` (one of the two, an admin, or the platform)."""
+    conversation = await repository.for_job_vendor(
+        session, conversations_of(actor), job_id, vendor_id
+    )
     if conversation is None:
         return None
     return await post_system_message(session, conversation, body, kind=kind, quote_id=quote_id)
 
 
-async def archive_for_job_vendor(session: AsyncSession, job_id: str, vendor_id: str) -> None:
-    conversation = await repository.for_job_vendor(session, job_id, vendor_id)
+async def archive_for_job_vendor(
+    session: AsyncSession, actor: Actor, job_id: str, vendor_id: str
+) -> None:
+    conversation = await repository.for_job_vendor(
+        session, conversations_of(actor), job_id, vendor_id
+    )
     if conversation is not None:
         await repository.archive(session, conversation.id)
 
@@ -121,13 +134,16 @@ async def read_page(
     if conversation is None:
         raise NotFound("Conversation not found")
     messages = await repository.page(
-        session, conversation.id, limit=limit + 1, cursor=cursor, newest_first=newest_first
+        session,
+        messages_visible_to(actor),
+        conversation.id,
+        limit=limit,
+        cursor=cursor,
+        newest_first=newest_first,
     )
-    more = len(messages) > limit
-    messages = messages[:limit]
+    found = page(messages, limit, lambda message: message.position)
     return MessagePage(
-        items=[_view(m, conversation) for m in messages],
-        next_cursor=str(messages[-1].position) if more else None,
+        items=[_view(m, conversation) for m in found.items], next_cursor=found.next_cursor
     )
 
 
@@ -141,7 +157,7 @@ async def send(
     )
     if conversation is None:
         raise NotFound("Conversation not found")
-    lead_status = await repository.lead_status(session, conversation.lead_id)
+    lead_status = await repository.lead_status(session, conversation)
     if conversation.status != "open" or lead_status not in ENGAGED_LEAD_STATES:
         raise MessagingDisabled(conversation_status=conversation.status)
     attachments = [str(url) for url in request.attachments]
@@ -161,7 +177,7 @@ async def send(
         if actor.user_id == conversation.customer_id
         else conversation.customer_id
     )
-    sender = await accounts.by_id(session, actor.user_id)
+    sender = await accounts.account(session, actor)
     preview = (request.body or "Sent an attachment")[:80]
     event_id = emit(
         session,
@@ -176,11 +192,9 @@ async def send(
             "sender_id": actor.user_id,
         },
         audience=[conversation.customer_id, conversation.vendor_id],
-        context={
-            "recipient_id": recipient,
-            "sender_name": sender.name if sender else "",
-            "preview": preview,
-        },
+        context=NotificationContext(
+            recipient_id=recipient, sender_name=sender.name, preview=preview
+        ),
     )
     return MessageSent(message_id=message.id, conversation_id=conversation.id, event_id=event_id)
 
@@ -195,7 +209,9 @@ async def mark_read(
         raise NotFound("Conversation not found")
     position = conversation.message_count
     if request.up_to_message_id is not None:
-        message = await session.get(Message, request.up_to_message_id)
+        message = await repository.message(
+            session, messages_visible_to(actor), request.up_to_message_id
+        )
         if message is None or message.conversation_id != conversation.id:
             raise ValidationFailed("up_to_message_id is not a message of this conversation")
         position = message.position

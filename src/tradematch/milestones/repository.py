@@ -1,3 +1,5 @@
+"""Every SQL statement on milestones."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -5,20 +7,30 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tradematch.authz.scopes import MilestoneScope
 from tradematch.escrow.models import EscrowAccount
+from tradematch.kit.repository import locking
 from tradematch.milestones.models import Milestone
 
 
-async def get(session: AsyncSession, milestone_id: str, *, lock: bool = False) -> Milestone | None:
-    statement = select(Milestone).where(Milestone.id == milestone_id)
+async def add_all(session: AsyncSession, milestones: list[Milestone]) -> list[Milestone]:
+    session.add_all(milestones)
+    await session.flush()
+    return milestones
+
+
+async def get(
+    session: AsyncSession, scope: MilestoneScope, milestone_id: str, *, lock: bool = False
+) -> Milestone | None:
+    statement = select(Milestone).where(Milestone.id == milestone_id, scope)
     if lock:
-        statement = statement.with_for_update().execution_options(populate_existing=True)
+        statement = locking(statement)
     return (await session.execute(statement)).scalar_one_or_none()
 
 
-async def for_job(session: AsyncSession, job_id: str) -> list[Milestone]:
+async def for_job(session: AsyncSession, scope: MilestoneScope, job_id: str) -> list[Milestone]:
     result = await session.execute(
-        select(Milestone).where(Milestone.job_id == job_id).order_by(Milestone.position)
+        select(Milestone).where(Milestone.job_id == job_id, scope).order_by(Milestone.position)
     )
     return list(result.scalars())
 
@@ -34,6 +46,7 @@ async def all_released(session: AsyncSession, job_id: str) -> bool:
 
 async def due_for_auto_approval(
     session: AsyncSession,
+    scope: MilestoneScope,
     submitted_before: datetime,
     limit: int,
     *,
@@ -46,6 +59,7 @@ async def due_for_auto_approval(
         select(Milestone.id, Milestone.job_id)
         .join(EscrowAccount, EscrowAccount.id == Milestone.escrow_id)
         .where(
+            scope,
             Milestone.status == "submitted",
             Milestone.submitted_at <= submitted_before,
             EscrowAccount.status.in_(escrow_states),

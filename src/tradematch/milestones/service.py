@@ -1,4 +1,5 @@
-"""Milestones: submitted with evidence by the vendor, approved (and paid) by the customer."""
+"""Milestones: submitted with evidence by the vendor, approved (and paid) by the customer, or by
+the platform after the customer left them unanswered."""
 
 from __future__ import annotations
 
@@ -7,17 +8,17 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tradematch.authz.actor import SYSTEM, Actor
-from tradematch.authz.scopes import jobs_in_contract
+from tradematch.authz.roles import Role, require
+from tradematch.authz.scopes import jobs_in_contract, milestones_in_contract
 from tradematch.core.config import Settings
-from tradematch.core.errors import InvalidStateTransition, NotFound
+from tradematch.core.errors import NotFound
 from tradematch.escrow import service as escrow_service
 from tradematch.escrow.models import EscrowAccount
-from tradematch.escrow.states import ESCROW
+from tradematch.events.context import for_parties
 from tradematch.events.log import emit
 from tradematch.events.types import EventType
-from tradematch.jobs import repository as jobs
+from tradematch.jobs import service as jobs
 from tradematch.jobs.models import Job
-from tradematch.jobs.states import JOB
 from tradematch.kit import clock
 from tradematch.kit.ids import new_id
 from tradematch.messaging import service as messaging
@@ -25,37 +26,37 @@ from tradematch.milestones import repository
 from tradematch.milestones.models import Milestone
 from tradematch.milestones.schemas import Evidence, MilestoneChanged, MilestoneList, MilestoneView
 from tradematch.milestones.states import MILESTONE
-from tradematch.quotes.models import Quote
+from tradematch.quotes.models import WHOLE_JOB, MilestonePlanEntry, Quote
 
 SUBMITTED_TEXT = "Vendor submitted milestone for approval"
 APPROVED_TEXT = "Milestone approved. Payment releasing."
 CHANGES_TEXT = "Customer asked for changes: {reason}"
 COMPLETED_TEXT = "All milestones released. Job completed."
-FUNDED_STATES = ("held", "partial_released")
 
 
 async def create_from_plan(
     session: AsyncSession, job: Job, quote: Quote, escrow: EscrowAccount
 ) -> list[Milestone]:
+    """The awarded quote's milestone plan, as milestones paid from ``escrow``."""
     plan = quote.milestone_plan or [
-        {"title": "Complete the job", "amount_pence": quote.amount_pence}
+        MilestonePlanEntry(title=WHOLE_JOB, amount_pence=quote.amount_pence)
     ]
-    milestones = [
-        Milestone(
-            id=new_id("ms"),
-            job_id=job.id,
-            escrow_id=escrow.id,
-            quote_id=quote.id,
-            position=index,
-            title=item["title"],
-            amount_pence=int(item["amount_pence"]),
-            status="pending",
-        )
-        for index, item in enumerate(plan, start=1)
-    ]
-    session.add_all(milestones)
-    await session.flush()
-    return milestones
+    return await repository.add_all(
+        session,
+        [
+            Milestone(
+                id=new_id("ms"),
+                job_id=job.id,
+                escrow_id=escrow.id,
+                quote_id=quote.id,
+                position=index,
+                title=entry["title"],
+                amount_pence=int(entry["amount_pence"]),
+                status="pending",
+            )
+            for index, entry in enumerate(plan, start=1)
+        ],
+    )
 
 
 def view(milestone: Milestone) -> MilestoneView:
@@ -75,44 +76,43 @@ def view(milestone: Milestone) -> MilestoneView:
 
 
 async def list_for_job(session: AsyncSession, actor: Actor, job_id: str) -> MilestoneList:
-    job = await jobs.get(session, jobs_in_contract(actor), job_id)
+    job = await jobs.find(session, jobs_in_contract(actor), job_id)
     if job is None:
         raise NotFound("Job not found")
-    return MilestoneList(items=[view(m) for m in await repository.for_job(session, job.id)])
+    found = await repository.for_job(session, milestones_in_contract(actor), job.id)
+    return MilestoneList(items=[view(m) for m in found])
 
 
 async def _locked(
     session: AsyncSession, actor: Actor, milestone_id: str
 ) -> tuple[Milestone, Job, EscrowAccount]:
     """Lock in the one order used everywhere: job, then milestone, then escrow."""
-    found = await repository.get(session, milestone_id)
-    job = (
-        await jobs.get(session, jobs_in_contract(actor), found.job_id, lock=True) if found else None
+    job, milestone = await jobs.lock_with(
+        session,
+        jobs_in_contract(actor),
+        lambda lock: repository.get(
+            session, milestones_in_contract(actor), milestone_id, lock=lock
+        ),
+        job_of=lambda milestone: milestone.job_id,
+        missing="Milestone not found",
     )
-    if found is None or job is None:
-        raise NotFound("Milestone not found")
-    milestone = await repository.get(session, milestone_id, lock=True)
-    escrow = await escrow_service.for_job(session, job.id, lock=True)
-    assert milestone is not None and escrow is not None
+    escrow = await escrow_service.lock_for_job(session, actor, job)
+    assert escrow is not None
     return milestone, job, escrow
-
-
-def _require_funded(escrow: EscrowAccount, action: str) -> None:
-    if escrow.status not in FUNDED_STATES:
-        raise InvalidStateTransition("escrow", escrow.status, action)
 
 
 async def submit(
     session: AsyncSession, actor: Actor, milestone_id: str, evidence: Evidence
 ) -> MilestoneChanged:
+    require(actor, Role.VENDOR)
     milestone, job, escrow = await _locked(session, actor, milestone_id)
-    _require_funded(escrow, "submit_milestone")
+    escrow_service.require_funded(escrow, "submit_milestone")
     milestone.status = MILESTONE.transition(milestone.status, "submit")
     milestone.evidence = evidence.model_dump(mode="json", exclude={"idempotency_key"})
     milestone.submitted_at = clock.now()
     milestone.changes_reason = None
     await session.flush()
-    await messaging.post_to_job(session, job.id, escrow.vendor_id, SUBMITTED_TEXT)
+    await messaging.post_to_job(session, actor, job.id, escrow.vendor_id, SUBMITTED_TEXT)
     event_id = emit(
         session,
         EventType.MILESTONE_SUBMITTED,
@@ -124,11 +124,7 @@ async def submit(
             "evidence": milestone.evidence,
         },
         audience=[job.customer_id, escrow.vendor_id],
-        context={
-            "customer_id": job.customer_id,
-            "vendor_id": escrow.vendor_id,
-            "title": milestone.title,
-        },
+        context=for_parties(job.customer_id, escrow.vendor_id, title=milestone.title),
     )
     return MilestoneChanged(
         milestone_id=milestone.id,
@@ -141,13 +137,14 @@ async def submit(
 async def request_changes(
     session: AsyncSession, actor: Actor, milestone_id: str, reason: str
 ) -> MilestoneChanged:
+    require(actor, Role.CUSTOMER)
     milestone, job, escrow = await _locked(session, actor, milestone_id)
-    _require_funded(escrow, "request_changes")
+    escrow_service.require_funded(escrow, "request_changes")
     milestone.status = MILESTONE.transition(milestone.status, "request_changes")
     milestone.changes_reason = reason
     await session.flush()
     await messaging.post_to_job(
-        session, job.id, escrow.vendor_id, CHANGES_TEXT.format(reason=reason)
+        session, actor, job.id, escrow.vendor_id, CHANGES_TEXT.format(reason=reason)
     )
     event_id = emit(
         session,
@@ -156,12 +153,13 @@ async def request_changes(
         job_id=job.id,
         payload={"milestone_id": milestone.id, "reason": reason},
         audience=[job.customer_id, escrow.vendor_id],
-        context={"customer_id": job.customer_id, "vendor_id": escrow.vendor_id, "reason": reason},
+        context=for_parties(job.customer_id, escrow.vendor_id, reason=reason),
     )
     return MilestoneChanged(milestone_id=milestone.id, status=milestone.status, event_id=event_id)
 
 
 async def approve(session: AsyncSession, actor: Actor, milestone_id: str) -> MilestoneChanged:
+    require(actor, Role.CUSTOMER)
     milestone, job, escrow = await _locked(session, actor, milestone_id)
     event_id = await _approve_and_release(session, actor, job, milestone, escrow)
     return MilestoneChanged(
@@ -173,12 +171,13 @@ async def _approve_and_release(
     session: AsyncSession, actor: Actor, job: Job, milestone: Milestone, escrow: EscrowAccount
 ) -> str:
     """Approve, pay the milestone out of escrow, and complete the job with the last one."""
-    _require_funded(escrow, "approve_milestone")
+    escrow_service.require_funded(escrow, "approve_milestone")
     now = clock.now()
     milestone.status = MILESTONE.transition(milestone.status, "approve")
     milestone.approved_at = now
     await session.flush()
-    await messaging.post_to_job(session, job.id, escrow.vendor_id, APPROVED_TEXT)
+    await messaging.post_to_job(session, actor, job.id, escrow.vendor_id, APPROVED_TEXT)
+    parties = for_parties(job.customer_id, escrow.vendor_id)
     event_id = emit(
         session,
         EventType.MILESTONE_APPROVED,
@@ -190,20 +189,17 @@ async def _approve_and_release(
             "automatic": actor == SYSTEM,
         },
         audience=[job.customer_id, escrow.vendor_id],
-        context={"customer_id": job.customer_id, "vendor_id": escrow.vendor_id},
+        context=parties,
     )
     milestone.status = MILESTONE.transition(milestone.status, "release")
     milestone.released_at = now
-    await escrow_service.release(session, actor, escrow, milestone.amount_pence)
-    done = escrow.released_pence == escrow.funded_pence
-    escrow.status = ESCROW.transition(escrow.status, "release_all" if done else "release_part")
+    await escrow_service.pay_milestone(session, actor, escrow, milestone.amount_pence)
     await session.flush()
     if await repository.all_released(session, job.id):
-        job.status = JOB.transition(job.status, "complete")
-        job.completed_at = now
+        jobs.complete(job, now)
         await session.flush()
-        await messaging.post_to_job(session, job.id, escrow.vendor_id, COMPLETED_TEXT)
-        await messaging.archive_for_job_vendor(session, job.id, escrow.vendor_id)
+        await messaging.post_to_job(session, actor, job.id, escrow.vendor_id, COMPLETED_TEXT)
+        await messaging.archive_for_job_vendor(session, actor, job.id, escrow.vendor_id)
         emit(
             session,
             EventType.JOB_COMPLETED,
@@ -211,7 +207,7 @@ async def _approve_and_release(
             job_id=job.id,
             payload={"status": job.status},
             audience=[job.customer_id, escrow.vendor_id],
-            context={"customer_id": job.customer_id, "vendor_id": escrow.vendor_id},
+            context=parties,
         )
     return event_id
 
@@ -224,20 +220,28 @@ async def auto_approve_due(session: AsyncSession, settings: Settings, *, batch: 
     cutoff = clock.now() - timedelta(days=settings.milestone_auto_approve_days)
     approved = 0
     due = await repository.due_for_auto_approval(
-        session, cutoff, batch, escrow_states=FUNDED_STATES
+        session,
+        milestones_in_contract(SYSTEM),
+        cutoff,
+        batch,
+        escrow_states=escrow_service.FUNDED_STATES,
     )
     for milestone_id, job_id in due:
-        job = await jobs.get(session, jobs_in_contract(SYSTEM), job_id, lock=True, skip_locked=True)
+        job = await jobs.find(
+            session, jobs_in_contract(SYSTEM), job_id, lock=True, skip_locked=True
+        )
         if job is None:
             continue
-        milestone = await repository.get(session, milestone_id, lock=True)
-        escrow = await escrow_service.for_job(session, job_id, lock=True)
+        milestone = await repository.get(
+            session, milestones_in_contract(SYSTEM), milestone_id, lock=True
+        )
+        escrow = await escrow_service.lock_for_job(session, SYSTEM, job)
         if milestone is None or escrow is None or milestone.status != "submitted":
             continue
         if (
             milestone.submitted_at is None
             or milestone.submitted_at > cutoff
-            or escrow.status not in FUNDED_STATES
+            or escrow.status not in escrow_service.FUNDED_STATES
         ):
             continue
         await _approve_and_release(session, SYSTEM, job, milestone, escrow)

@@ -15,6 +15,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from tradematch.authz.actor import SYSTEM
+from tradematch.events import service as events
 from tradematch.events.unit_of_work import unit_of_work
 from tradematch.notifications import queueing, repository
 
@@ -49,18 +51,20 @@ async def replay(
     after = since - 1
     while True:
         async with unit_of_work(sessionmaker) as session:
-            rows = await repository.events_for_replay(
-                session, after=after, until=until, limit=BATCH
-            )
-            if not rows:
+            records = await events.seen_by(session, SYSTEM, after=after, limit=BATCH)
+            last_batch = len(records) < BATCH
+            if until is not None and records and records[-1].seq > until:
+                records, last_batch = [r for r in records if r.seq <= until], True
+            if not records:
                 break
-            events = [
-                StoredEvent(row.id, row.type, row.actor_id, dict(row.context or {})) for row in rows
-            ]
-            planned = await queueing.plan(session, events, keep_inputs=False)
+            inputs = await repository.inputs_of(session, [r.id for r in records])
+            stored = [StoredEvent(r.id, r.type, r.actor_id, inputs.get(r.id, {})) for r in records]
+            planned = await queueing.plan(session, stored, keep_inputs=False)
             report.queued += await queueing.write(session, planned)
             if revive_dead:
-                report.revived += await repository.revive_dead(session, [e.id for e in events])
-        report.events += len(rows)
-        after = report.last_seq = rows[-1].seq
+                report.revived += await repository.revive_dead(session, [e.id for e in stored])
+        report.events += len(records)
+        after = report.last_seq = records[-1].seq
+        if last_batch:
+            break
     return report

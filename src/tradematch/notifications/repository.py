@@ -1,4 +1,5 @@
-"""Every SQL statement of the notifications domain (the dispatcher's are in worker/outbox.py)."""
+"""Every SQL statement of the notifications domain: queueing, the in-app inbox, preferences and
+push subscriptions, replays, and the dispatcher's delivery (claims, leases, outcomes)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tradematch.accounts.models import User
+from tradematch.authz.scopes import NotificationScope
 from tradematch.events.models import EventRecord
+from tradematch.kit.repository import keyset_page
 from tradematch.notifications.models import (
     Notification,
     NotificationInput,
@@ -85,14 +88,20 @@ async def queue(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
 # The in-app inbox ----------------------------------------------------------------------------
 
 
-def _in_app_of(user_id: str) -> Any:
-    return and_(Notification.user_id == user_id, Notification.channel == "in_app")
+def _in_app(scope: NotificationScope) -> Any:
+    return and_(scope, Notification.channel == "in_app")
 
 
 async def inbox(
-    session: AsyncSession, user_id: str, *, before: str | None, limit: int, unread_only: bool
+    session: AsyncSession,
+    scope: NotificationScope,
+    *,
+    before: str | None,
+    limit: int,
+    unread_only: bool,
 ) -> list[Any]:
-    """A page of the user's in-app notifications, newest first (ids sort by time)."""
+    """A page of the in-app notifications in scope, newest first (ids sort by time), one more
+    than ``limit``."""
     statement = (
         select(
             Notification.id,
@@ -105,34 +114,31 @@ async def inbox(
             EventRecord.job_id,
         )
         .join(EventRecord, EventRecord.id == Notification.event_id)
-        .where(_in_app_of(user_id))
-        .order_by(Notification.id.desc())
-        .limit(limit)
+        .where(_in_app(scope))
     )
-    if before is not None:
-        statement = statement.where(Notification.id < before)
     if unread_only:
         statement = statement.where(Notification.read_at.is_(None))
-    return list((await session.execute(statement)).all())
+    page = keyset_page(statement, Notification.id, after=before, limit=limit)
+    return list((await session.execute(page)).all())
 
 
-async def unread_count(session: AsyncSession, user_id: str) -> int:
+async def unread_count(session: AsyncSession, scope: NotificationScope) -> int:
     count = await session.scalar(
         select(func.count())
         .select_from(Notification)
-        .where(_in_app_of(user_id), Notification.read_at.is_(None))
+        .where(_in_app(scope), Notification.read_at.is_(None))
     )
     return int(count or 0)
 
 
 async def mark_read(
-    session: AsyncSession, user_id: str, notification_id: str, now: datetime
+    session: AsyncSession, scope: NotificationScope, notification_id: str, now: datetime
 ) -> datetime | None:
-    """Mark one of the user's in-app notifications read (the first reading time is kept);
-    None if the user has no such notification."""
+    """Mark an in-app notification in scope read (the first reading time is kept); None if
+    there is no such notification in scope."""
     read_at = await session.scalar(
         update(Notification)
-        .where(_in_app_of(user_id), Notification.id == notification_id)
+        .where(_in_app(scope), Notification.id == notification_id)
         .values(read_at=func.coalesce(Notification.read_at, now))
         .returning(Notification.read_at)
     )
@@ -225,26 +231,16 @@ async def remove_push_subscription(session: AsyncSession, subscription_id: int) 
 # Replay ---------------------------------------------------------------------------------------
 
 
-async def events_for_replay(
-    session: AsyncSession, *, after: int, until: int | None, limit: int
-) -> list[Any]:
-    """Events with ``after < seq <= until`` in sequence order, with their notification inputs."""
-    statement = (
-        select(
-            EventRecord.seq,
-            EventRecord.id,
-            EventRecord.type,
-            EventRecord.actor_id,
-            NotificationInput.context,
+async def inputs_of(session: AsyncSession, event_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """The kept notification context of each of these events (those that had one)."""
+    if not event_ids:
+        return {}
+    result = await session.execute(
+        select(NotificationInput.event_id, NotificationInput.context).where(
+            NotificationInput.event_id.in_(event_ids)
         )
-        .outerjoin(NotificationInput, NotificationInput.event_id == EventRecord.id)
-        .where(EventRecord.seq > after)
-        .order_by(EventRecord.seq)
-        .limit(limit)
     )
-    if until is not None:
-        statement = statement.where(EventRecord.seq <= until)
-    return list((await session.execute(statement)).all())
+    return {event_id: dict(context or {}) for event_id, context in result.all()}
 
 
 async def revive_dead(session: AsyncSession, event_ids: list[str]) -> int:
@@ -263,3 +259,139 @@ async def revive_dead(session: AsyncSession, event_ids: list[str]) -> int:
         .returning(Notification.id)
     )
     return len(revived.all())
+
+
+# Delivery (the dispatcher, notifications/delivery.py) ----------------------------------------
+# Outbox time is the database's ``now()``, one clock for every worker process, so leases mean
+# the same thing to all of them.
+
+_CLAIM = text(
+    """
+    WITH due AS (
+        SELECT id FROM notifications
+        WHERE status = 'pending' AND channel <> 'in_app' AND next_attempt_at <= now()
+          AND attempts < :max_attempts
+        ORDER BY next_attempt_at
+        LIMIT :limit
+        FOR UPDATE SKIP LOCKED
+    )
+    UPDATE notifications AS n
+    SET attempts = n.attempts + 1,
+        leased_until = now() + make_interval(secs => :lease),
+        next_attempt_at = now() + make_interval(secs => :lease)
+    FROM due, users AS u
+    WHERE n.id = due.id AND u.id = n.user_id
+    RETURNING n.id, n.event_id, n.user_id, n.channel, n.title, n.body, n.attempts,
+              n.created_at, CASE WHEN u.is_active THEN u.email END AS email, u.name
+    """
+)
+
+# In-app notifications are delivered by being in the database: due ones are simply marked sent.
+_DELIVER_IN_APP = text(
+    """
+    UPDATE notifications SET status = 'sent', sent_at = now(), attempts = attempts + 1,
+                             leased_until = NULL
+    WHERE id IN (
+        SELECT id FROM notifications
+        WHERE status = 'pending' AND channel = 'in_app' AND next_attempt_at <= now()
+        ORDER BY next_attempt_at
+        LIMIT :limit
+        FOR UPDATE SKIP LOCKED
+    )
+    RETURNING extract(epoch FROM now() - created_at) AS waited
+    """
+)
+
+# Rows whose final attempt never reported back (the worker died during it).
+_PARK_EXHAUSTED = text(
+    """
+    UPDATE notifications
+    SET status = 'dead', leased_until = NULL,
+        last_error = coalesce(last_error || '; ', '') || 'lease expired on the final attempt'
+    WHERE id IN (
+        SELECT id FROM notifications
+        WHERE status = 'pending' AND next_attempt_at <= now() AND attempts >= :max_attempts
+          AND channel <> 'in_app'
+        LIMIT :limit
+        FOR UPDATE SKIP LOCKED
+    )
+    RETURNING channel
+    """
+)
+
+_MARK_SENT = text(
+    """
+    UPDATE notifications
+    SET status = 'sent', sent_at = coalesce(sent_at, now()), leased_until = NULL,
+        last_error = NULL
+    WHERE id = :id
+    RETURNING extract(epoch FROM now() - created_at) AS waited
+    """
+)
+
+# Only the claim that made this attempt may record its failure (``attempts`` fences it): if the
+# lease ran out and another worker claimed the row meanwhile, that worker decides.
+_MARK_FAILED = text(
+    """
+    UPDATE notifications
+    SET status = CASE WHEN :final OR attempts >= :max_attempts THEN 'dead' ELSE 'pending' END,
+        next_attempt_at = now() + make_interval(secs => :delay),
+        leased_until = NULL,
+        last_error = :error
+    WHERE id = :id AND status = 'pending' AND attempts = :attempts
+    RETURNING status
+    """
+)
+
+_DEAD_COUNTS = text(
+    "SELECT channel, count(*) AS dead FROM notifications WHERE status = 'dead' GROUP BY channel"
+)
+
+
+async def claim_due(
+    session: AsyncSession, *, limit: int, lease_seconds: float, max_attempts: int
+) -> list[Any]:
+    params = {"limit": limit, "lease": lease_seconds, "max_attempts": max_attempts}
+    return list((await session.execute(_CLAIM, params)).all())
+
+
+async def deliver_in_app(session: AsyncSession, *, limit: int) -> list[float]:
+    rows = (await session.execute(_DELIVER_IN_APP, {"limit": limit})).all()
+    return [float(row.waited) for row in rows]
+
+
+async def park_exhausted(session: AsyncSession, *, limit: int, max_attempts: int) -> list[str]:
+    params = {"limit": limit, "max_attempts": max_attempts}
+    return [row.channel for row in (await session.execute(_PARK_EXHAUSTED, params)).all()]
+
+
+async def mark_sent(session: AsyncSession, notification_id: str) -> float | None:
+    waited = await session.scalar(_MARK_SENT, {"id": notification_id})
+    return None if waited is None else float(waited)
+
+
+async def mark_failed(
+    session: AsyncSession,
+    notification_id: str,
+    *,
+    attempts: int,
+    error: str,
+    delay_seconds: float,
+    max_attempts: int,
+    final: bool,
+) -> str | None:
+    params: dict[str, Any] = {
+        "id": notification_id,
+        "attempts": attempts,
+        "error": error,
+        "delay": delay_seconds,
+        "max_attempts": max_attempts,
+        "final": final,
+    }
+    status: str | None = await session.scalar(_MARK_FAILED, params)
+    return status
+
+
+async def dead_counts(session: AsyncSession) -> dict[str, int]:
+    rows = (await session.execute(_DEAD_COUNTS)).all()
+    return {row.channel: int(row.dead) for row in rows}

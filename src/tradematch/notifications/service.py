@@ -9,9 +9,11 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tradematch.authz.actor import Actor
+from tradematch.authz.scopes import notifications_of
 from tradematch.core.config import Settings
 from tradematch.core.errors import NotFound
 from tradematch.kit import clock
+from tradematch.kit.pagination import page
 from tradematch.notifications import repository, vapid
 from tradematch.notifications.schemas import (
     NotificationPage,
@@ -27,10 +29,11 @@ from tradematch.notifications.schemas import (
 async def inbox(
     session: AsyncSession, actor: Actor, *, cursor: str | None, limit: int, unread_only: bool
 ) -> NotificationPage:
+    mine = notifications_of(actor)
     rows = await repository.inbox(
-        session, actor.user_id, before=cursor, limit=limit + 1, unread_only=unread_only
+        session, mine, before=cursor, limit=limit, unread_only=unread_only
     )
-    page = rows[:limit]
+    found = page(rows, limit, lambda row: row.id)
     items = [
         NotificationView(
             notification_id=row.id,
@@ -43,23 +46,24 @@ async def inbox(
             read_at=row.read_at,
             created_at=row.created_at,
         )
-        for row in page
+        for row in found.items
     ]
     return NotificationPage(
         items=items,
-        unread_count=await repository.unread_count(session, actor.user_id),
-        next_cursor=page[-1].id if len(rows) > limit else None,
+        unread_count=await repository.unread_count(session, mine),
+        next_cursor=found.next_cursor,
     )
 
 
 async def mark_read(session: AsyncSession, actor: Actor, notification_id: str) -> NotificationRead:
-    read_at = await repository.mark_read(session, actor.user_id, notification_id, clock.now())
+    mine = notifications_of(actor)
+    read_at = await repository.mark_read(session, mine, notification_id, clock.now())
     if read_at is None:
         raise NotFound("Notification not found")
     return NotificationRead(
         notification_id=notification_id,
         read_at=read_at,
-        unread_count=await repository.unread_count(session, actor.user_id),
+        unread_count=await repository.unread_count(session, mine),
     )
 
 

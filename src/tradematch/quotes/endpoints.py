@@ -7,7 +7,7 @@ from fastapi import APIRouter, Body, status
 from tradematch.api.deps import ActorDep, CustomerDep, CustomerOrAdminDep, SessionDep, VendorDep
 from tradematch.api.routing import TransactionalRoute
 from tradematch.kit.schemas import EmptyRequest
-from tradematch.quotes import service
+from tradematch.quotes import award, service
 from tradematch.quotes.schemas import (
     QuoteAccepted,
     QuoteChanged,
@@ -55,7 +55,7 @@ async def accept_quote(
     quote_id: str, actor: CustomerDep, session: SessionDep, body: EmptyBody = None
 ) -> QuoteAccepted:
     """Award the job: the quote wins, the job starts, escrow opens, other vendors are told."""
-    return await service.accept(session, actor, quote_id)
+    return await award.award(session, actor, quote_id)
 
 
 @router.patch("/quotes/{quote_id}/reject", response_model=QuoteChanged)

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TypedDict
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, text
 from sqlalchemy.dialects.postgresql import JSONB
@@ -9,6 +9,17 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from tradematch.core.orm import Base, Timestamps, check_in
 from tradematch.quotes.states import QUOTE
+
+
+class MilestonePlanEntry(TypedDict):
+    """One milestone of a quote's proposed breakdown (the milestones themselves are made from
+    it when the quote wins)."""
+
+    title: str
+    amount_pence: int
+
+
+WHOLE_JOB = "Complete the job"  # the one milestone of a quote sent without a breakdown
 
 
 class Quote(Timestamps, Base):
@@ -20,8 +31,7 @@ class Quote(Timestamps, Base):
     amount_pence: Mapped[int]
     description: Mapped[str | None] = mapped_column(String(5000))
     estimated_duration: Mapped[str | None] = mapped_column(String(120))
-    # The proposed milestone breakdown: [{"title": str, "amount_pence": int}, ...].
-    milestone_plan: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+    milestone_plan: Mapped[list[MilestonePlanEntry]] = mapped_column(JSONB)
     status: Mapped[str] = mapped_column(String(16), server_default="pending")
     decided_at: Mapped[datetime | None]
     __table_args__ = (

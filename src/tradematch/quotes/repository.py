@@ -1,10 +1,19 @@
+"""Every SQL statement on quotes."""
+
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tradematch.authz.scopes import QuoteScope
+from tradematch.kit.repository import locking
 from tradematch.quotes.models import Quote
+
+
+async def add(session: AsyncSession, quote: Quote) -> Quote:
+    session.add(quote)
+    await session.flush()
+    return quote
 
 
 async def get(
@@ -12,10 +21,24 @@ async def get(
 ) -> Quote | None:
     statement = select(Quote).where(Quote.id == quote_id, scope)
     if lock:
-        statement = statement.with_for_update().execution_options(populate_existing=True)
+        statement = locking(statement)
     return (await session.execute(statement)).scalar_one_or_none()
 
 
-async def for_job(session: AsyncSession, job_id: str) -> list[Quote]:
-    result = await session.execute(select(Quote).where(Quote.job_id == job_id).order_by(Quote.id))
+async def for_job(session: AsyncSession, scope: QuoteScope, job_id: str) -> list[Quote]:
+    result = await session.execute(
+        select(Quote).where(Quote.job_id == job_id, scope).order_by(Quote.id)
+    )
+    return list(result.scalars())
+
+
+async def expire_pending_for_leads(session: AsyncSession, lead_ids: list[str]) -> list[str]:
+    if not lead_ids:
+        return []
+    result = await session.execute(
+        update(Quote)
+        .where(Quote.lead_id.in_(lead_ids), Quote.status == "pending")
+        .values(status="expired", decided_at=text("now()"))
+        .returning(Quote.id)
+    )
     return list(result.scalars())

@@ -22,7 +22,7 @@ from starlette.websockets import WebSocket
 
 from tradematch.authz.actor import Actor
 from tradematch.core.metrics import EVENT_SOCKET_LAG, LIVE_SOCKETS_BEHIND
-from tradematch.events import repository as event_log
+from tradematch.events import service as events
 from tradematch.events.service import view_for
 from tradematch.realtime.protocol import (
     CLOSE_RESUME,
@@ -117,10 +117,11 @@ class Connection:
         """Send the user's events in ``(after, live_from]`` from the log, in order."""
         upto = self.live_from
         position = after
-        user_id = None if self.actor.is_admin else self.actor.user_id
         while position < upto:
             async with self._sessionmaker() as session:
-                records = await event_log.feed(session, user_id, after=position, limit=REPLAY_BATCH)
+                records = await events.seen_by(
+                    session, self.actor, after=position, limit=REPLAY_BATCH
+                )
             for record in records:
                 if record.seq > upto:
                     break

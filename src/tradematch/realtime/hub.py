@@ -31,14 +31,15 @@ import asyncpg
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tradematch.accounts import service as accounts
 from tradematch.authz.actor import Actor
 from tradematch.authz.roles import Role
 from tradematch.core.config import Settings
 from tradematch.core.logging import RedactTokens
 from tradematch.core.metrics import LIVE_SOCKETS
+from tradematch.events import service as events
 from tradematch.events.log import NOTIFY_CHANNEL
-from tradematch.events.service import view_for
-from tradematch.realtime import repository
+from tradematch.events.service import NewEvent, view_for
 from tradematch.realtime.connection import Connection
 from tradematch.realtime.protocol import (
     CLOSE_POLICY_VIOLATION,
@@ -180,7 +181,7 @@ class Hub:
             await db.add_listener(NOTIFY_CHANNEL, self._on_notify)
             db.add_termination_listener(self._on_terminated)
             if self.cursor is None:
-                self.cursor = await db.fetchval("SELECT coalesce(max(seq), 0) FROM event_log")
+                self.cursor = await events.last_seq(db) or 0
         except BaseException:
             db.terminate()
             raise
@@ -212,11 +213,11 @@ class Hub:
         """One read of new events; True if there may be more right away."""
         assert self.cursor is not None
         if not self._users and not self._admins:
-            head = await self._db.fetchval("SELECT max(seq) FROM event_log")
+            head = await events.last_seq(self._db)
             if head is not None:
                 self.cursor = max(self.cursor, head)
             return False
-        batch = await repository.new_events(
+        batch = await events.new_events(
             self._db,
             after=self.cursor,
             user_ids=list(self._users),
@@ -235,7 +236,7 @@ class Hub:
             self.cursor = max(self.cursor, batch.head)
         return False
 
-    def _dispatch(self, event: repository.NewEvent) -> None:
+    def _dispatch(self, event: NewEvent) -> None:
         record = event.record
         seq, created_at = record.seq, record.created_at.timestamp()
         views: dict[str, LiveEvent] = {}  # one masked text per kind of viewer
@@ -261,9 +262,7 @@ class Hub:
         connections = self.connections()
         if not connections:
             return
-        roles = await repository.active_roles(
-            self._db, list({c.actor.user_id for c in connections})
-        )
+        roles = await accounts.active_roles(self._db, list({c.actor.user_id for c in connections}))
         for connection in connections:
             role = roles.get(connection.actor.user_id)
             if role is None or Role(role) is not connection.actor.role:

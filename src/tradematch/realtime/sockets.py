@@ -11,9 +11,8 @@ import jwt
 from fastapi import FastAPI
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from tradematch.accounts import repository as accounts
+from tradematch.accounts import service as accounts
 from tradematch.authz.actor import Actor
-from tradematch.authz.roles import Role
 from tradematch.core.errors import Unauthorized
 from tradematch.core.security import read_token
 from tradematch.realtime.connection import Connection
@@ -46,10 +45,10 @@ async def authenticate(app: FastAPI, token: str | None) -> tuple[Actor, float] |
         return None
     expires_at = jwt.decode(token, options={"verify_signature": False}).get("exp")
     async with app.state.sessionmaker() as session:
-        user = await accounts.by_id(session, claims.user_id)
-    if user is None or not user.is_active or not isinstance(expires_at, int | float):
+        actor = await accounts.actor_for(session, claims.user_id)
+    if actor is None or not isinstance(expires_at, int | float):
         return None
-    return Actor(user_id=user.id, role=Role(user.role)), float(expires_at)
+    return actor, float(expires_at)
 
 
 def bearer_token(websocket: WebSocket) -> str | None:

@@ -50,4 +50,4 @@ async def vendor_reviews(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> ReviewList:
     """A vendor's published reviews, newest first."""
-    return await service.for_vendor(session, vendor_id, limit=limit, cursor=cursor)
+    return await service.for_vendor(session, actor, vendor_id, limit=limit, cursor=cursor)

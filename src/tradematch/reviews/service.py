@@ -3,19 +3,26 @@ and the customer replies once."""
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tradematch.authz.actor import Actor
-from tradematch.authz.scopes import jobs_owned_by, reviews_about, reviews_written_by
+from tradematch.authz.roles import Role, require
+from tradematch.authz.scopes import (
+    ReviewScope,
+    jobs_owned_by,
+    published_reviews,
+    reviews_about,
+    reviews_written_by,
+)
 from tradematch.core.errors import Conflict, InvalidStateTransition, NotFound, ValidationFailed
 from tradematch.events.context import for_parties
 from tradematch.events.log import emit
 from tradematch.events.types import EventType
-from tradematch.jobs import repository as jobs
-from tradematch.jobs.states import JOB
+from tradematch.jobs import service as jobs
 from tradematch.kit import clock
 from tradematch.kit.ids import new_id
+from tradematch.kit.pagination import page
+from tradematch.reviews import repository
 from tradematch.reviews.models import Review
 from tradematch.reviews.moderation import hold_reason
 from tradematch.reviews.schemas import (
@@ -27,15 +34,10 @@ from tradematch.reviews.schemas import (
     ReviewView,
 )
 from tradematch.reviews.states import REVIEW
-from tradematch.vendors.models import VendorProfile
+from tradematch.vendors import service as vendors
 
 POSTED_MESSAGE = "Review posted"
 HELD_MESSAGE = "Review received; it will appear once a moderator has checked it"
-
-
-class AlreadyReviewed(Conflict):
-    code = "ALREADY_REVIEWED"
-    message = "This job already has a review"
 
 
 class AlreadyAnswered(Conflict):
@@ -65,45 +67,32 @@ def own_view(review: Review) -> ReviewOwnView:
     )
 
 
-async def _add_to_rating(session: AsyncSession, review: Review) -> None:
-    await session.execute(
-        update(VendorProfile)
-        .where(VendorProfile.user_id == review.vendor_id)
-        .values(
-            rating_count=VendorProfile.rating_count + 1,
-            rating_total=VendorProfile.rating_total + review.rating,
-        )
-    )
-
-
 async def post(session: AsyncSession, actor: Actor, request: ReviewCreate) -> ReviewPosted:
-    job = await jobs.get(session, jobs_owned_by(actor), request.job_id, lock=True)
-    if job is None:
-        raise NotFound("Job not found")
+    """One review per job: posting closes the job, so a second finds it closed (409); the
+    unique index on ``reviews.job_id`` backs that up."""
+    require(actor, Role.CUSTOMER)
+    job = await jobs.lock(session, jobs_owned_by(actor), request.job_id)
     if job.status != "completed":
         raise InvalidStateTransition("job", job.status, "review")
-    existing = await session.execute(select(Review.id).where(Review.job_id == job.id))
-    if existing.first() is not None:
-        raise AlreadyReviewed()
     assert job.awarded_vendor_id is not None
     reason = hold_reason(request.feedback)
-    review = Review(
-        id=new_id("rev"),
-        job_id=job.id,
-        customer_id=job.customer_id,
-        vendor_id=job.awarded_vendor_id,
-        rating=request.rating,
-        feedback=request.feedback,
-        recommend=request.recommend_yes_no,
-        status="held" if reason else "published",
-        moderation_reason=reason,
+    jobs.close(job, clock.now())
+    review = await repository.add(
+        session,
+        Review(
+            id=new_id("rev"),
+            job_id=job.id,
+            customer_id=job.customer_id,
+            vendor_id=job.awarded_vendor_id,
+            rating=request.rating,
+            feedback=request.feedback,
+            recommend=request.recommend_yes_no,
+            status="held" if reason else "published",
+            moderation_reason=reason,
+        ),
     )
-    session.add(review)
-    job.status = JOB.transition(job.status, "close")
-    job.closed_at = clock.now()
-    await session.flush()
     if review.status == "published":
-        await _add_to_rating(session, review)
+        await vendors.add_rating(session, review.vendor_id, review.rating)
     parties = [job.customer_id, job.awarded_vendor_id]
     context = for_parties(job.customer_id, job.awarded_vendor_id, rating=review.rating)
     event_id = emit(
@@ -129,14 +118,8 @@ async def post(session: AsyncSession, actor: Actor, request: ReviewCreate) -> Re
     )
 
 
-async def _locked_review(session: AsyncSession, scope: object, review_id: str) -> Review:
-    result = await session.execute(
-        select(Review)
-        .where(Review.id == review_id, scope)  # type: ignore[arg-type]
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    review = result.scalar_one_or_none()
+async def _locked_review(session: AsyncSession, scope: ReviewScope, review_id: str) -> Review:
+    review = await repository.get_for_update(session, scope, review_id)
     if review is None:
         raise NotFound("Review not found")
     return review
@@ -150,6 +133,7 @@ def _clean(text: str) -> str:
 
 async def respond(session: AsyncSession, actor: Actor, review_id: str, text: str) -> ReviewChanged:
     """The vendor's public response, once, to a published review."""
+    require(actor, Role.VENDOR)
     review = await _locked_review(
         session, reviews_about(actor) & (Review.status == "published"), review_id
     )
@@ -165,13 +149,14 @@ async def respond(session: AsyncSession, actor: Actor, review_id: str, text: str
         job_id=review.job_id,
         payload={"review_id": review.id},
         audience=[review.customer_id, review.vendor_id],
-        context={"customer_id": review.customer_id, "vendor_id": review.vendor_id},
+        context=for_parties(review.customer_id, review.vendor_id),
     )
     return ReviewChanged(review_id=review.id, status=review.status, event_id=event_id)
 
 
 async def reply(session: AsyncSession, actor: Actor, review_id: str, text: str) -> ReviewChanged:
     """The customer's reply to the vendor's response, once."""
+    require(actor, Role.CUSTOMER)
     review = await _locked_review(session, reviews_written_by(actor), review_id)
     if review.vendor_response is None:
         raise InvalidStateTransition("review", "awaiting_vendor_response", "reply")
@@ -187,7 +172,7 @@ async def reply(session: AsyncSession, actor: Actor, review_id: str, text: str) 
         job_id=review.job_id,
         payload={"review_id": review.id},
         audience=[review.customer_id, review.vendor_id],
-        context={"customer_id": review.customer_id, "vendor_id": review.vendor_id},
+        context=for_parties(review.customer_id, review.vendor_id),
     )
     return ReviewChanged(review_id=review.id, status=review.status, event_id=event_id)
 
@@ -195,13 +180,15 @@ async def reply(session: AsyncSession, actor: Actor, review_id: str, text: str) 
 async def moderate(
     session: AsyncSession, actor: Actor, review_id: str, decision: str, reason: str | None
 ) -> ReviewChanged:
+    """Publish (approve) or reject a held review (admins)."""
+    require(actor, Role.ADMIN)
     review = await _locked_review(session, reviews_about(actor), review_id)
     review.status = REVIEW.transition(review.status, decision)
     if reason:
         review.moderation_reason = reason
     await session.flush()
     if review.status == "published":
-        await _add_to_rating(session, review)
+        await vendors.add_rating(session, review.vendor_id, review.rating)
     audience = (
         [review.customer_id, review.vendor_id]
         if review.status == "published"
@@ -214,34 +201,28 @@ async def moderate(
         job_id=review.job_id,
         payload={"review_id": review.id, "status": review.status},
         audience=audience,
-        context={"customer_id": review.customer_id},
+        context=for_parties(review.customer_id, None),
     )
     return ReviewChanged(review_id=review.id, status=review.status, event_id=event_id)
 
 
 async def for_vendor(
-    session: AsyncSession, vendor_id: str, *, limit: int, cursor: str | None
+    session: AsyncSession, actor: Actor, vendor_id: str, *, limit: int, cursor: str | None
 ) -> ReviewList:
-    exists = await session.execute(
-        select(VendorProfile.user_id).where(VendorProfile.user_id == vendor_id)
-    )
-    if exists.first() is None:
+    """A vendor's published reviews, newest first (anyone signed in)."""
+    if not await vendors.has_profile(session, vendor_id):
         raise NotFound("Vendor not found")
-    statement = select(Review).where(Review.vendor_id == vendor_id, Review.status == "published")
-    if cursor is not None:
-        statement = statement.where(Review.id < cursor)
-    found = list(
-        (await session.execute(statement.order_by(Review.id.desc()).limit(limit + 1))).scalars()
+    found = page(
+        await repository.page_about_vendor(
+            session, published_reviews(), vendor_id, after=cursor, limit=limit
+        ),
+        limit,
+        lambda review: review.id,
     )
-    more = len(found) > limit
-    found = found[:limit]
-    return ReviewList(
-        items=[public_view(r) for r in found], next_cursor=found[-1].id if more else None
-    )
+    return ReviewList(items=[public_view(r) for r in found.items], next_cursor=found.next_cursor)
 
 
-async def held(session: AsyncSession) -> list[ReviewOwnView]:
-    result = await session.execute(
-        select(Review).where(Review.status == "held").order_by(Review.id).limit(200)
-    )
-    return [own_view(r) for r in result.scalars()]
+async def held(session: AsyncSession, actor: Actor) -> list[ReviewOwnView]:
+    """Reviews waiting for moderation (admins)."""
+    require(actor, Role.ADMIN)
+    return [own_view(r) for r in await repository.held(session, reviews_about(actor))]

@@ -2,11 +2,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from tradematch.accounts.schemas import VendorProfileOwn
 from tradematch.api.deps import ActorDep, SessionDep, VendorDep
 from tradematch.api.routing import TransactionalRoute
 from tradematch.vendors import service
-from tradematch.vendors.schemas import VendorProfileUpdate, VendorPublicProfile
+from tradematch.vendors.schemas import VendorProfileOwn, VendorProfileUpdate, VendorPublicProfile
 
 router = APIRouter(tags=["vendors"], route_class=TransactionalRoute)
 

@@ -1,11 +1,37 @@
 from __future__ import annotations
 
-from pydantic import field_validator, model_validator
+from typing import Annotated
 
-from tradematch.accounts.schemas import BusinessName, Radius, Trades, _unique_trades
+from pydantic import Field, StringConstraints, field_validator, model_validator
+
 from tradematch.kit.catalogue import Badge, Trade
 from tradematch.kit.postcodes import Postcode
 from tradematch.kit.schemas import RequestModel, ResponseModel
+
+BusinessName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)
+]
+Trades = Annotated[list[Trade], Field(min_length=1, max_length=len(Trade))]
+Radius = Annotated[int, Field(ge=1, le=100, description="Service radius in miles")]
+
+
+def unique_trades(trades: list[Trade] | None) -> list[Trade] | None:
+    if trades is not None and len(set(trades)) != len(trades):
+        raise ValueError("trades must not repeat")
+    return trades
+
+
+class VendorProfileOwn(ResponseModel):
+    """The vendor's own profile (everything, since it is theirs)."""
+
+    business_name: str
+    trades: list[Trade]
+    postcode: str
+    service_radius_miles: int
+    accepting_leads: bool
+    badges: list[Badge]
+    rating_average: float | None
+    rating_count: int
 
 
 class VendorPublicProfile(ResponseModel):
@@ -27,7 +53,7 @@ class VendorProfileUpdate(RequestModel):
     service_radius_miles: Radius | None = None
     accepting_leads: bool | None = None
 
-    _trades = field_validator("trades")(_unique_trades)
+    _trades = field_validator("trades")(unique_trades)
 
     @model_validator(mode="after")
     def _something(self) -> VendorProfileUpdate:

@@ -2,7 +2,7 @@
 
 Each round it marks due in-app rows sent (the database is their delivery), parks rows whose
 final attempt never reported back, and claims as many due email and push rows as it has free
-delivery slots (``worker/outbox.py``: ``FOR UPDATE SKIP LOCKED`` and a lease, in a short
+delivery slots (``notifications/delivery.py``: ``FOR UPDATE SKIP LOCKED`` and a lease, in a short
 transaction). Sends run outside any transaction, each bounded by the send timeout, which the
 lease outlasts. A failed send is retried after an exponential, jittered delay; after
 ``notify_max_attempts`` the row is parked as ``dead``. It wakes on the events' NOTIFY, and polls
@@ -31,11 +31,11 @@ from tradematch.core.metrics import (
     NOTIFICATIONS_DEAD,
 )
 from tradematch.events.log import NOTIFY_CHANNEL
+from tradematch.notifications import delivery as outbox
 from tradematch.notifications.channels.base import Delivery, DeliveryFailed, Undeliverable
 from tradematch.notifications.channels.email import EmailChannel
 from tradematch.notifications.channels.push import PushChannel
 from tradematch.notifications.states import CHANNELS
-from tradematch.worker import outbox
 
 log = structlog.get_logger("tradematch.dispatcher")
 

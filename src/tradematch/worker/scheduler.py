@@ -36,16 +36,14 @@ import contextlib
 import random
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import structlog
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tradematch.accounts import repository as accounts
+from tradematch.accounts import service as accounts
 from tradematch.core.config import Settings
 from tradematch.core.logging import log_scope
 from tradematch.core.metrics import (
@@ -60,6 +58,7 @@ from tradematch.events.unit_of_work import unit_of_work
 from tradematch.idempotency import service as idempotency
 from tradematch.jobs import tasks as job_tasks
 from tradematch.kit import clock
+from tradematch.kit.repository import one_process_at_a_time, try_transaction_lock
 from tradematch.leads import tasks as lead_tasks
 
 log = structlog.get_logger("tradematch.scheduler")
@@ -72,31 +71,6 @@ Sessionmaker = async_sessionmaker[AsyncSession]
 Finder = Callable[[AsyncSession, Settings, datetime, str | None, int], Awaitable[list[str]]]
 Step = Callable[[AsyncSession, Settings, str, datetime], Awaitable[Counter[str]]]
 Runner = Callable[[Sessionmaker, Settings, datetime, asyncio.Event], Awaitable[Counter[str]]]
-
-
-@asynccontextmanager
-async def _one_process_at_a_time(sessionmaker: Sessionmaker, name: str) -> AsyncIterator[bool]:
-    """A session-level advisory lock for the length of a run, on a connection of its own in
-    autocommit (no transaction stays open); released when the run ends or the process dies.
-    Yields whether this process got it."""
-    key = {"k": f"tradematch.scheduler.{name}"}
-    async with sessionmaker() as session:
-        conn = await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-        mine = (
-            await conn.execute(text("SELECT pg_try_advisory_lock(hashtextextended(:k, 0))"), key)
-        ).scalar_one()
-        try:
-            yield bool(mine)
-        finally:
-            if mine:
-                try:
-                    await conn.execute(
-                        text("SELECT pg_advisory_unlock(hashtextextended(:k, 0))"), key
-                    )
-                except BaseException:
-                    # Never hand a connection still holding the lock back to the pool.
-                    await conn.invalidate()
-                    raise
 
 
 @dataclass(frozen=True)
@@ -118,7 +92,7 @@ class Sweep:
     ) -> Counter[str]:
         if not self.exclusive:
             return await self._sweep(sessionmaker, settings, now, stop)
-        async with _one_process_at_a_time(sessionmaker, self.name) as mine:
+        async with one_process_at_a_time(sessionmaker, f"tradematch.scheduler.{self.name}") as mine:
             if not mine:
                 return Counter()
             return await self._sweep(sessionmaker, settings, now, stop)
@@ -190,17 +164,10 @@ async def housekeeping(
     """Delete what has outlived its use; one process at a time (the others skip the run)."""
     purged: Counter[str] = Counter()
     async with unit_of_work(sessionmaker) as session:
-        mine = (
-            await session.execute(
-                text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": HOUSEKEEPING_LOCK}
-            )
-        ).scalar_one()
-        if not mine:
+        if not await try_transaction_lock(session, HOUSEKEEPING_LOCK):
             return purged
         purged["idempotency_keys"] = await idempotency.purge_expired(session)
-        purged["login_attempts"] = await accounts.forget_failures(
-            session, settings.login_window_seconds
-        )
+        purged["login_attempts"] = await accounts.forget_old_failures(session, settings)
         purged["denial_counts"] = await denials.purge_old(session, settings.denial_retention_days)
     for table, count in purged.items():
         SCHEDULER_PURGED_ROWS.labels(table).inc(count)

@@ -1,0 +1,39 @@
+"""Every SQL statement on disputes."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tradematch.authz.scopes import DisputeScope
+from tradematch.disputes.models import Dispute
+from tradematch.kit.repository import locking
+
+LISTED = 200  # the admin's list shows this many, newest first
+
+
+async def add(session: AsyncSession, dispute: Dispute) -> Dispute:
+    session.add(dispute)
+    await session.flush()
+    return dispute
+
+
+async def get(
+    session: AsyncSession, scope: DisputeScope, dispute_id: str, *, lock: bool = False
+) -> Dispute | None:
+    statement = select(Dispute).where(Dispute.id == dispute_id, scope)
+    if lock:
+        statement = locking(statement)
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def newest(session: AsyncSession, scope: DisputeScope, status: str | None) -> list[Dispute]:
+    statement = (
+        select(Dispute)
+        .where(scope)
+        .order_by(Dispute.created_at.desc(), Dispute.id.desc())
+        .limit(LISTED)
+    )
+    if status is not None:
+        statement = statement.where(Dispute.status == status)
+    return list((await session.execute(statement)).scalars())

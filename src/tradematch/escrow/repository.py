@@ -1,0 +1,165 @@
+"""Every SQL statement on escrow accounts and the double-entry ledger."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Row, insert, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tradematch.authz.scopes import EscrowScope
+from tradematch.escrow.models import EscrowAccount, LedgerAccount, LedgerEntry, LedgerTransaction
+from tradematch.kit.repository import locking
+
+# --- escrow accounts -------------------------------------------------------------------------
+
+
+async def add(session: AsyncSession, escrow: EscrowAccount) -> EscrowAccount:
+    session.add(escrow)
+    await session.flush()
+    return escrow
+
+
+async def for_job(
+    session: AsyncSession, scope: EscrowScope, job_id: str, *, lock: bool = False
+) -> EscrowAccount | None:
+    statement = select(EscrowAccount).where(EscrowAccount.job_id == job_id, scope)
+    if lock:
+        statement = locking(statement)
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+# --- ledger accounts, transactions and entries -----------------------------------------------
+
+
+async def ensure_account(session: AsyncSession, kind: str, owner_ref: str) -> None:
+    """Create the ledger account on first use (a concurrent creation is fine)."""
+    await session.execute(
+        pg_insert(LedgerAccount)
+        .values(kind=kind, owner_ref=owner_ref)
+        .on_conflict_do_nothing(index_elements=["kind", "owner_ref"])
+    )
+
+
+async def account(
+    session: AsyncSession, kind: str, owner_ref: str, *, lock: bool = False
+) -> Row[int, str, str, int]:
+    statement = select(
+        LedgerAccount.id, LedgerAccount.kind, LedgerAccount.owner_ref, LedgerAccount.balance_pence
+    ).where(LedgerAccount.kind == kind, LedgerAccount.owner_ref == owner_ref)
+    if lock:
+        statement = statement.with_for_update()
+    return (await session.execute(statement)).one()
+
+
+async def find_account(session: AsyncSession, kind: str, owner_ref: str) -> Row[int, int] | None:
+    """(id, balance) of the account, if it was ever used."""
+    result = await session.execute(
+        select(LedgerAccount.id, LedgerAccount.balance_pence).where(
+            LedgerAccount.kind == kind, LedgerAccount.owner_ref == owner_ref
+        )
+    )
+    return result.first()
+
+
+async def balance(session: AsyncSession, kind: str, owner_ref: str) -> int:
+    result = await session.execute(
+        select(LedgerAccount.balance_pence).where(
+            LedgerAccount.kind == kind, LedgerAccount.owner_ref == owner_ref
+        )
+    )
+    return int(result.scalar_one_or_none() or 0)
+
+
+async def add_transaction(
+    session: AsyncSession,
+    transaction_id: str,
+    *,
+    kind: str,
+    job_id: str | None,
+    event_id: str | None,
+    entries: list[tuple[int, int]],
+) -> None:
+    """One ledger transaction and its entries (account id, signed pence)."""
+    await session.execute(
+        insert(LedgerTransaction).values(
+            id=transaction_id, kind=kind, job_id=job_id, event_id=event_id
+        )
+    )
+    await session.execute(
+        insert(LedgerEntry),
+        [
+            {"transaction_id": transaction_id, "account_id": account_id, "amount_pence": amount}
+            for account_id, amount in entries
+        ],
+    )
+
+
+async def entries_of(
+    session: AsyncSession, account_id: int, *, limit: int
+) -> list[Row[str, str, int, str | None, Any]]:
+    """The account's latest entries with their transactions, newest first."""
+    result = await session.execute(
+        select(
+            LedgerTransaction.id,
+            LedgerTransaction.kind,
+            LedgerEntry.amount_pence,
+            LedgerTransaction.job_id,
+            LedgerEntry.created_at,
+        )
+        .join(LedgerEntry, LedgerEntry.transaction_id == LedgerTransaction.id)
+        .where(LedgerEntry.account_id == account_id)
+        .order_by(LedgerEntry.id.desc())
+        .limit(limit)
+    )
+    return list(result.all())
+
+
+# --- the invariants, rebuilt from the entries ------------------------------------------------
+
+INVARIANT_QUERIES: dict[str, str] = {
+    "unbalanced transaction": """
+        SELECT transaction_id FROM ledger_entries
+         GROUP BY transaction_id HAVING sum(amount_pence) <> 0
+    """,
+    "stored balance differs from its entries": """
+        SELECT a.id FROM ledger_accounts a
+          LEFT JOIN ledger_entries e ON e.account_id = a.id
+         GROUP BY a.id, a.balance_pence HAVING a.balance_pence <> coalesce(sum(e.amount_pence), 0)
+    """,
+    "negative wallet or escrow balance": """
+        SELECT id FROM ledger_accounts WHERE kind <> 'provider' AND balance_pence < 0
+    """,
+    "released + refunded exceed funded": """
+        SELECT id FROM escrow_accounts WHERE released_pence + refunded_pence > funded_pence
+    """,
+    "escrow balance differs from funded - released - refunded": """
+        SELECT x.id FROM escrow_accounts x
+          LEFT JOIN ledger_accounts a ON a.kind = 'escrow' AND a.owner_ref = x.id
+         WHERE coalesce(a.balance_pence, 0) <> x.funded_pence - x.released_pence - x.refunded_pence
+    """,
+    "escrow state does not match its balance": """
+        SELECT id FROM escrow_accounts WHERE NOT (
+             (status = 'pending' AND funded_pence = 0)
+          OR (status = 'held' AND funded_pence = total_pence AND released_pence = 0
+              AND refunded_pence = 0)
+          OR (status = 'partial_released' AND released_pence > 0
+              AND released_pence + refunded_pence < funded_pence)
+          OR (status = 'released' AND funded_pence > 0
+              AND released_pence + refunded_pence = funded_pence AND refunded_pence = 0)
+          OR (status = 'refunded' AND refunded_pence > 0
+              AND released_pence + refunded_pence = funded_pence)
+          OR (status = 'disputed' AND funded_pence > released_pence + refunded_pence))
+    """,
+}
+
+
+async def invariant_violations(session: AsyncSession) -> dict[str, list[str]]:
+    """Each invariant's offending ids (empty when all hold)."""
+    found: dict[str, list[str]] = {}
+    for name, query in INVARIANT_QUERIES.items():
+        rows = [str(r[0]) for r in (await session.execute(text(query))).all()]
+        if rows:
+            found[name] = rows
+    return found

@@ -1,0 +1,93 @@
+"""The job's changes that reach its leads: publishing offers it to vendors; cancelling, expiring
+and awarding it take it away from the vendors still holding open leads."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tradematch.authz.actor import Actor
+from tradematch.authz.roles import Role, require
+from tradematch.authz.scopes import jobs_owned_by
+from tradematch.core.config import Settings
+from tradematch.events.context import for_parties
+from tradematch.events.log import emit
+from tradematch.events.types import EventType
+from tradematch.jobs import service as jobs
+from tradematch.jobs.models import Job
+from tradematch.jobs.schemas import JobChanged, JobPublished
+from tradematch.kit import clock
+from tradematch.leads import service as leads
+from tradematch.leads.models import Lead
+from tradematch.messaging import service as messaging
+from tradematch.quotes import service as quotes
+
+NO_LONGER_AVAILABLE = "This job is no longer available"
+
+
+async def publish(
+    session: AsyncSession, actor: Actor, settings: Settings, job_id: str
+) -> JobPublished:
+    """A draft goes live and is offered to up to ``max_open_leads`` matching vendors."""
+    require(actor, Role.CUSTOMER)
+    job = await jobs.lock(session, jobs_owned_by(actor), job_id)
+    jobs.publish(job, clock.now())
+    await session.flush()
+    event_id = emit(
+        session,
+        EventType.JOB_POSTED,
+        actor=actor,
+        job_id=job.id,
+        payload={"status": job.status},
+        audience=[job.customer_id],
+    )
+    offered = await leads.offer_leads(session, actor, settings, job)
+    count = len(offered)
+    noun = "vendor" if count == 1 else "vendors"
+    return JobPublished(
+        job_id=job.id,
+        status=job.status,
+        leads_assigned=count,
+        message=f"Job published. {count} {noun} notified.",
+        event_id=event_id,
+    )
+
+
+async def cancel(session: AsyncSession, actor: Actor, job_id: str) -> JobChanged:
+    """A draft or live job is cancelled; vendors holding leads hear it is no longer available."""
+    require(actor, Role.CUSTOMER)
+    job = await jobs.lock(session, jobs_owned_by(actor), job_id)
+    jobs.cancel(job, clock.now())
+    await session.flush()
+    event_id = emit(
+        session,
+        EventType.JOB_CANCELLED,
+        actor=actor,
+        job_id=job.id,
+        payload={"status": job.status},
+        audience=[job.customer_id],
+    )
+    await close_open_leads(session, actor, job)
+    return JobChanged(job_id=job.id, status=job.status, event_id=event_id)
+
+
+async def close_open_leads(
+    session: AsyncSession, actor: Actor, job: Job, *, except_lead: str | None = None
+) -> list[Lead]:
+    """Close every open lead of the (locked) job: another vendor won, or the job ended. Their
+    pending quotes expire, their conversations lock, and each vendor hears only that the job is
+    gone."""
+    closed = await leads.close_open(session, job, except_lead=except_lead)
+    lead_ids = [lead.id for lead in closed]
+    await quotes.expire_pending_for_leads(session, lead_ids)
+    await messaging.lock_for_leads(session, lead_ids)
+    for lead in closed:
+        emit(
+            session,
+            EventType.LEAD_CLOSED,
+            actor=actor,
+            job_id=job.id,
+            payload={"lead_id": lead.id, "message": NO_LONGER_AVAILABLE},
+            audience=[lead.vendor_id],
+            context=for_parties(None, lead.vendor_id),
+        )
+    return closed
