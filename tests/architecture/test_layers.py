@@ -218,9 +218,12 @@ def sql_outside_repositories(module: Module) -> list[str]:
             and _looks_like_a_connection(node.func.value)
         ):
             found.append(f"{node.lineno}: .{node.func.attr}()")
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
-            if RAW_SQL.match(node.value):
-                found.append(f"{node.lineno}: {node.value.strip()[:40]!r}")
+        elif (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and RAW_SQL.match(node.value)
+        ):
+            found.append(f"{node.lineno}: {node.value.strip()[:40]!r}")
     return found
 
 
@@ -237,7 +240,8 @@ def test_sql_lives_in_repositories() -> None:
             continue
         if module.name in SQL_ALLOWED:
             continue
-        offenders += [f"{module.path.relative_to(SRC)}:{s}" for s in sql_outside_repositories(module)]
+        where = module.path.relative_to(SRC)
+        offenders += [f"{where}:{found}" for found in sql_outside_repositories(module)]
     assert offenders == [], "\n".join(offenders)
 
 

@@ -134,13 +134,14 @@ async def fund(
 
 async def release(
     session: AsyncSession,
-    actor: Actor,
+    by: Actor,
     escrow: EscrowAccount,
     amount_pence: int,
     *,
     kind: str = "milestone_release",
 ) -> str:
-    """Move ``amount_pence`` from the locked escrow to the vendor's wallet; return the event id."""
+    """Move ``amount_pence`` from the locked escrow to the vendor's wallet (``by`` whoever
+    approved or ruled); return the event id."""
     source = await ledger.account(session, ledger.ESCROW, escrow.id, lock=True)
     wallet = await ledger.account(session, ledger.VENDOR_WALLET, escrow.vendor_id, lock=True)
     transaction_id = await ledger.transfer(
@@ -156,7 +157,7 @@ async def release(
     return emit(
         session,
         EventType.PAYMENT_RELEASED,
-        actor=actor,
+        actor=by,
         job_id=escrow.job_id,
         payload={
             "escrow_id": escrow.id,
@@ -175,10 +176,10 @@ def require_funded(escrow: EscrowAccount, action: str) -> None:
 
 
 async def pay_milestone(
-    session: AsyncSession, actor: Actor, escrow: EscrowAccount, amount_pence: int
+    session: AsyncSession, by: Actor, escrow: EscrowAccount, amount_pence: int
 ) -> None:
     """Release a milestone's amount; the escrow is released in full with its last one."""
-    await release(session, actor, escrow, amount_pence)
+    await release(session, by, escrow, amount_pence)
     done = escrow.released_pence == escrow.funded_pence
     escrow.status = ESCROW.transition(escrow.status, "release_all" if done else "release_part")
 
@@ -202,7 +203,7 @@ def unfreeze(escrow: EscrowAccount) -> None:
 
 async def settle(
     session: AsyncSession,
-    actor: Actor,
+    by: Actor,
     settings: Settings,
     escrow: EscrowAccount,
     *,
@@ -214,7 +215,7 @@ async def settle(
         return
     to_customer = remaining(escrow) - to_vendor
     if to_vendor:
-        await release(session, actor, escrow, to_vendor, kind="dispute_release")
+        await release(session, by, escrow, to_vendor, kind="dispute_release")
     if to_customer:
         await provider_for(settings).refund(
             session,

@@ -71,11 +71,11 @@ async def cancel(session: AsyncSession, actor: Actor, job_id: str) -> JobChanged
 
 
 async def close_open_leads(
-    session: AsyncSession, actor: Actor, job: Job, *, except_lead: str | None = None
+    session: AsyncSession, by: Actor, job: Job, *, except_lead: str | None = None
 ) -> list[Lead]:
     """Close every open lead of the (locked) job: another vendor won, or the job ended. Their
     pending quotes expire, their conversations lock, and each vendor hears only that the job is
-    gone."""
+    gone (from ``by``, whoever ended it)."""
     closed = await leads.close_open(session, job, except_lead=except_lead)
     lead_ids = [lead.id for lead in closed]
     await quotes.expire_pending_for_leads(session, lead_ids)
@@ -84,7 +84,7 @@ async def close_open_leads(
         emit(
             session,
             EventType.LEAD_CLOSED,
-            actor=actor,
+            actor=by,
             job_id=job.id,
             payload={"lead_id": lead.id, "message": NO_LONGER_AVAILABLE},
             audience=[lead.vendor_id],

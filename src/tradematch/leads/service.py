@@ -56,10 +56,9 @@ def _short(title: str, limit: int = 20) -> str:
 # --- offering and closing (the platform's side) ---------------------------------------------
 
 
-async def offer_leads(
-    session: AsyncSession, actor: Actor, settings: Settings, job: Job
-) -> list[Lead]:
-    """Offer the job to the best matching vendors until it has ``max_open_leads`` open leads.
+async def offer_leads(session: AsyncSession, by: Actor, settings: Settings, job: Job) -> list[Lead]:
+    """Offer the job to the best matching vendors until it has ``max_open_leads`` open leads;
+    the events name ``by`` (whoever set it off: the customer publishing, or the platform).
 
     The caller holds the job's row lock, so concurrent top-ups cannot overshoot.
     """
@@ -92,7 +91,7 @@ async def offer_leads(
         emit(
             session,
             EventType.LEAD_OFFERED,
-            actor=actor,
+            actor=by,
             job_id=job.id,
             payload={
                 "lead_id": lead.id,
@@ -322,6 +321,7 @@ async def decline(
 
 async def lock_own_on_job(session: AsyncSession, actor: Actor, job: Job) -> Lead | None:
     """The acting vendor's lead on the job, locked (None if it has none)."""
+    require(actor, Role.VENDOR)
     return await repository.on_job_for_update(session, leads_held_by(actor), job.id)
 
 

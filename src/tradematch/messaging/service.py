@@ -88,12 +88,15 @@ async def post_to_job(
 
 async def archive_for_job_vendor(
     session: AsyncSession, actor: Actor, job_id: str, vendor_id: str
-) -> None:
+) -> Conversation | None:
+    """Archive the conversation of a completed job (on behalf of ``actor``); None if there is
+    none the actor may reach."""
     conversation = await repository.for_job_vendor(
         session, conversations_of(actor), job_id, vendor_id
     )
     if conversation is not None:
         await repository.archive(session, conversation.id)
+    return conversation
 
 
 async def lock_for_leads(session: AsyncSession, lead_ids: list[str]) -> list[str]:
