@@ -8,11 +8,14 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from fastapi import APIRouter, FastAPI
 
 from tradematch import __version__
+from tradematch.api import idempotency
+from tradematch.api.deps import StrictQuery
 from tradematch.api.routing import TransactionalRoute
 from tradematch.core import http_errors
 from tradematch.core.config import Settings, get_settings
 from tradematch.core.database import create_engine, resolve_database_url
 from tradematch.core.middleware import RequestContextMiddleware
+from tradematch.kit.schemas import ERROR_RESPONSES
 from tradematch.sessions import create_sessionmaker
 
 
@@ -98,7 +101,13 @@ def create_app(
     app.state.signing_key = settings.signing_key()
     app.router.route_class = TransactionalRoute
     for prefix, router in api_routers():
-        app.include_router(router, prefix=prefix)
+        if router.route_class is TransactionalRoute:
+            app.include_router(
+                router, prefix=prefix, dependencies=[StrictQuery], responses=ERROR_RESPONSES
+            )
+        else:
+            app.include_router(router, prefix=prefix)
     http_errors.install(app)
+    idempotency.install(app)
     app.add_middleware(RequestContextMiddleware)
     return app

@@ -11,13 +11,18 @@ from tradematch.accounts.schemas import (
     UserResponse,
 )
 from tradematch.api.deps import ActorDep, SessionDep, SettingsDep
-from tradematch.api.routing import TransactionalRoute, anonymous_idempotency, naturally_idempotent
+from tradematch.api.idempotency import NaturallyIdempotent, idempotent_by
+from tradematch.api.routing import TransactionalRoute
 
 router = APIRouter(tags=["accounts"], route_class=TransactionalRoute)
 
 
-@router.post("/register", status_code=status.HTTP_201_CREATED, response_model=RegisterResponse)
-@anonymous_idempotency("email")
+@router.post(
+    "/register",
+    status_code=status.HTTP_201_CREATED,
+    response_model=RegisterResponse,
+    dependencies=[idempotent_by("email")],
+)
 async def register(
     body: RegisterRequest, request: Request, session: SessionDep, settings: SettingsDep
 ) -> RegisterResponse:
@@ -30,8 +35,7 @@ async def register(
     )
 
 
-@router.post("/login", response_model=TokenResponse)
-@naturally_idempotent
+@router.post("/login", response_model=TokenResponse, dependencies=[NaturallyIdempotent])
 async def login(
     body: LoginRequest, request: Request, session: SessionDep, settings: SettingsDep
 ) -> TokenResponse:

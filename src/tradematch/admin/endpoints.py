@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request
 
 from tradematch.api.deps import AdminDep, SessionDep, SettingsDep
+from tradematch.api.idempotency import Idempotent
 from tradematch.api.routing import TransactionalRoute
 from tradematch.denials import service as denials
 from tradematch.denials.schemas import DenialReport, DeniedStatus
@@ -96,7 +97,9 @@ async def admin_disputes(
     return await disputes.list_disputes(session, actor, status)
 
 
-@router.patch("/disputes/{dispute_id}/resolve", response_model=DisputeResolved)
+@router.patch(
+    "/disputes/{dispute_id}/resolve", response_model=DisputeResolved, dependencies=[Idempotent]
+)
 async def resolve_dispute(
     dispute_id: str,
     body: ResolveDispute,
@@ -114,7 +117,9 @@ async def held_reviews(actor: AdminDep, session: SessionDep) -> HeldReviews:
     return HeldReviews(items=await reviews.held(session, actor))
 
 
-@router.patch("/reviews/{review_id}/moderate", response_model=ReviewChanged)
+@router.patch(
+    "/reviews/{review_id}/moderate", response_model=ReviewChanged, dependencies=[Idempotent]
+)
 async def moderate_review(
     review_id: str, body: Moderate, actor: AdminDep, session: SessionDep
 ) -> ReviewChanged:

@@ -1,11 +1,14 @@
-"""Request dependencies: the transaction's session and the acting user."""
+"""What endpoints declare: the request's session, settings, the acting user and their role, an
+empty body, and the strict query string."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Body, Depends, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.params import Depends as DependsParam
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,14 +16,15 @@ from tradematch.accounts import service as accounts
 from tradematch.authz.actor import Actor
 from tradematch.authz.roles import Role
 from tradematch.core.config import Settings
-from tradematch.core.errors import Forbidden, Unauthorized
+from tradematch.core.errors import Forbidden, Unauthorized, ValidationFailed
 from tradematch.core.security import read_token
+from tradematch.kit.schemas import EmptyRequest
 
 _bearer = HTTPBearer(auto_error=False, description="Access token from POST /api/auth/login")
 
 
 async def get_session(request: Request) -> AsyncSession:
-    """The request's session; its transaction is committed by the route (see core.routing)."""
+    """The request's session; its transaction is committed by the route (see api/routing.py)."""
     session: AsyncSession = request.state.session
     return session
 
@@ -74,3 +78,30 @@ VendorDep = Annotated[Actor, Depends(require_role(Role.VENDOR))]
 AdminDep = Annotated[Actor, Depends(require_role(Role.ADMIN))]
 CustomerOrAdminDep = Annotated[Actor, Depends(require_role(Role.CUSTOMER, Role.ADMIN))]
 VendorOrAdminDep = Annotated[Actor, Depends(require_role(Role.VENDOR, Role.ADMIN))]
+
+# An action that takes no input: no body, ``{}``, or only an ``idempotency_key``.
+EmptyBody = Annotated[EmptyRequest | None, Body()]
+
+
+def _all_dependants(dependant: Dependant) -> list[Dependant]:
+    found = [dependant]
+    for sub in dependant.dependencies:
+        found.extend(_all_dependants(sub))
+    return found
+
+
+async def reject_unknown_query_parameters(request: Request) -> None:
+    """Unknown fields are rejected everywhere, query strings included (a typo is a 422)."""
+    route = request.scope["route"]
+    known: frozenset[str] | None = getattr(route, "known_query_parameters", None)
+    if known is None:
+        known = frozenset(
+            param.alias for dep in _all_dependants(route.dependant) for param in dep.query_params
+        )
+        route.known_query_parameters = known
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        raise ValidationFailed("Unknown query parameters", unknown=unknown[:10])
+
+
+StrictQuery: DependsParam = Depends(reject_unknown_query_parameters)

@@ -1,109 +1,32 @@
 """One transaction per request, owned by the route.
 
-``TransactionalRoute`` opens the session before the handler's dependencies run, and after the
-endpoint has produced its response it stores the idempotency record, writes the collected events
-and commits — all before the response is sent. Any error rolls everything back, so a failed
-request leaves no partial state and stores no idempotency record.
+``TransactionalRoute`` opens the request's unit of work before the handler's dependencies run
+and commits it after the endpoint has produced its response, before the response is sent: the
+collected events are written last (``events.unit_of_work``), after whatever the request's
+dependencies asked to run with the response (``before_commit``: the idempotency record). Any
+error, or a response of 400 or more, rolls everything back, so a failed request leaves no
+partial state.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Coroutine
-from typing import Annotated, Any
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
-from fastapi import Depends, Header, Request
-from fastapi.dependencies.models import Dependant
+from fastapi import Request
 from fastapi.routing import APIRoute
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
-from tradematch.api.deps import optional_actor
-from tradematch.authz.actor import Actor
-from tradematch.core.errors import ValidationFailed
-from tradematch.core.metrics import IDEMPOTENT_REPLAYS
-from tradematch.events import log as events
 from tradematch.events.unit_of_work import unit_of_work
-from tradematch.idempotency import service as idempotency
-from tradematch.kit.schemas import ERROR_RESPONSES
 
-MUTATING_METHODS = frozenset({"POST", "PATCH", "PUT"})
-_ANONYMOUS_SCOPE = "__idempotency_anonymous_scope__"
-_NO_IDEMPOTENCY = "__idempotency_not_applicable__"
-
-IdempotencyKeyHeader = Annotated[
-    str | None,
-    Header(
-        alias=idempotency.HEADER,
-        max_length=255,
-        description="Makes the request safe to retry (or send `idempotency_key` in the body).",
-    ),
-]
+CommitStep = Callable[[AsyncSession, Response], Awaitable[None]]
 
 
-def anonymous_idempotency(body_field: str) -> Callable[[Any], Any]:
-    """Mark an anonymous endpoint whose idempotency keys are scoped by a body field (lowercased),
-    e.g. registration by the email being registered."""
-
-    def mark(endpoint: Any) -> Any:
-        setattr(endpoint, _ANONYMOUS_SCOPE, body_field)
-        return endpoint
-
-    return mark
-
-
-def naturally_idempotent(endpoint: Any) -> Any:
-    """Mark an endpoint that stores nothing a retry could duplicate (login): keys are ignored."""
-    setattr(endpoint, _NO_IDEMPOTENCY, True)
-    return endpoint
-
-
-async def _claim(request: Request, scope: str, key: str, body: bytes) -> None:
-    claim = idempotency.Claim(
-        scope=scope,
-        key=key,
-        fingerprint=idempotency.fingerprint(request.method, request.url.path, body),
-    )
-    session = request.state.session
-    await idempotency.claim(session, claim)
-    request.state.idempotency_claim = claim
-    events.record_idempotency_key(session, key)
-
-
-async def _user_idempotency_guard(
-    request: Request,
-    actor: Annotated[Actor | None, Depends(optional_actor)],
-    idempotency_key: IdempotencyKeyHeader = None,
-) -> None:
-    if actor is None:
-        return  # the endpoint's own auth dependency answers 401
-    body = await request.body()
-    key = idempotency.extract_key(idempotency_key, body)
-    if key is not None:
-        await _claim(request, f"user:{actor.user_id}", key, body)
-
-
-async def _anonymous_idempotency_guard(
-    request: Request, idempotency_key: IdempotencyKeyHeader = None
-) -> None:
-    body = await request.body()
-    key = idempotency.extract_key(idempotency_key, body)
-    if key is None:
-        return
-    field = getattr(request.scope["route"].endpoint, _ANONYMOUS_SCOPE)
-    try:
-        value = json.loads(body).get(field)
-    except (ValueError, AttributeError):
-        return  # the body is invalid; validation answers 422 and nothing is stored
-    if isinstance(value, str):
-        await _claim(request, f"{field}:{value.strip().lower()}", key, body)
-
-
-def _guard_for(endpoint: Any) -> Any:
-    if getattr(endpoint, _NO_IDEMPOTENCY, False):
-        return None
-    if hasattr(endpoint, _ANONYMOUS_SCOPE):
-        return _anonymous_idempotency_guard
-    return _user_idempotency_guard
+def before_commit(request: Request, step: CommitStep) -> None:
+    """Run ``step`` with the response in the request's transaction, just before it commits
+    (only when the endpoint succeeded)."""
+    request.state.before_commit.append(step)
 
 
 class _Unsuccessful(Exception):
@@ -115,60 +38,21 @@ class _Unsuccessful(Exception):
 
 
 class TransactionalRoute(APIRoute):
-    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
-        methods = {m.upper() for m in kwargs.get("methods") or ()}
-        kwargs["responses"] = {**ERROR_RESPONSES, **(kwargs.get("responses") or {})}
-        guard = _guard_for(endpoint) if methods & MUTATING_METHODS else None
-        if guard is not None:
-            kwargs["dependencies"] = [*(kwargs.get("dependencies") or []), Depends(guard)]
-        super().__init__(path, endpoint, **kwargs)
-        self.known_query_parameters = frozenset(
-            param.alias for param in self.dependant.query_params
-        ) | frozenset(
-            param.alias for dep in _all_dependants(self.dependant) for param in dep.query_params
-        )
-
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def run_in_transaction(request: Request) -> Response:
-            reject_unknown_query_parameters(request, self.known_query_parameters)
             try:
                 async with unit_of_work(request.app.state.sessionmaker) as session:
                     request.state.session = session
+                    request.state.before_commit = []
                     response = await handler(request)
                     if response.status_code >= 400:
                         raise _Unsuccessful(response)
-                    claim: idempotency.Claim | None = getattr(
-                        request.state, "idempotency_claim", None
-                    )
-                    if claim is not None:
-                        await idempotency.store(
-                            session,
-                            claim,
-                            response,
-                            request.app.state.settings.idempotency_ttl_hours,
-                        )
+                    for step in request.state.before_commit:
+                        await step(session, response)
             except _Unsuccessful as unsuccessful:
                 return unsuccessful.response
-            except idempotency.Replay as replay:
-                IDEMPOTENT_REPLAYS.inc()
-                return replay.response()
             return response
 
         return run_in_transaction
-
-
-def _all_dependants(dependant: Dependant) -> list[Dependant]:
-    found = []
-    for sub in dependant.dependencies:
-        found.append(sub)
-        found.extend(_all_dependants(sub))
-    return found
-
-
-def reject_unknown_query_parameters(request: Request, known: frozenset[str]) -> None:
-    """Unknown fields are rejected everywhere, query strings included (a typo is a 422)."""
-    unknown = sorted(set(request.query_params) - known)
-    if unknown:
-        raise ValidationFailed("Unknown query parameters", unknown=unknown[:10])

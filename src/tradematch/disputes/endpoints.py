@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, status
 
 from tradematch.api.deps import SessionDep, require_role
+from tradematch.api.idempotency import Idempotent
 from tradematch.api.routing import TransactionalRoute
 from tradematch.authz.actor import Actor
 from tradematch.authz.roles import Role
@@ -16,7 +17,10 @@ PartyDep = Annotated[Actor, Depends(require_role(Role.CUSTOMER, Role.VENDOR))]
 
 
 @router.post(
-    "/jobs/{job_id}/dispute", status_code=status.HTTP_201_CREATED, response_model=DisputeRaised
+    "/jobs/{job_id}/dispute",
+    status_code=status.HTTP_201_CREATED,
+    response_model=DisputeRaised,
+    dependencies=[Idempotent],
 )
 async def raise_dispute(
     job_id: str, body: RaiseDispute, actor: PartyDep, session: SessionDep

@@ -2,15 +2,23 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends
+from fastapi import APIRouter, Depends
 
-from tradematch.api.deps import ActorDep, CustomerDep, SessionDep, SettingsDep, require_role
+from tradematch.api.deps import (
+    ActorDep,
+    CustomerDep,
+    EmptyBody,
+    SessionDep,
+    SettingsDep,
+    require_role,
+)
+from tradematch.api.idempotency import Idempotent
 from tradematch.api.routing import TransactionalRoute
 from tradematch.authz.actor import Actor
 from tradematch.authz.roles import Role
 from tradematch.escrow import service
 from tradematch.escrow.schemas import EscrowFunded, EscrowView, ToppedUp, TopUp, WalletView
-from tradematch.kit.schemas import EmptyRequest, ErrorBody
+from tradematch.kit.schemas import ErrorBody
 
 router = APIRouter(tags=["escrow"], route_class=TransactionalRoute)
 
@@ -26,13 +34,18 @@ async def get_escrow(job_id: str, actor: ActorDep, session: SessionDep) -> Escro
     return await service.get_view(session, actor, job_id)
 
 
-@router.post("/jobs/{job_id}/escrow/fund", response_model=EscrowFunded, responses=PAYMENT_REQUIRED)
+@router.post(
+    "/jobs/{job_id}/escrow/fund",
+    response_model=EscrowFunded,
+    responses=PAYMENT_REQUIRED,
+    dependencies=[Idempotent],
+)
 async def fund_escrow(
     job_id: str,
     actor: CustomerDep,
     session: SessionDep,
     settings: SettingsDep,
-    body: Annotated[EmptyRequest | None, Body()] = None,
+    body: EmptyBody = None,
 ) -> EscrowFunded:
     """Pay the quote's full amount into escrow (402 `ESCROW_INSUFFICIENT_BALANCE`: no change)."""
     return await service.fund(session, actor, settings, job_id)
@@ -44,7 +57,7 @@ async def get_wallet(actor: WalletUser, session: SessionDep) -> WalletView:
     return await service.wallet(session, actor)
 
 
-@router.post("/wallet/top-up", response_model=ToppedUp)
+@router.post("/wallet/top-up", response_model=ToppedUp, dependencies=[Idempotent])
 async def top_up(
     body: TopUp, actor: CustomerDep, session: SessionDep, settings: SettingsDep
 ) -> ToppedUp:

@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Query, status
+from fastapi import APIRouter, Query, status
 
-from tradematch.api.deps import CustomerDep, CustomerOrAdminDep, SessionDep, SettingsDep
+from tradematch.api.deps import CustomerDep, CustomerOrAdminDep, EmptyBody, SessionDep, SettingsDep
+from tradematch.api.idempotency import Idempotent
 from tradematch.api.routing import TransactionalRoute
 from tradematch.jobs import lifecycle, service
 from tradematch.jobs.schemas import (
@@ -17,16 +18,18 @@ from tradematch.jobs.schemas import (
     JobUpdate,
 )
 from tradematch.jobs.states import JOB
-from tradematch.kit.schemas import EmptyRequest
 from tradematch.leads import service as leads
 from tradematch.leads.schemas import EngagedVendorList
 
 router = APIRouter(tags=["jobs"], route_class=TransactionalRoute)
 
-EmptyBody = Annotated[EmptyRequest | None, Body()]
 
-
-@router.post("/jobs", status_code=status.HTTP_201_CREATED, response_model=JobCreated)
+@router.post(
+    "/jobs",
+    status_code=status.HTTP_201_CREATED,
+    response_model=JobCreated,
+    dependencies=[Idempotent],
+)
 async def create_job(body: JobCreate, actor: CustomerDep, session: SessionDep) -> JobCreated:
     """Create a job as a draft. `postcode` defaults to the customer's own."""
     return await service.create(session, actor, body)
@@ -49,7 +52,7 @@ async def get_job(job_id: str, actor: CustomerOrAdminDep, session: SessionDep) -
     return await service.get(session, actor, job_id)
 
 
-@router.patch("/jobs/{job_id}", response_model=JobChanged)
+@router.patch("/jobs/{job_id}", response_model=JobChanged, dependencies=[Idempotent])
 async def edit_job(
     job_id: str, body: JobUpdate, actor: CustomerDep, session: SessionDep
 ) -> JobChanged:
@@ -57,7 +60,7 @@ async def edit_job(
     return await service.update_draft(session, actor, job_id, body)
 
 
-@router.patch("/jobs/{job_id}/publish", response_model=JobPublished)
+@router.patch("/jobs/{job_id}/publish", response_model=JobPublished, dependencies=[Idempotent])
 async def publish_job(
     job_id: str,
     actor: CustomerDep,
@@ -69,7 +72,7 @@ async def publish_job(
     return await lifecycle.publish(session, actor, settings, job_id)
 
 
-@router.patch("/jobs/{job_id}/cancel", response_model=JobChanged)
+@router.patch("/jobs/{job_id}/cancel", response_model=JobChanged, dependencies=[Idempotent])
 async def cancel_job(
     job_id: str, actor: CustomerDep, session: SessionDep, body: EmptyBody = None
 ) -> JobChanged:

@@ -37,7 +37,7 @@ class JobUpdate(RequestModel):
 
     @model_validator(mode="after")
     def _something(self) -> JobUpdate:
-        changed = self.model_fields_set - {"idempotency_key"}
+        changed = self.model_fields_set
         if not changed:
             raise ValueError("give at least one field to change")
         for name in changed - {"description"}:

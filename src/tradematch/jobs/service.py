@@ -125,7 +125,7 @@ async def update_draft(
     require(actor, Role.CUSTOMER)
     job = await lock(session, jobs_owned_by(actor), job_id)
     JOB.transition(job.status, "edit")
-    fields = change.model_fields_set - {"idempotency_key"}
+    fields = change.model_fields_set
     if change.title is not None:
         job.title = change.title
     if "description" in fields:

@@ -2,35 +2,46 @@
 
 from __future__ import annotations
 
+from copy import deepcopy
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, StringConstraints, model_validator
 
-IdempotencyKeyField = Annotated[
-    str | None,
-    Field(
-        default=None,
-        min_length=1,
-        max_length=255,
-        description="Alternative to the Idempotency-Key header, as the seed shows.",
-    ),
-]
+IDEMPOTENCY_KEY = "idempotency_key"
+_IDEMPOTENCY_KEY_SCHEMA: dict[str, Any] = {
+    "anyOf": [{"maxLength": 255, "minLength": 1, "type": "string"}, {"type": "null"}],
+    "description": "Alternative to the Idempotency-Key header, as the seed shows.",
+    "title": "Idempotency Key",
+}
+
+
+def _document_idempotency_key(schema: dict[str, Any]) -> None:
+    schema.setdefault("properties", {})[IDEMPOTENCY_KEY] = deepcopy(_IDEMPOTENCY_KEY_SCHEMA)
 
 
 class RequestModel(BaseModel):
-    """Request bodies: unknown fields are rejected; ``idempotency_key`` may ride in the body."""
+    """Request bodies: unknown fields are rejected.
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    ``idempotency_key`` may ride in the body, as the seed shows: the edge reads it from the raw
+    body (``api/idempotency.py``), and here it is checked (1-255 characters) and dropped, so no
+    service ever sees it. The API documents it on every request body all the same."""
 
-    idempotency_key: IdempotencyKeyField = None
+    model_config = ConfigDict(
+        extra="forbid", str_strip_whitespace=True, json_schema_extra=_document_idempotency_key
+    )
 
     @model_validator(mode="before")
     @classmethod
-    def _no_nul_characters(cls, data: Any) -> Any:
+    def _at_the_edge(cls, data: Any) -> Any:
         # PostgreSQL cannot store NUL in text; refuse it here as bad input (422), not a 500.
         if _contains_nul(data):
             raise ValueError("text must not contain NUL characters")
+        if isinstance(data, dict) and IDEMPOTENCY_KEY in data:
+            data = dict(data)
+            key = data.pop(IDEMPOTENCY_KEY)
+            if key is not None and not (isinstance(key, str) and 0 < len(key.strip()) <= 255):
+                raise ValueError("idempotency_key must be 1-255 characters")
         return data
 
 

@@ -4,9 +4,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Query
 
-from tradematch.api.deps import SessionDep, SettingsDep, VendorDep
+from tradematch.api.deps import EmptyBody, SessionDep, SettingsDep, VendorDep
+from tradematch.api.idempotency import Idempotent
 from tradematch.api.routing import TransactionalRoute
-from tradematch.kit.schemas import EmptyRequest
 from tradematch.leads import service
 from tradematch.leads.schemas import (
     DeclineRequest,
@@ -41,18 +41,18 @@ async def get_lead(lead_id: str, actor: VendorDep, session: SessionDep) -> LeadD
     return await service.get_lead(session, actor, lead_id)
 
 
-@router.post("/leads/{lead_id}/accept", response_model=LeadAccepted)
+@router.post("/leads/{lead_id}/accept", response_model=LeadAccepted, dependencies=[Idempotent])
 async def accept_lead(
     lead_id: str,
     actor: VendorDep,
     session: SessionDep,
-    body: Annotated[EmptyRequest | None, Body()] = None,
+    body: EmptyBody = None,
 ) -> LeadAccepted:
     """Accept a lead: customer contact details unlock and a conversation opens."""
     return await service.accept(session, actor, lead_id)
 
 
-@router.post("/leads/{lead_id}/decline", response_model=LeadDeclined)
+@router.post("/leads/{lead_id}/decline", response_model=LeadDeclined, dependencies=[Idempotent])
 async def decline_lead(
     lead_id: str,
     actor: VendorDep,

@@ -5,6 +5,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Body, Query, status
 
 from tradematch.api.deps import ActorDep, SessionDep
+from tradematch.api.idempotency import Idempotent
 from tradematch.api.routing import TransactionalRoute
 from tradematch.messaging import service
 from tradematch.messaging.schemas import (
@@ -53,6 +54,7 @@ async def get_messages(
     "/conversations/{conversation_id}/messages",
     status_code=status.HTTP_201_CREATED,
     response_model=MessageSent,
+    dependencies=[Idempotent],
 )
 async def send_message(
     conversation_id: str, body: SendMessage, actor: ActorDep, session: SessionDep
@@ -61,7 +63,11 @@ async def send_message(
     return await service.send(session, actor, conversation_id, body)
 
 
-@router.patch("/conversations/{conversation_id}/mark-read", response_model=MarkedRead)
+@router.patch(
+    "/conversations/{conversation_id}/mark-read",
+    response_model=MarkedRead,
+    dependencies=[Idempotent],
+)
 async def mark_read(
     conversation_id: str,
     actor: ActorDep,

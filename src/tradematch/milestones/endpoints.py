@@ -1,12 +1,10 @@
 from __future__ import annotations
 
-from typing import Annotated
+from fastapi import APIRouter
 
-from fastapi import APIRouter, Body
-
-from tradematch.api.deps import ActorDep, CustomerDep, SessionDep, VendorDep
+from tradematch.api.deps import ActorDep, CustomerDep, EmptyBody, SessionDep, VendorDep
+from tradematch.api.idempotency import Idempotent
 from tradematch.api.routing import TransactionalRoute
-from tradematch.kit.schemas import EmptyRequest
 from tradematch.milestones import service
 from tradematch.milestones.schemas import (
     MilestoneChanged,
@@ -24,7 +22,9 @@ async def list_milestones(job_id: str, actor: ActorDep, session: SessionDep) -> 
     return await service.list_for_job(session, actor, job_id)
 
 
-@router.post("/milestones/{milestone_id}/submit", response_model=MilestoneChanged)
+@router.post(
+    "/milestones/{milestone_id}/submit", response_model=MilestoneChanged, dependencies=[Idempotent]
+)
 async def submit_milestone(
     milestone_id: str, body: SubmitMilestone, actor: VendorDep, session: SessionDep
 ) -> MilestoneChanged:
@@ -32,18 +32,24 @@ async def submit_milestone(
     return await service.submit(session, actor, milestone_id, body.completion_evidence)
 
 
-@router.patch("/milestones/{milestone_id}/approve", response_model=MilestoneChanged)
+@router.patch(
+    "/milestones/{milestone_id}/approve", response_model=MilestoneChanged, dependencies=[Idempotent]
+)
 async def approve_milestone(
     milestone_id: str,
     actor: CustomerDep,
     session: SessionDep,
-    body: Annotated[EmptyRequest | None, Body()] = None,
+    body: EmptyBody = None,
 ) -> MilestoneChanged:
     """Approve a submitted milestone: its amount is released to the vendor's wallet."""
     return await service.approve(session, actor, milestone_id)
 
 
-@router.patch("/milestones/{milestone_id}/request-changes", response_model=MilestoneChanged)
+@router.patch(
+    "/milestones/{milestone_id}/request-changes",
+    response_model=MilestoneChanged,
+    dependencies=[Idempotent],
+)
 async def request_changes(
     milestone_id: str, body: RequestChanges, actor: CustomerDep, session: SessionDep
 ) -> MilestoneChanged:

@@ -108,7 +108,7 @@ async def submit(
     milestone, job, escrow = await _locked(session, actor, milestone_id)
     escrow_service.require_funded(escrow, "submit_milestone")
     milestone.status = MILESTONE.transition(milestone.status, "submit")
-    milestone.evidence = evidence.model_dump(mode="json", exclude={"idempotency_key"})
+    milestone.evidence = evidence.model_dump(mode="json")
     milestone.submitted_at = clock.now()
     milestone.changes_reason = None
     await session.flush()

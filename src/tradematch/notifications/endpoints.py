@@ -2,11 +2,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Path, Query, status
+from fastapi import APIRouter, Path, Query, status
 
-from tradematch.api.deps import ActorDep, SessionDep, SettingsDep
+from tradematch.api.deps import ActorDep, EmptyBody, SessionDep, SettingsDep
+from tradematch.api.idempotency import Idempotent
 from tradematch.api.routing import TransactionalRoute
-from tradematch.kit.schemas import EmptyRequest
 from tradematch.notifications import service
 from tradematch.notifications.schemas import (
     NOTIFICATION_ID_PATTERN,
@@ -51,7 +51,7 @@ async def get_preferences(
     return await service.preferences(session, actor, settings)
 
 
-@router.put("/notifications/preferences", response_model=PreferencesView)
+@router.put("/notifications/preferences", response_model=PreferencesView, dependencies=[Idempotent])
 async def put_preferences(
     body: PreferencesChange, actor: ActorDep, session: SessionDep, settings: SettingsDep
 ) -> PreferencesView:
@@ -60,12 +60,16 @@ async def put_preferences(
     return await service.change_preferences(session, actor, settings, body)
 
 
-@router.patch("/notifications/{notification_id}/read", response_model=NotificationRead)
+@router.patch(
+    "/notifications/{notification_id}/read",
+    response_model=NotificationRead,
+    dependencies=[Idempotent],
+)
 async def mark_read(
     notification_id: NotificationId,
     actor: ActorDep,
     session: SessionDep,
-    body: Annotated[EmptyRequest | None, Body()] = None,
+    body: EmptyBody = None,
 ) -> NotificationRead:
     """Mark one of my in-app notifications read (marking it again keeps the first time)."""
     return await service.mark_read(session, actor, notification_id)
@@ -75,6 +79,7 @@ async def mark_read(
     "/notifications/push-subscriptions",
     status_code=status.HTTP_201_CREATED,
     response_model=PushSubscriptionView,
+    dependencies=[Idempotent],
 )
 async def register_push_subscription(
     body: PushSubscriptionCreate, actor: ActorDep, session: SessionDep

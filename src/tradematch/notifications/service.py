@@ -78,7 +78,7 @@ async def preferences(session: AsyncSession, actor: Actor, settings: Settings) -
 async def change_preferences(
     session: AsyncSession, actor: Actor, settings: Settings, change: PreferencesChange
 ) -> PreferencesView:
-    changes = change.model_dump(exclude_none=True, exclude={"idempotency_key"})
+    changes = change.model_dump(exclude_none=True)
     await repository.set_preferences(session, actor.user_id, changes)
     return await preferences(session, actor, settings)
 

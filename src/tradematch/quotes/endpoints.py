@@ -4,9 +4,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, status
 
-from tradematch.api.deps import ActorDep, CustomerDep, CustomerOrAdminDep, SessionDep, VendorDep
+from tradematch.api.deps import (
+    ActorDep,
+    CustomerDep,
+    CustomerOrAdminDep,
+    EmptyBody,
+    SessionDep,
+    VendorDep,
+)
+from tradematch.api.idempotency import Idempotent
 from tradematch.api.routing import TransactionalRoute
-from tradematch.kit.schemas import EmptyRequest
 from tradematch.quotes import award, service
 from tradematch.quotes.schemas import (
     QuoteAccepted,
@@ -20,10 +27,14 @@ from tradematch.quotes.schemas import (
 )
 
 router = APIRouter(tags=["quotes"], route_class=TransactionalRoute)
-EmptyBody = Annotated[EmptyRequest | None, Body()]
 
 
-@router.post("/quotes", status_code=status.HTTP_201_CREATED, response_model=QuoteSent)
+@router.post(
+    "/quotes",
+    status_code=status.HTTP_201_CREATED,
+    response_model=QuoteSent,
+    dependencies=[Idempotent],
+)
 async def send_quote(body: QuoteCreate, actor: VendorDep, session: SessionDep) -> QuoteSent:
     """Quote for a job whose lead I accepted; optional milestones that add up to the amount."""
     return await service.send(session, actor, body)
@@ -34,7 +45,7 @@ async def get_quote(quote_id: str, actor: ActorDep, session: SessionDep) -> Quot
     return await service.get(session, actor, quote_id)
 
 
-@router.patch("/quotes/{quote_id}", response_model=QuoteChanged)
+@router.patch("/quotes/{quote_id}", response_model=QuoteChanged, dependencies=[Idempotent])
 async def edit_quote(
     quote_id: str, body: QuoteUpdate, actor: VendorDep, session: SessionDep
 ) -> QuoteChanged:
@@ -42,7 +53,7 @@ async def edit_quote(
     return await service.edit(session, actor, quote_id, body)
 
 
-@router.patch("/quotes/{quote_id}/withdraw", response_model=QuoteChanged)
+@router.patch("/quotes/{quote_id}/withdraw", response_model=QuoteChanged, dependencies=[Idempotent])
 async def withdraw_quote(
     quote_id: str, actor: VendorDep, session: SessionDep, body: EmptyBody = None
 ) -> QuoteChanged:
@@ -50,7 +61,7 @@ async def withdraw_quote(
     return await service.withdraw(session, actor, quote_id)
 
 
-@router.patch("/quotes/{quote_id}/accept", response_model=QuoteAccepted)
+@router.patch("/quotes/{quote_id}/accept", response_model=QuoteAccepted, dependencies=[Idempotent])
 async def accept_quote(
     quote_id: str, actor: CustomerDep, session: SessionDep, body: EmptyBody = None
 ) -> QuoteAccepted:
@@ -58,7 +69,7 @@ async def accept_quote(
     return await award.award(session, actor, quote_id)
 
 
-@router.patch("/quotes/{quote_id}/reject", response_model=QuoteChanged)
+@router.patch("/quotes/{quote_id}/reject", response_model=QuoteChanged, dependencies=[Idempotent])
 async def reject_quote(
     quote_id: str,
     actor: CustomerDep,

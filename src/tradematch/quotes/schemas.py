@@ -47,7 +47,7 @@ class QuoteUpdate(RequestModel):
 
     @model_validator(mode="after")
     def _something(self) -> QuoteUpdate:
-        changed = self.model_fields_set - {"idempotency_key"}
+        changed = self.model_fields_set
         if not changed:
             raise ValueError("give at least one field to change")
         for name in changed & {"amount", "milestones"}:

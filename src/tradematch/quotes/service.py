@@ -145,7 +145,7 @@ async def edit(
     require(actor, Role.VENDOR)
     job, quote = await lock_with_job(session, actor, quote_id)
     quote.status = QUOTE.transition(quote.status, "edit")
-    fields = change.model_fields_set - {"idempotency_key"}
+    fields = change.model_fields_set
     amount = change.amount if change.amount is not None else quote.amount_pence
     if "milestones" in fields or "amount" in fields:
         plan = (

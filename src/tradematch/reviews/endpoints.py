@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from tradematch.api.deps import ActorDep, CustomerDep, SessionDep, VendorDep
+from tradematch.api.idempotency import Idempotent
 from tradematch.api.routing import TransactionalRoute
 from tradematch.reviews import service
 from tradematch.reviews.schemas import (
@@ -19,13 +20,20 @@ from tradematch.reviews.schemas import (
 router = APIRouter(tags=["reviews"], route_class=TransactionalRoute)
 
 
-@router.post("/reviews", status_code=status.HTTP_201_CREATED, response_model=ReviewPosted)
+@router.post(
+    "/reviews",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ReviewPosted,
+    dependencies=[Idempotent],
+)
 async def post_review(body: ReviewCreate, actor: CustomerDep, session: SessionDep) -> ReviewPosted:
     """Review the vendor of my completed job (once). Closes the job."""
     return await service.post(session, actor, body)
 
 
-@router.patch("/reviews/{review_id}/respond", response_model=ReviewChanged)
+@router.patch(
+    "/reviews/{review_id}/respond", response_model=ReviewChanged, dependencies=[Idempotent]
+)
 async def respond(
     review_id: str, body: VendorResponse, actor: VendorDep, session: SessionDep
 ) -> ReviewChanged:
@@ -33,7 +41,7 @@ async def respond(
     return await service.respond(session, actor, review_id, body.response)
 
 
-@router.patch("/reviews/{review_id}/reply", response_model=ReviewChanged)
+@router.patch("/reviews/{review_id}/reply", response_model=ReviewChanged, dependencies=[Idempotent])
 async def reply(
     review_id: str, body: CustomerReply, actor: CustomerDep, session: SessionDep
 ) -> ReviewChanged:

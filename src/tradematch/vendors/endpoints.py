@@ -3,6 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from tradematch.api.deps import ActorDep, SessionDep, VendorDep
+from tradematch.api.idempotency import Idempotent
 from tradematch.api.routing import TransactionalRoute
 from tradematch.vendors import service
 from tradematch.vendors.schemas import VendorProfileOwn, VendorProfileUpdate, VendorPublicProfile
@@ -14,7 +15,7 @@ class OwnProfileResponse(VendorProfileOwn):
     vendor_id: str
 
 
-@router.patch("/vendors/me", response_model=OwnProfileResponse)
+@router.patch("/vendors/me", response_model=OwnProfileResponse, dependencies=[Idempotent])
 async def update_my_profile(
     body: VendorProfileUpdate, actor: VendorDep, session: SessionDep
 ) -> OwnProfileResponse:

@@ -57,9 +57,9 @@ class VendorProfileUpdate(RequestModel):
 
     @model_validator(mode="after")
     def _something(self) -> VendorProfileUpdate:
-        if not self.model_fields_set - {"idempotency_key"}:
+        if not self.model_fields_set:
             raise ValueError("give at least one field to change")
-        for name in self.model_fields_set - {"idempotency_key"}:
+        for name in self.model_fields_set:
             if getattr(self, name) is None:
                 raise ValueError(f"{name} cannot be null")
         return self

@@ -1,0 +1,117 @@
+"""Idempotency keys at the edge (contract §8).
+
+Every route that changes something declares its policy as a dependency, and a test holds every
+POST, PATCH and PUT route to having exactly one:
+
+- ``Idempotent``: keys scoped by the signed-in user (``user:<id>``);
+- ``idempotent_by(field)``: an anonymous route, keys scoped by a body field (registration: the
+  email being registered);
+- ``NaturallyIdempotent``: the route stores nothing a retry could duplicate (signing in): keys
+  are ignored.
+
+The key comes from the ``Idempotency-Key`` header or the body's ``idempotency_key`` (as the seed
+shows); request models drop that field (``kit.schemas.RequestModel``), so services never see it.
+The claim, the replay of a stored answer and the storing of a new one are
+``idempotency.service``'s; storing runs in the request's own transaction, just before it commits.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Header, Request
+from fastapi.params import Depends as DependsParam
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.responses import Response
+
+from tradematch.api.deps import optional_actor
+from tradematch.api.routing import before_commit
+from tradematch.authz.actor import Actor
+from tradematch.core.metrics import IDEMPOTENT_REPLAYS
+from tradematch.events import log as events
+from tradematch.idempotency import service as idempotency
+
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    Header(
+        alias=idempotency.HEADER,
+        max_length=255,
+        description="Makes the request safe to retry (or send `idempotency_key` in the body).",
+    ),
+]
+
+
+async def _claim(request: Request, scope: str, key: str, body: bytes) -> None:
+    claim = idempotency.Claim(
+        scope=scope,
+        key=key,
+        fingerprint=idempotency.fingerprint(request.method, request.url.path, body),
+    )
+    session: AsyncSession = request.state.session
+    await idempotency.claim(session, claim)
+    events.record_idempotency_key(session, key)
+    ttl_hours = request.app.state.settings.idempotency_ttl_hours
+
+    async def store(session: AsyncSession, response: Response) -> None:
+        await idempotency.store(session, claim, response, ttl_hours)
+
+    before_commit(request, store)
+
+
+async def per_user(
+    request: Request,
+    actor: Annotated[Actor | None, Depends(optional_actor)],
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> None:
+    """Keys scoped by the signed-in user."""
+    if actor is None:
+        return  # the endpoint's own auth dependency answers 401
+    body = await request.body()
+    key = idempotency.extract_key(idempotency_key, body)
+    if key is not None:
+        await _claim(request, f"user:{actor.user_id}", key, body)
+
+
+def idempotent_by(field: str) -> DependsParam:
+    """Keys of an anonymous route, scoped by the (lowercased) body field ``field``."""
+
+    async def per_body_field(
+        request: Request, idempotency_key: IdempotencyKeyHeader = None
+    ) -> None:
+        body = await request.body()
+        key = idempotency.extract_key(idempotency_key, body)
+        if key is None:
+            return
+        try:
+            value = json.loads(body).get(field)
+        except (ValueError, AttributeError):
+            return  # the body is invalid; validation answers 422 and nothing is stored
+        if isinstance(value, str):
+            await _claim(request, f"{field}:{value.strip().lower()}", key, body)
+
+    per_body_field.__name__ = f"per_{field}"
+    policy: DependsParam = Depends(per_body_field)
+    return policy
+
+
+async def ignored() -> None:
+    """The route stores nothing a retry could duplicate: keys are ignored."""
+
+
+Idempotent = Depends(per_user)
+NaturallyIdempotent = Depends(ignored)
+POLICIES: tuple[Callable[..., Coroutine[Any, Any, None]], ...] = (per_user, ignored)
+
+
+async def _replayed(request: Request, replay: Exception) -> Response:
+    assert isinstance(replay, idempotency.Replay)
+    IDEMPOTENT_REPLAYS.inc()
+    return replay.response()
+
+
+def install(app: FastAPI) -> None:
+    """A repeated key answers with the stored response (raised by the claim, before the
+    endpoint ran; the request's transaction is rolled back)."""
+    app.add_exception_handler(idempotency.Replay, _replayed)
