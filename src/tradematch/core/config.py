@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 from email.utils import parseaddr
 from functools import lru_cache
@@ -12,6 +11,8 @@ from typing import Literal
 import platformdirs
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from tradematch.core.data_dir import persisted_secret
 
 _UNSAFE_SECRETS = {"changeme", "changethis", "secret", "dev", "test"}
 
@@ -216,19 +217,7 @@ class Settings(BaseSettings):
         """The JWT key: configured, or generated once and persisted beside the data."""
         if self.jwt_secret is not None:
             return self.jwt_secret.get_secret_value()
-        path = self.data_dir / "jwt_secret"
-        if not path.exists():
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f"jwt_secret.{secrets.token_hex(4)}.tmp")
-            tmp.write_text(secrets.token_urlsafe(48))
-            tmp.chmod(0o600)
-            try:  # link() fails if another process won the race; then use its key
-                os.link(tmp, path)
-            except FileExistsError:
-                pass
-            finally:
-                tmp.unlink()
-        return path.read_text().strip()
+        return persisted_secret(self.data_dir, "jwt_secret", lambda: secrets.token_urlsafe(48))
 
 
 @lru_cache

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import base64
-import os
-import secrets
 from functools import lru_cache
 from pathlib import Path
 
@@ -13,6 +11,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from py_vapid import Vapid02
 
 from tradematch.core.config import Settings
+from tradematch.core.data_dir import persisted_secret
 
 KEY_FILE = "vapid_private_key"
 
@@ -40,19 +39,10 @@ def _load(private_key: str) -> Vapid02:
     return Vapid02.from_string(private_key)
 
 
+def _generate_key() -> str:
+    key = ec.generate_private_key(ec.SECP256R1())
+    return b64url(key.private_numbers().private_value.to_bytes(32, "big"))
+
+
 def _persisted_key(data_dir: Path) -> str:
-    path = data_dir / KEY_FILE
-    if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
-        key = ec.generate_private_key(ec.SECP256R1())
-        raw = key.private_numbers().private_value.to_bytes(32, "big")
-        tmp = path.with_name(f"{KEY_FILE}.{secrets.token_hex(4)}.tmp")
-        tmp.write_text(b64url(raw))
-        tmp.chmod(0o600)
-        try:  # link() fails if another process won the race; then use its key
-            os.link(tmp, path)
-        except FileExistsError:
-            pass
-        finally:
-            tmp.unlink()
-    return path.read_text().strip()
+    return persisted_secret(data_dir, KEY_FILE, _generate_key)
