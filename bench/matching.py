@@ -33,15 +33,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from tradematch.app import create_app
 from tradematch.core.config import Settings
-from tradematch.core.database import (
-    create_engine,
-    create_sessionmaker,
-    to_async_url,
-)
+from tradematch.core.database import create_engine, to_async_url
 from tradematch.core.logging import configure_logging
 from tradematch.jobs.models import Job
 from tradematch.kit.catalogue import TIMEFRAMES, TRADES
 from tradematch.leads import repository as leads
+from tradematch.sessions import create_sessionmaker
 
 ROOT = Path(__file__).resolve().parent.parent
 URL_ENV = "TRADEMATCH_BENCH_DATABASE_URL"

@@ -134,15 +134,24 @@ async def insert_users(url: str, pairs: int) -> list[Pair]:
 # -- the server process ---------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+_LISTENING = re.compile(r"Uvicorn running on http://[\d.]+:(\d+)")
+
+
+def bound_port(log_path: Path) -> int | None:
+    """The port the server says it listens on (it binds port 0: nothing to race for)."""
+    found = _LISTENING.search(log_path.read_text(errors="replace"))
+    return int(found.group(1)) if found else None
+
+
+@dataclass
+class Stops:
+    """How long each server process took to exit after SIGTERM."""
+
+    seconds: list[float] = field(default_factory=list)
 
 
 @contextlib.contextmanager
-def serve(url: str, data_dir: Path, args: argparse.Namespace) -> Any:
-    port = _free_port()
+def serve(url: str, data_dir: Path, args: argparse.Namespace, stops: Stops) -> Any:
     data_dir.mkdir(parents=True, exist_ok=True)
     env = {
         **os.environ,
@@ -151,33 +160,38 @@ def serve(url: str, data_dir: Path, args: argparse.Namespace) -> Any:
         "TRADEMATCH_JWT_SECRET": SIGNING_KEY,
         "TRADEMATCH_LOG_LEVEL": args.server_log_level,
     }
-    log_path = data_dir / f"serve-{port}.log"
-    command = [sys.executable, "-m", "tradematch", "serve", "--port", str(port)]
+    log_path = data_dir / f"serve-{time.monotonic_ns()}.log"
+    command = [sys.executable, "-m", "tradematch", "serve", "--port", "0"]
     if not args.worker:
         command.append("--no-worker")
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base_url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
         while True:
             if process.poll() is not None:
                 raise SystemExit(f"server exited:\n{log_path.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{base_url}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
+            port = bound_port(log_path)
+            if port is not None:
+                base_url = f"http://127.0.0.1:{port}"
+                try:
+                    if httpx.get(f"{base_url}/readyz", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
             if time.monotonic() > deadline:
                 raise SystemExit(f"server not ready:\n{log_path.read_text()[-3000:]}")
             time.sleep(0.2)
         yield base_url, process
     finally:
+        stopping = time.perf_counter()
         process.terminate()
         try:
-            process.wait(15)
+            process.wait(30)
+            stops.seconds.append(time.perf_counter() - stopping)
         except subprocess.TimeoutExpired:
             process.kill()
+            stops.seconds.append(float("inf"))
 
 
 # -- setup through the API ------------------------------------------------------------------
@@ -287,6 +301,33 @@ async def connect_all(base_urls: list[str], pairs: list[Pair], concurrency: int)
     return list(await asyncio.gather(*tasks))
 
 
+async def stall(base_urls: list[str], pairs: list[Pair], count: int) -> list[Any]:
+    """``count`` more sockets for the first pairs' users that never read, on TCP connections
+    with a tiny receive buffer: the server's writes to them back up, and a socket whose outbox
+    fills is cut off (close code 4000). The others' latency is measured meanwhile."""
+    urls = [u.replace("http://", "ws://", 1) + "/api/connection/ws" for u in base_urls]
+    stalled = []
+    for i in range(count):
+        pair = pairs[(i // 2) % len(pairs)]
+        user_token = pair.customer_token if i % 2 == 0 else pair.vendor_token
+        url = urls[i % len(urls)]
+        host, port = url.split("//", 1)[1].split("/", 1)[0].split(":")
+        raw = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        raw.connect((host, int(port)))
+        raw.setblocking(False)
+        ws = await connect(
+            url,
+            sock=raw,
+            additional_headers={"Authorization": f"Bearer {user_token}"},
+            max_queue=1,
+            compression=None,
+            open_timeout=30,
+        )
+        stalled.append(ws)
+    return stalled
+
+
 async def drive(
     clients: list[httpx.AsyncClient],
     pairs: list[Pair],
@@ -365,6 +406,14 @@ def _line(name: str, s: dict[str, float]) -> str:
     )
 
 
+def metric_value(text: str, name: str) -> float:
+    """A sample's value from a /metrics text (0 if absent)."""
+    for line in text.splitlines():
+        if line.startswith(name + " ") or line.startswith(name + "{"):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
 def histogram_quantiles(texts: list[str], name: str) -> dict[str, float]:
     """Approximate quantiles (upper bucket bounds) of a Prometheus histogram, summed over the
     given /metrics texts (one per process)."""
@@ -424,9 +473,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         started = time.perf_counter()
         pairs = await insert_users(url, args.pairs)
         print(f"inserted {2 * len(pairs)} users in {time.perf_counter() - started:.1f} s")
+        stops = Stops()
         async with contextlib.AsyncExitStack() as stack:
             servers = [
-                stack.enter_context(serve(url, ROOT / ".tmp" / "bench" / f"data{n}", args))
+                stack.enter_context(serve(url, ROOT / ".tmp" / "bench" / f"data{n}", args, stops))
                 for n in range(args.processes)
             ]
             base_urls = [base_url for base_url, _ in servers]
@@ -451,6 +501,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 f"{len(sockets)} sockets connected to {len(base_urls)} process(es) in "
                 f"{time.perf_counter() - started:.1f} s"
             )
+            stalled = await stall(base_urls, pairs, args.stalled)
+            if stalled:
+                print(f"{len(stalled)} more sockets connected that never read")
             tracker = Tracker()
             listeners = [
                 asyncio.create_task(listen(ws, user_id, tracker)) for user_id, ws in sockets
@@ -484,6 +537,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             for task in listeners:
                 task.cancel()
             await asyncio.gather(*(ws.close() for _, ws in sockets), return_exceptions=True)
+            for ws in stalled:
+                ws.transport.abort()
     expected = int(args.seconds * args.rate)
     messages = int((args.seconds + args.warmup) * args.rate)
     result = {
@@ -496,6 +551,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "warmup_seconds": args.warmup,
             "settle_seconds": args.settle,
             "processes": args.processes,
+            "stalled_sockets": args.stalled,
             "worker_in_process": args.worker,
             "server_log_level": args.server_log_level,
         },
@@ -510,6 +566,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             (round(latency * 1000, 1), round(started - tracker.first, 2))
             for latency, started in tracker.worst
         ],
+        "stalled_sockets_cut_off": sum(
+            metric_value(text, "tradematch_live_sockets_behind_total") for text in metrics
+        ),
+        "server_stop_seconds": stops.seconds,
         "errors": errors,
         "undelivered": expected - len(tracker.latencies),
     }
@@ -529,6 +589,9 @@ def main() -> None:
     parser.add_argument("--seed", type=float, default=0.42)
     parser.add_argument("--http-connections", type=int, default=64)
     parser.add_argument("--processes", type=int, default=1, help="serve processes")
+    parser.add_argument(
+        "--stalled", type=int, default=0, help="more sockets that never read (slow clients)"
+    )
     parser.add_argument("--worker", action="store_true", help="run the notification worker too")
     parser.add_argument("--server-log-level", default="INFO")
     parser.add_argument("--json", type=Path, help="also write the results here")
@@ -557,6 +620,10 @@ def main() -> None:
     worst = ", ".join(f"{ms:g} ms at {at:g} s" for ms, at in result["worst_ms_at_second"][:5])
     print(f"worst: {worst}")
     print(f"errors: {result['errors']}, undelivered: {result['undelivered']}")
+    if result["parameters"]["stalled_sockets"]:
+        print(f"stalled sockets cut off (code 4000): {result['stalled_sockets_cut_off']:g}")
+    stops = ", ".join(f"{s:.2f} s" for s in result["server_stop_seconds"])
+    print(f"server shutdown after SIGTERM: {stops}")
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))
 

@@ -2,154 +2,58 @@
 
 The server is the embedded one (``pgserver``) unless ``TRADEMATCH_TEST_DATABASE_URL`` names
 another (CI runs both). The schema is built once by running the Alembic migrations into a
-template database; each xdist worker gets a database cloned from it, and tests marked
-``fresh_db`` (matching, races, immutability, anything that counts rows globally) get a clone of
-their own.
+template database; each xdist worker gets a database cloned from it (``worker_db``, with the
+app on it: ``app``, ``client``, ``api``), and a test that asks for ``fresh_db`` (matching,
+races, immutability, anything that counts rows globally) gets a clone of its own (with
+``fresh_app`` and ``fresh_api`` on it). What tests share besides fixtures is in ``tests/flows``.
 """
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
 import os
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import asyncpg
 import httpx
 import pytest
 import pytest_asyncio
 from fastapi import FastAPI
 
+from tests.flows.database import (
+    Database,
+    clone_database,
+    drop_database,
+    ensure_template,
+    the_server_url,
+)
+from tests.flows.servers import LiveServer, start_server, stop_server
+from tests.flows.users import Api
 from tradematch.app import create_app
 from tradematch.core.config import Settings
-from tradematch.core.database import to_async_url, with_database
 from tradematch.kit import clock
-from tradematch.migrations import MIGRATIONS_DIR, upgrade
-
-from .helpers import Api
-
-ROOT = Path(__file__).resolve().parent.parent
-SCRATCH = ROOT / ".tmp"
-TEMPLATE_LOCK = 7_431_100
-
-
-def _server_url() -> str:
-    """libpq URL of the server's maintenance database."""
-    configured = os.environ.get("TRADEMATCH_TEST_DATABASE_URL")
-    if configured:
-        return configured
-    import pgserver
-
-    SCRATCH.mkdir(exist_ok=True)
-    server = pgserver.get_server(SCRATCH / "pgtest", cleanup_mode="stop")
-    return str(server.get_uri())
-
-
-def _connect_kwargs(url: str) -> tuple[str, dict[str, str]]:
-    from sqlalchemy import make_url
-
-    parsed = make_url(url)
-    host = parsed.query.get("host")
-    dsn = parsed.set(drivername="postgresql", query={}).render_as_string(hide_password=False)
-    return dsn, ({"host": host} if isinstance(host, str) else {})
-
-
-def _migrations_digest() -> str:
-    digest = hashlib.sha256()
-    for path in sorted(MIGRATIONS_DIR.rglob("*.py")):
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:12]
-
-
-async def _admin(url: str) -> asyncpg.Connection:
-    dsn, kwargs = _connect_kwargs(url)
-    return await asyncpg.connect(dsn, **kwargs)
-
-
-async def _ensure_template(server_url: str) -> str:
-    name = f"tm_tpl_{_migrations_digest()}"
-    conn = await _admin(server_url)
-    try:
-        await conn.execute("SELECT pg_advisory_lock($1)", TEMPLATE_LOCK)
-        try:
-            if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
-                building = f"{name}_build"
-                await conn.execute(f'DROP DATABASE IF EXISTS "{building}"')
-                await conn.execute(f'CREATE DATABASE "{building}"')
-                await upgrade(to_async_url(with_database(server_url, building)))
-                await conn.execute(f'ALTER DATABASE "{building}" RENAME TO "{name}"')
-        finally:
-            await conn.execute("SELECT pg_advisory_unlock($1)", TEMPLATE_LOCK)
-    finally:
-        await conn.close()
-    return name
-
-
-async def clone_database(server_url: str, template: str, name: str) -> None:
-    conn = await _admin(server_url)
-    try:
-        for attempt in range(50):  # CREATE DATABASE fails while another clone reads the template
-            try:
-                await conn.execute("SELECT pg_advisory_lock($1)", TEMPLATE_LOCK)
-                try:
-                    await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-                finally:
-                    await conn.execute("SELECT pg_advisory_unlock($1)", TEMPLATE_LOCK)
-                return
-            except asyncpg.ObjectInUseError:
-                await asyncio.sleep(0.05 * (attempt + 1))
-        raise RuntimeError(f"could not clone {template}")
-    finally:
-        await conn.close()
-
-
-async def drop_database(server_url: str, name: str) -> None:
-    conn = await _admin(server_url)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
 
 
 @pytest.fixture(scope="session")
 def server_url() -> str:
-    return _server_url()
+    return the_server_url()
 
 
 @pytest_asyncio.fixture(scope="session")
 async def template_db(server_url: str) -> str:
-    return await _ensure_template(server_url)
+    return await ensure_template(server_url)
 
 
 @pytest.fixture(scope="session")
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return Settings(
         data_dir=tmp_path_factory.mktemp("data"),
-        jwt_secret="test-signing-key-that-is-long-enough-to-be-safe",  # type: ignore[arg-type]
+        jwt_secret="test-signing-key-that-is-long-enough-to-be-safe",
         login_max_attempts=5,
         login_window_seconds=60,
         db_pool_size=20,
         log_json=False,
     )
-
-
-class Database:
-    """A database of the test run: its libpq URL (for subprocesses) and asyncpg URL."""
-
-    def __init__(self, server_url: str, name: str) -> None:
-        self.name = name
-        self.url = with_database(server_url, name)
-        self.async_url = to_async_url(self.url)
-
-    async def connect(self) -> asyncpg.Connection:
-        dsn, kwargs = _connect_kwargs(self.url)
-        return await asyncpg.connect(dsn, **kwargs)
 
 
 @pytest_asyncio.fixture(scope="session")
@@ -215,60 +119,6 @@ def _reset_clock() -> Iterator[None]:
     clock.reset()
     yield
     clock.reset()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class LiveServer:
-    def __init__(self, base_url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-        self.base_url = base_url
-        self.process = process
-        self.log = log
-
-
-def start_server(db: Database, data_dir: Path, *extra_args: str) -> LiveServer:
-    """Run ``tradematch serve`` as a real process (real uvicorn, real sockets)."""
-    port = _free_port()
-    env = {
-        **os.environ,
-        "TRADEMATCH_DATABASE_URL": db.url,
-        "TRADEMATCH_DATA_DIR": str(data_dir),
-        "TRADEMATCH_JWT_SECRET": "e2e-signing-key-that-is-long-enough-to-be-safe",
-        "TRADEMATCH_LOG_JSON": "true",
-    }
-    log = data_dir / f"serve-{port}.log"
-    handle = log.open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tradematch", "serve", "--port", str(port), *extra_args],
-        env=env,
-        stdout=handle,
-        stderr=subprocess.STDOUT,
-    )
-    base_url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited early:\n{log.read_text()}")
-        try:
-            if httpx.get(f"{base_url}/readyz", timeout=1).status_code == 200:
-                return LiveServer(base_url, process, log)
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    process.kill()
-    raise RuntimeError(f"server did not become ready:\n{log.read_text()}")
-
-
-def stop_server(server: LiveServer) -> None:
-    server.process.terminate()
-    try:
-        server.process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        server.process.kill()
 
 
 @pytest.fixture

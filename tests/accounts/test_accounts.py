@@ -6,7 +6,7 @@ import httpx
 import jwt
 import pytest
 
-from tests.helpers import PASSWORD, Api, new_area, postcode_in
+from tests.flows.users import PASSWORD, Api, new_area, postcode_in
 
 REGISTER = "/api/auth/register"
 

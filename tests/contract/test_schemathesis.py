@@ -19,15 +19,9 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import positive_data_acceptance
 
-from tests.conftest import (
-    Database,
-    LiveServer,
-    clone_database,
-    drop_database,
-    start_server,
-    stop_server,
-)
-from tests.helpers import PASSWORD
+from tests.flows.database import Database, clone_database, drop_database
+from tests.flows.servers import LiveServer, start_server, stop_server
+from tests.flows.users import PASSWORD
 from tradematch.app import create_app
 from tradematch.core.config import Settings
 
@@ -139,7 +133,7 @@ def tokens(
 # The schema the server publishes, built from the application itself (no server needed yet);
 # the calls go to the real server through ``base_url``.
 schema = schemathesis.openapi.from_dict(
-    create_app(Settings(jwt_secret="schema-only-key-of-sufficient-length-000")).openapi()  # type: ignore[arg-type]
+    create_app(Settings(jwt_secret="schema-only-key-of-sufficient-length-000")).openapi()
 )
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from tests.conftest import Database
+from tests.flows.database import Database
 from tradematch.authz.roles import ROLES
 from tradematch.disputes.states import DISPUTE, RESOLUTIONS
 from tradematch.escrow.models import LEDGER_ACCOUNT_KINDS, LEDGER_TRANSACTION_KINDS

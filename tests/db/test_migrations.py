@@ -8,7 +8,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.engine import Connection
 
-from tests.conftest import Database
+from tests.flows.database import Database
 from tradematch.core.database import create_engine
 from tradematch.migrations import head_revision
 from tradematch.tables import Base

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Database
-from tests.flows import (
-    BASE,
+from tests.flows.database import Database, fetchval
+from tests.flows.deals import (
+    API,
     Awarded,
     approve,
     awarded_job,
@@ -19,22 +19,21 @@ from tests.flows import (
     escrow_of,
     event_types,
     events_of,
-    fetchval,
     job_status,
-    ledger_violations,
     messages,
     milestones_of,
+    post_message,
     quoting_job,
     raise_dispute,
     request_changes,
     resolve_dispute,
-    send_message,
     submit,
     submitted_and_approved,
     top_up,
     wallet_balance,
 )
-from tests.helpers import Api, User, create_admin
+from tests.flows.ledger import database_violations
+from tests.flows.users import Api, User, create_admin
 
 TWO = [{"title": "Parts", "amount": 40}, {"title": "Labour", "amount": 80}]
 
@@ -62,7 +61,7 @@ async def _dispute_rows(db: Database, job_id: str) -> int:
 
 async def _fund(api: Api, customer: User, job_id: str) -> Any:
     return await api.client.post(
-        f"{BASE}/jobs/{job_id}/escrow/fund", json={}, headers=customer.headers
+        f"{API}/jobs/{job_id}/escrow/fund", json={}, headers=customer.headers
     )
 
 
@@ -147,11 +146,11 @@ async def test_the_winning_vendor_may_raise_one_and_no_one_else(
         response = await raise_dispute(api, stranger, job.job_id)
         assert response.status_code == 404, response.text
     assert (await raise_dispute(api, admin, job.job_id)).status_code == 403
-    anonymous = await api.client.post(f"{BASE}/jobs/{job.job_id}/dispute", json={"reason": "x"})
+    anonymous = await api.client.post(f"{API}/jobs/{job.job_id}/dispute", json={"reason": "x"})
     assert anonymous.status_code == 401
     for body in ({}, {"reason": ""}, {"reason": "r" * 5001}, {"reason": "x", "refund": True}):
         response = await api.client.post(
-            f"{BASE}/jobs/{job.job_id}/dispute", json=body, headers=job.winner.headers
+            f"{API}/jobs/{job.job_id}/dispute", json=body, headers=job.winner.headers
         )
         assert response.status_code == 422, (body, response.text)
     assert await _dispute_rows(worker_db, job.job_id) == 0
@@ -306,14 +305,14 @@ async def test_release_to_vendor_pays_out_what_is_left_and_completes_the_job(
         "release_to_vendor",
         "Done",
     )
-    blocked = await send_message(api, job.winner, job.conversation_id, "Thanks")
+    blocked = await post_message(api, job.winner, job.conversation_id, "Thanks")
     assert blocked.status_code == 403 and blocked.json()["code"] == "MESSAGING_DISABLED"
 
     again = await resolve_dispute(api, admin, dispute_id, "refund_customer")
     assert again.status_code == 409, again.text
     assert await _money(api, job) == (120, 0, "released", 120, 0, 0)
     assert len(await events_of(api, job.customer, job.job_id, "DISPUTE_RESOLVED")) == 1
-    assert await ledger_violations(worker_db) == {}
+    assert await database_violations(worker_db) == {}
 
 
 async def test_refund_customer_returns_the_money_and_cancels_the_job(
@@ -335,16 +334,16 @@ async def test_refund_customer_returns_the_money_and_cancels_the_job(
     assert types.count("DISPUTE_RESOLVED") == 1 and "JOB_CANCELLED" in types
     assert "PAYMENT_RELEASED" not in types
     for participant in (job.customer, job.winner):
-        blocked = await send_message(api, participant, job.conversation_id, "Hello?")
+        blocked = await post_message(api, participant, job.conversation_id, "Hello?")
         assert blocked.status_code == 403 and blocked.json()["code"] == "MESSAGING_DISABLED"
     review = await api.client.post(
-        f"{BASE}/reviews",
+        f"{API}/reviews",
         json={"job_id": job.job_id, "rating": 1, "recommend_yes_no": False},
         headers=job.customer.headers,
     )
     assert review.status_code == 409, review.text
     assert (await resolve_dispute(api, admin, dispute_id, "resume")).status_code == 409
-    assert await ledger_violations(worker_db) == {}
+    assert await database_violations(worker_db) == {}
 
 
 async def test_split_gives_the_vendor_its_share_and_refunds_the_rest(
@@ -372,7 +371,7 @@ async def test_split_gives_the_vendor_its_share_and_refunds_the_rest(
         await resolve_dispute(api, admin, dispute_id, "split", vendor_share=1)
     ).status_code == 409
     assert await _money(api, job) == (70.5, 49.5, "refunded", 70.5, 49.5, 0)
-    assert await ledger_violations(worker_db) == {}
+    assert await database_violations(worker_db) == {}
 
 
 async def test_split_of_everything_left_is_a_release(api: Api, admin: User) -> None:
@@ -423,4 +422,4 @@ async def test_resume_unfreezes_the_job_and_its_escrow(
     assert (await resolve_dispute(api, admin, first, "resume")).status_code == 200
     second = await disputed(api, again.winner, again.job_id)
     assert second != first
-    assert await ledger_violations(worker_db) == {}
+    assert await database_violations(worker_db) == {}

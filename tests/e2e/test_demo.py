@@ -6,12 +6,9 @@ import os
 import subprocess
 import sys
 
-import pytest
-
-from tests.conftest import LiveServer
+from tests.flows.servers import LiveServer
 
 
-@pytest.mark.fresh_db
 def test_demo_runs_the_nine_steps_against_a_running_server(live_server: LiveServer) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "tradematch", "demo", "--base-url", live_server.base_url],

@@ -18,14 +18,12 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
-import pytest
 import pytest_asyncio
 
-from tests.conftest import Database, LiveServer
-from tests.helpers import Api, User, postcode_in
+from tests.flows.database import Database
+from tests.flows.servers import LiveServer
+from tests.flows.users import Api, User, postcode_in
 from tradematch.escrow.repository import INVARIANT_QUERIES
-
-pytestmark = pytest.mark.fresh_db
 
 API = "/api/connection"
 AREA = "LS6"  # Headingley, Leeds: the customer and all six plumbers live here
@@ -137,7 +135,7 @@ async def inbox_texts(http: httpx.AsyncClient, user: User) -> list[str] | None:
 
 def amounts_in(body: Any, *amounts: int) -> list[str]:
     """Where the JSON document mentions one of these amounts (as a number, or as "£120")."""
-    found = []
+    found: list[str] = []
     nodes: list[tuple[str, Any]] = [("$", body)]
     while nodes:
         path, node = nodes.pop()

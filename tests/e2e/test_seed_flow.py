@@ -11,13 +11,10 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
-import pytest
 import pytest_asyncio
 
-from tests.conftest import LiveServer
-from tests.helpers import PASSWORD, Api, User, postcode_in
-
-pytestmark = pytest.mark.fresh_db
+from tests.flows.servers import LiveServer
+from tests.flows.users import PASSWORD, Api, User, postcode_in
 
 AREA = "LS6"  # Headingley, Leeds: the customer and all six plumbers live here
 SEED_JOB = {

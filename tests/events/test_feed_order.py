@@ -15,8 +15,8 @@ from typing import Any
 import httpx
 from sqlalchemy import text
 
-from tests.conftest import Database
-from tests.helpers import Api, User, create_admin, marketplace
+from tests.flows.database import Database
+from tests.flows.users import Api, User, create_admin, marketplace
 from tradematch.authz.actor import Actor
 from tradematch.authz.roles import Role
 from tradematch.core.database import create_engine

@@ -8,8 +8,8 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
-from tests.conftest import Database
-from tests.helpers import Api, marketplace
+from tests.flows.database import Database
+from tests.flows.users import Api, marketplace
 
 STATEMENTS = {
     "event_log": {

@@ -10,7 +10,7 @@ import pytest
 import pytest_asyncio
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from tests.conftest import Database
+from tests.flows.database import Database
 from tradematch.authz.actor import SYSTEM
 from tradematch.core.database import create_engine
 from tradematch.events.log import UnflushedEvents, emit

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import asyncpg
 
-from tests.conftest import Database
-from tests.helpers import Api, marketplace
+from tests.flows.database import Database
+from tests.flows.users import Api, marketplace
 
 
 async def _verify(db: Database, data_dir: Path) -> subprocess.CompletedProcess[str]:
@@ -37,9 +37,12 @@ async def _flow(api: Api) -> str:
 
 
 async def _chain(conn: asyncpg.Connection, job_id: str) -> list[asyncpg.Record]:
-    return await conn.fetch(
-        "SELECT id, seq, type, chain_index FROM event_log WHERE job_id = $1 ORDER BY chain_index",
-        job_id,
+    return list(
+        await conn.fetch(
+            "SELECT id, seq, type, chain_index FROM event_log WHERE job_id = $1"
+            " ORDER BY chain_index",
+            job_id,
+        )
     )
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.helpers import Api, User, new_area, postcode_in
+from tests.flows.users import Api, User, new_area, postcode_in
 
 REPLAYED = "Idempotent-Replayed"
 JOBS = "/api/connection/jobs"

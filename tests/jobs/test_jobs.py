@@ -7,8 +7,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import Database
-from tests.helpers import Api, User, marketplace, new_area, postcode_in
+from tests.flows.database import Database
+from tests.flows.users import Api, User, marketplace, new_area, postcode_in
 
 JOBS = "/api/connection/jobs"
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.conftest import Database
-from tests.helpers import Api, User, postcode_in
+from tests.flows.database import Database
+from tests.flows.users import Api, User, postcode_in
 from tradematch.kit.postcodes import distance_miles
 
 JOB_OUTCODE = "LS1"

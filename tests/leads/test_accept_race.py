@@ -16,8 +16,9 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from tests.conftest import Database, LiveServer
-from tests.helpers import Api, User, marketplace, wait_for_lock_waiters
+from tests.flows.database import Database, wait_for_lock_waiters
+from tests.flows.servers import LiveServer
+from tests.flows.users import Api, User, marketplace
 
 RACERS = 50
 REPLAYED = "Idempotent-Replayed"

@@ -10,10 +10,10 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.conftest import Database
-from tests.helpers import Api, Marketplace, User, marketplace
+from tests.flows.database import Database
+from tests.flows.users import Api, Marketplace, User, marketplace
 
-BASE = "/api/connection/conversations"
+API = "/api/connection/conversations"
 SYSTEM_TEXT = "Lead accepted. Messaging enabled."
 
 
@@ -28,7 +28,7 @@ async def _accepted(api: Api, vendors: int = 2) -> tuple[Marketplace, User, str]
 
 async def _send(api: Api, user: User, conversation_id: str, **body: Any) -> httpx.Response:
     return await api.client.post(
-        f"{BASE}/{conversation_id}/messages", json=body, headers=user.headers
+        f"{API}/{conversation_id}/messages", json=body, headers=user.headers
     )
 
 
@@ -42,7 +42,7 @@ async def _sent(api: Api, user: User, conversation_id: str, **body: Any) -> str:
 
 async def _page(api: Api, user: User, conversation_id: str, **params: Any) -> dict[str, Any]:
     response = await api.client.get(
-        f"{BASE}/{conversation_id}/messages", params=params, headers=user.headers
+        f"{API}/{conversation_id}/messages", params=params, headers=user.headers
     )
     assert response.status_code == 200, response.text
     return dict(response.json())
@@ -53,14 +53,14 @@ async def _all(api: Api, user: User, conversation_id: str) -> list[dict[str, Any
 
 
 async def _inbox(api: Api, user: User) -> dict[str, dict[str, Any]]:
-    response = await api.client.get(BASE, headers=user.headers)
+    response = await api.client.get(API, headers=user.headers)
     assert response.status_code == 200, response.text
     return {item["conversation_id"]: item for item in response.json()["items"]}
 
 
 async def _mark_read(api: Api, user: User, conversation_id: str, **body: Any) -> httpx.Response:
     return await api.client.patch(
-        f"{BASE}/{conversation_id}/mark-read", json=body, headers=user.headers
+        f"{API}/{conversation_id}/mark-read", json=body, headers=user.headers
     )
 
 
@@ -277,7 +277,7 @@ async def test_message_pages_in_both_orders(api: Api) -> None:
         {"cursor": -1},
     ):
         response = await api.client.get(
-            f"{BASE}/{conversation_id}/messages", params=params, headers=vendor.headers
+            f"{API}/{conversation_id}/messages", params=params, headers=vendor.headers
         )
         assert response.status_code == 422, (params, response.text)
         assert response.json()["code"] == "VALIDATION_ERROR"
@@ -363,12 +363,12 @@ async def test_inbox_orders_by_latest_activity(api: Api) -> None:
     first_vendor, second_vendor = market.vendors
     await _sent(api, market.customer, conversations[first_vendor.user_id], body="You first")
 
-    response = await api.client.get(BASE, headers=market.customer.headers)
+    response = await api.client.get(API, headers=market.customer.headers)
     order = [item["conversation_id"] for item in response.json()["items"]]
     assert order == [conversations[first_vendor.user_id], conversations[second_vendor.user_id]]
 
     await _sent(api, second_vendor, conversations[second_vendor.user_id], body="Me now")
-    response = await api.client.get(BASE, headers=market.customer.headers)
+    response = await api.client.get(API, headers=market.customer.headers)
     order = [item["conversation_id"] for item in response.json()["items"]]
     assert order == [conversations[second_vendor.user_id], conversations[first_vendor.user_id]]
 
@@ -420,7 +420,7 @@ async def test_non_participants_get_404(api: Api) -> None:
 
     for who, stranger in strangers.items():
         for response in (
-            await api.client.get(f"{BASE}/{conversation_id}/messages", headers=stranger.headers),
+            await api.client.get(f"{API}/{conversation_id}/messages", headers=stranger.headers),
             await _send(api, stranger, conversation_id, body="Let me in"),
             await _mark_read(api, stranger, conversation_id),
         ):
@@ -431,7 +431,7 @@ async def test_non_participants_get_404(api: Api) -> None:
 
     # A conversation that does not exist answers exactly the same.
     missing = await api.client.get(
-        f"{BASE}/conv_01JD5Z0000000000000000000/messages", headers=vendor.headers
+        f"{API}/conv_01JD5Z0000000000000000000/messages", headers=vendor.headers
     )
     assert (missing.status_code, missing.json()["code"]) == (404, "NOT_FOUND")
     # Nothing the strangers tried was stored.
@@ -439,7 +439,7 @@ async def test_non_participants_get_404(api: Api) -> None:
         SYSTEM_TEXT,
         "Private words",
     ]
-    anonymous = await api.client.get(f"{BASE}/{conversation_id}/messages")
+    anonymous = await api.client.get(f"{API}/{conversation_id}/messages")
     assert anonymous.status_code == 401
 
 
@@ -450,8 +450,8 @@ async def test_messages_are_immutable(api: Api, worker_db: Database) -> None:
     # The API offers no way to change or remove a message.
     for method in ("PUT", "PATCH", "DELETE"):
         for path in (
-            f"{BASE}/{conversation_id}/messages",
-            f"{BASE}/{conversation_id}/messages/{message_id}",
+            f"{API}/{conversation_id}/messages",
+            f"{API}/{conversation_id}/messages/{message_id}",
         ):
             response = await api.client.request(
                 method, path, json={"body": "Edited"}, headers=vendor.headers

@@ -12,28 +12,26 @@ from typing import Any
 import asyncpg
 import pytest
 
-from tests.conftest import Database
-from tests.flows import (
+from tests.flows.database import Database, fetch, run_auto_approval
+from tests.flows.deals import (
     EVIDENCE,
     approve,
     awarded_job,
     escrow_of,
     event_types,
     events_of,
-    fetch,
     fund_escrow,
     job_status,
-    ledger_violations,
     list_milestones,
     messages,
     milestones_of,
+    post_message,
     request_changes,
-    run_auto_approval,
-    send_message,
     submit,
     wallet_balance,
 )
-from tests.helpers import Api, create_admin
+from tests.flows.ledger import database_violations
+from tests.flows.users import Api, create_admin
 from tradematch.core.config import Settings
 from tradematch.kit import clock
 
@@ -324,7 +322,7 @@ async def test_approval_releases_each_milestone_and_the_last_completes_the_job(
     assert again.status_code == 409 and again.json()["current_state"] == "released"
     assert await wallet_balance(api, job.winner) == 40
     assert (
-        await send_message(api, job.winner, job.conversation_id, "Labour next")
+        await post_message(api, job.winner, job.conversation_id, "Labour next")
     ).status_code == 201
 
     assert (await submit(api, job.winner, second)).status_code == 200
@@ -336,7 +334,7 @@ async def test_approval_releases_each_milestone_and_the_last_completes_the_job(
     assert (escrow["status"], escrow["released"], escrow["balance"]) == ("released", 120, 0)
     assert await job_status(api, job.customer, job.job_id) == "completed"
     for participant in (job.customer, job.winner):
-        closed = await send_message(api, participant, job.conversation_id, "Thanks!")
+        closed = await post_message(api, participant, job.conversation_id, "Thanks!")
         assert closed.status_code == 403, closed.text
         assert closed.json()["code"] == "MESSAGING_DISABLED"
     types = await event_types(api, job.customer, job.job_id)
@@ -348,7 +346,7 @@ async def test_approval_releases_each_milestone_and_the_last_completes_the_job(
     )
     released = await events_of(api, job.winner, job.job_id, "PAYMENT_RELEASED")
     assert [e["payload"]["amount_pence"] for e in released] == [4000, 8000]
-    assert await ledger_violations(worker_db) == {}
+    assert await database_violations(worker_db) == {}
 
 
 async def test_nothing_moves_after_completion(api: Api) -> None:
@@ -372,7 +370,6 @@ async def test_nothing_moves_after_completion(api: Api) -> None:
 # --------------------------------------------------------------------------- auto-approval
 
 
-@pytest.mark.fresh_db
 async def test_auto_approval_after_14_days(
     fresh_api: Api, fresh_db: Database, settings: Settings
 ) -> None:
@@ -425,12 +422,11 @@ async def test_auto_approval_after_14_days(
     assert (escrow["status"], escrow["released"], escrow["balance"]) == ("released", 120, 0)
     assert await job_status(api, job.customer, job.job_id) == "completed"
     assert (await event_types(api, job.customer, job.job_id)).count("JOB_COMPLETED") == 1
-    blocked = await send_message(api, job.customer, job.conversation_id, "Thanks")
+    blocked = await post_message(api, job.customer, job.conversation_id, "Thanks")
     assert blocked.status_code == 403 and blocked.json()["code"] == "MESSAGING_DISABLED"
-    assert await ledger_violations(fresh_db) == {}
+    assert await database_violations(fresh_db) == {}
 
 
-@pytest.mark.fresh_db
 async def test_frozen_milestones_are_not_auto_approved_and_hold_up_no_one(
     fresh_api: Api, fresh_db: Database, settings: Settings
 ) -> None:
@@ -459,4 +455,4 @@ async def test_frozen_milestones_are_not_auto_approved_and_hold_up_no_one(
     assert await wallet_balance(api, disputed.winner) == 0
     escrow = await escrow_of(api, disputed.customer, disputed.job_id)
     assert (escrow["status"], escrow["balance"]) == ("disputed", 120)
-    assert await ledger_violations(fresh_db) == {}
+    assert await database_violations(fresh_db) == {}

@@ -8,9 +8,8 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 
-from tests.conftest import Database
-
-from .support import database_violations
+from tests.flows.database import Database
+from tests.flows.ledger import database_violations
 
 
 @pytest.fixture

@@ -17,25 +17,21 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from tests.conftest import Database
-from tests.helpers import Api, User, create_admin
-from tradematch.core.database import create_engine
-from tradematch.events.verify import verify_chains
-from tradematch.sessions import create_sessionmaker
-
-from .support import (
+from tests.flows.database import Database, changes, snapshot, unchanged
+from tests.flows.deals import (
     API,
     Deal,
     assert_invalid_transition,
     awarded_deal,
-    changes,
     funded_deal,
     new_key,
     ok,
     quoted_deal,
-    snapshot,
-    unchanged,
 )
+from tests.flows.users import Api, User, create_admin
+from tradematch.core.database import create_engine
+from tradematch.events.verify import verify_chains
+from tradematch.sessions import create_sessionmaker
 
 REPLAYED = "Idempotent-Replayed"
 FAULTY_TABLES = ("jobs", "escrow_accounts", "milestones", "ledger_entries", "event_log")
@@ -123,7 +119,6 @@ async def _chains_verify(db: Database) -> None:
 # --- 402 -----------------------------------------------------------------------------------
 
 
-@pytest.mark.fresh_db
 async def test_funding_without_enough_money_is_the_seeds_402_and_changes_nothing(
     fresh_api: Api, fresh_db: Database
 ) -> None:
@@ -303,7 +298,6 @@ SCENARIOS = {
 }
 
 
-@pytest.mark.fresh_db
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
 async def test_a_failure_half_way_leaves_nothing_and_the_retry_succeeds(
     fresh_api: Api, fresh_db: Database, faults: Faults, name: str
@@ -338,7 +332,6 @@ async def test_a_failure_half_way_leaves_nothing_and_the_retry_succeeds(
     await _chains_verify(fresh_db)  # no gap or fork in the job's hash chain
 
 
-@pytest.mark.fresh_db
 async def test_a_refused_transition_half_way_through_the_award_rolls_back(
     fresh_api: Api, fresh_db: Database
 ) -> None:

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from fastapi import FastAPI
 
-from tests.conftest import Database
-from tests.helpers import Api, create_admin
+from tests.flows.database import Database
+from tests.flows.deals import API, funded_deal, ok
+from tests.flows.users import Api, create_admin
 from tradematch.core.config import Settings
 from tradematch.events.unit_of_work import unit_of_work
 from tradematch.kit import clock
 from tradematch.milestones.service import auto_approve_due
-
-from .support import API, funded_deal, ok
 
 
 async def _run_auto_approval(app: FastAPI, settings: Settings) -> int:
@@ -24,7 +22,6 @@ async def _run_auto_approval(app: FastAPI, settings: Settings) -> int:
     return approved
 
 
-@pytest.mark.fresh_db
 async def test_an_unanswered_milestone_is_approved_and_paid_after_14_days(
     fresh_api: Api, fresh_app: FastAPI, fresh_db: Database, settings: Settings
 ) -> None:
@@ -53,7 +50,6 @@ async def test_an_unanswered_milestone_is_approved_and_paid_after_14_days(
     assert (event["actor_role"], event["automatic"]) == ("system", "true")
 
 
-@pytest.mark.fresh_db
 async def test_a_disputed_escrow_is_not_paid_out_automatically(
     fresh_api: Api, fresh_app: FastAPI, settings: Settings
 ) -> None:
@@ -65,7 +61,6 @@ async def test_a_disputed_escrow_is_not_paid_out_automatically(
     assert (await deal.escrow())["status"] == "disputed"
 
 
-@pytest.mark.fresh_db
 async def test_milestones_left_behind_by_a_settled_dispute_do_not_starve_the_others(
     fresh_api: Api, fresh_app: FastAPI, fresh_db: Database, settings: Settings
 ) -> None:

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-
-from tests.helpers import Api, marketplace
+from tests.flows.users import Api, marketplace
 
 
-@pytest.mark.fresh_db
 async def test_quote_award_fund_release_review(fresh_api: Api) -> None:
     api = fresh_api
     world = await marketplace(api, vendors=2)

@@ -17,10 +17,10 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from tests.conftest import Database, LiveServer
-from tests.helpers import Api
-
-from .support import API, Deal, changes, quoted_deal, snapshot
+from tests.flows.database import Database, changes, snapshot
+from tests.flows.deals import API, Deal, quoted_deal
+from tests.flows.servers import LiveServer
+from tests.flows.users import Api
 
 RACERS = 50
 VENDORS = 5

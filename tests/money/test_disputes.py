@@ -4,18 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import Database
-from tests.helpers import Api, create_admin
-
-from .support import (
-    API,
-    assert_invalid_transition,
-    awarded_deal,
-    funded_deal,
-    ok,
-    pounds,
-    unchanged,
-)
+from tests.flows.database import Database, unchanged
+from tests.flows.deals import API, assert_invalid_transition, awarded_deal, funded_deal, ok, pounds
+from tests.flows.users import Api, create_admin
 
 PLAN = (2500, 10000)  # £25 released before the dispute, £100 frozen by it
 

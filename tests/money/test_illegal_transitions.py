@@ -21,22 +21,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from tests.conftest import Database
-from tests.helpers import Api, User, create_admin
-from tradematch.core.config import Settings
-from tradematch.disputes.states import DISPUTE
-from tradematch.escrow.states import ESCROW
-from tradematch.events.unit_of_work import unit_of_work
-from tradematch.jobs import tasks as job_tasks
-from tradematch.jobs.states import JOB
-from tradematch.kit import clock
-from tradematch.kit.states import StateMachine
-from tradematch.leads.states import LEAD
-from tradematch.milestones.states import MILESTONE
-from tradematch.quotes.states import QUOTE
-from tradematch.reviews.states import REVIEW
-
-from .support import (
+from tests.flows.database import Database, unchanged
+from tests.flows.deals import (
     ADMIN,
     API,
     EVIDENCE,
@@ -49,8 +35,20 @@ from .support import (
     new_key,
     ok,
     quoted_deal,
-    unchanged,
 )
+from tests.flows.users import Api, User, create_admin
+from tradematch.core.config import Settings
+from tradematch.disputes.states import DISPUTE
+from tradematch.escrow.states import ESCROW
+from tradematch.events.unit_of_work import unit_of_work
+from tradematch.jobs import tasks as job_tasks
+from tradematch.jobs.states import JOB
+from tradematch.kit import clock
+from tradematch.kit.states import StateMachine
+from tradematch.leads.states import LEAD
+from tradematch.milestones.states import MILESTONE
+from tradematch.quotes.states import QUOTE
+from tradematch.reviews.states import REVIEW
 
 
 @dataclass

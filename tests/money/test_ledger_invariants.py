@@ -6,13 +6,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import pytest
-
-from tests.conftest import Database
-from tests.helpers import Api, create_admin
+from tests.flows.database import Database
+from tests.flows.deals import Deal, funded_deal, ok, pounds
+from tests.flows.ledger import ledger_problems
+from tests.flows.users import Api, create_admin
 from tradematch.escrow.repository import INVARIANT_QUERIES
-
-from .support import Deal, funded_deal, ledger_problems, ok, pounds
 
 Corruption = Callable[[Any, Deal], Awaitable[None]]
 
@@ -129,7 +127,6 @@ async def _application_check(conn: Any) -> set[str]:
     return found
 
 
-@pytest.mark.fresh_db
 async def test_each_check_fires_on_its_corruption(fresh_api: Api, fresh_db: Database) -> None:
     deal = await funded_deal(fresh_api, plan=(4000, 8050))
     ok(await deal.submit(0))
@@ -153,7 +150,6 @@ async def test_each_check_fires_on_its_corruption(fresh_api: Api, fresh_db: Data
         await conn.close()
 
 
-@pytest.mark.fresh_db
 async def test_balances_follow_every_movement(fresh_api: Api, fresh_db: Database) -> None:
     """Top-up, funding, a release and a split settlement, each checked against the wallets."""
     api = fresh_api

@@ -26,27 +26,15 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import httpx
-import pytest
 import pytest_asyncio
 from fastapi import FastAPI
 from hypothesis import HealthCheck, Phase, event, given, note, settings
 from hypothesis import strategies as st
 
-from tests.conftest import Database
-from tests.helpers import Api, User, create_admin, new_area, postcode_in
-
-from .support import (
-    ADMIN,
-    API,
-    EVIDENCE,
-    Snapshot,
-    changes,
-    money_violations,
-    new_key,
-    ok,
-    pounds,
-    snapshot,
-)
+from tests.flows.database import Database, Snapshot, changes, snapshot
+from tests.flows.deals import ADMIN, API, EVIDENCE, new_key, ok, pounds
+from tests.flows.ledger import money_violations
+from tests.flows.users import Api, User, create_admin, new_area, postcode_in
 
 FUNDED = ("held", "partial_released")
 REPLAYED = "Idempotent-Replayed"
@@ -570,7 +558,6 @@ async def cast(fresh_api: Api, fresh_db: Database) -> AsyncIterator[dict[str, An
         await conn.close()
 
 
-@pytest.mark.fresh_db
 # Modest on purpose (each example is a second or two of real HTTP and SQL), and no shrinking:
 # a failure prints the example's notes, the sequence of steps and answers that broke it.
 @settings(

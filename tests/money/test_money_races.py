@@ -11,10 +11,10 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest_asyncio
 
-from tests.conftest import Database, LiveServer
-from tests.helpers import Api
-
-from .support import API, Deal, funded_deal, ok, pounds, quoted_deal
+from tests.flows.database import Database
+from tests.flows.deals import API, Deal, funded_deal, ok, pounds, quoted_deal
+from tests.flows.servers import LiveServer
+from tests.flows.users import Api
 
 CLICKS = 20
 

@@ -5,18 +5,10 @@ from __future__ import annotations
 from email import message_from_bytes, policy
 from pathlib import Path
 
-from tests.conftest import Database
-from tests.helpers import marketplace
-
-from .support import (
-    SmtpPeer,
-    app_for,
-    dispatching,
-    eventually,
-    make_settings,
-    rows,
-    smtp_server,
-)
+from tests.flows.apps import app_for, dispatching, eventually, make_settings
+from tests.flows.database import Database, fetch
+from tests.flows.peers import SmtpPeer, smtp_server
+from tests.flows.users import marketplace
 
 EMAILS = "SELECT * FROM notifications WHERE channel = 'email' ORDER BY id"
 
@@ -27,12 +19,12 @@ async def test_email_reaches_a_real_smtp_server(fresh_db: Database, tmp_path: Pa
         settings = make_settings(tmp_path, smtp_host="127.0.0.1", smtp_port=port)
         async with app_for(fresh_db, settings) as (app, api):
             market = await marketplace(api, vendors=2)
-            queued = await rows(fresh_db, EMAILS)
+            queued = await fetch(fresh_db, EMAILS)
             assert {r["user_id"] for r in queued} == {v.user_id for v in market.vendors}
             async with dispatching(app):
 
                 async def all_sent() -> bool:
-                    return all(r["status"] == "sent" for r in await rows(fresh_db, EMAILS))
+                    return all(r["status"] == "sent" for r in await fetch(fresh_db, EMAILS))
 
                 await eventually(all_sent, what="emails sent")
 
@@ -52,7 +44,7 @@ async def test_email_reaches_a_real_smtp_server(fresh_db: Database, tmp_path: Pa
         assert body is not None
         assert row["body"].startswith("New lead: Fix leaking")  # the seed's text
         assert body.get_content().replace("\r\n", "\n").startswith(row["body"] + "\n")
-    sent = await rows(fresh_db, EMAILS)
+    sent = await fetch(fresh_db, EMAILS)
     assert all(r["attempts"] == 1 and r["sent_at"] is not None for r in sent)
 
 
@@ -67,11 +59,11 @@ async def test_without_smtp_each_email_is_an_eml_file_in_the_outbox(
         async with dispatching(app):
 
             async def all_sent() -> bool:
-                return all(r["status"] == "sent" for r in await rows(fresh_db, EMAILS))
+                return all(r["status"] == "sent" for r in await fetch(fresh_db, EMAILS))
 
             await eventually(all_sent, what="emails written")
 
-    queued = await rows(fresh_db, EMAILS)
+    queued = await fetch(fresh_db, EMAILS)
     assert len(queued) == 4  # two new leads, then "accepted" to the customer and the vendor
     outbox = tmp_path / "outbox"
     files = sorted(outbox.iterdir())

@@ -8,20 +8,11 @@ from pathlib import Path
 
 from prometheus_client import REGISTRY
 
-from tests.conftest import Database
-from tests.helpers import marketplace
-
-from .support import (
-    SmtpPeer,
-    accepted_conversation,
-    app_for,
-    dispatching,
-    eventually,
-    make_settings,
-    rows,
-    send_message,
-    smtp_server,
-)
+from tests.flows.apps import app_for, dispatching, eventually, make_settings
+from tests.flows.database import Database, fetch
+from tests.flows.deals import accepted_conversation, send_message
+from tests.flows.peers import SmtpPeer, smtp_server
+from tests.flows.users import marketplace
 
 EMAILS = "SELECT * FROM notifications WHERE channel = 'email' ORDER BY id"
 MAX_ATTEMPTS = 5
@@ -70,7 +61,7 @@ async def test_flaky_peer_every_email_delivered_once_and_a_refused_recipient_end
             for i in range(15):
                 await send_message(api, market.customer, conversation, f"Question {i}?")
                 await send_message(api, market.vendors[0], conversation, f"Answer {i}.")
-            queued = await rows(fresh_db, EMAILS)
+            queued = await fetch(fresh_db, EMAILS)
             doomed = {r["id"] for r in queued if r["user_id"] == unreachable.user_id}
             healthy = {r["id"] for r in queued} - doomed
             assert len(healthy) >= 32 and len(doomed) == 1
@@ -80,11 +71,11 @@ async def test_flaky_peer_every_email_delivered_once_and_a_refused_recipient_end
             async with dispatching(app):
 
                 async def settled() -> bool:
-                    return all(r["status"] != "pending" for r in await rows(fresh_db, EMAILS))
+                    return all(r["status"] != "pending" for r in await fetch(fresh_db, EMAILS))
 
                 await eventually(settled, seconds=60, what="every email sent or dead")
 
-    final = {r["id"]: r for r in await rows(fresh_db, EMAILS)}
+    final = {r["id"]: r for r in await fetch(fresh_db, EMAILS)}
     # Every healthy email was delivered, exactly once, and recorded as sent.
     assert {i for i, r in final.items() if r["status"] == "sent"} == healthy
     delivered = peer.accepted_ids()

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.conftest import Database
-from tests.helpers import Api, User, marketplace
+from tests.flows.database import Database, fetch
+from tests.flows.deals import accepted_conversation, send_message
+from tests.flows.users import Api, User, marketplace
 from tradematch.kit.ids import new_id
-
-from .support import accepted_conversation, rows, send_message
 
 NOTIFICATIONS = "/api/connection/notifications"
 PREFERENCES = "/api/connection/notifications/preferences"
@@ -85,7 +84,7 @@ async def test_preferences_turn_channels_off_for_new_notifications(
     conversation = await accepted_conversation(api, market)
     await send_message(api, vendor, conversation, "Hello, when suits you?")
     channels = "SELECT channel FROM notifications WHERE user_id = $1 ORDER BY channel"
-    assert [r["channel"] for r in await rows(worker_db, channels, customer.user_id)] == [
+    assert [r["channel"] for r in await fetch(worker_db, channels, customer.user_id)] == [
         "in_app",
         "in_app",
     ]  # "Vendor accepted your job" and the message; no email, and no push (no subscription)
@@ -94,11 +93,11 @@ async def test_preferences_turn_channels_off_for_new_notifications(
         PREFERENCES, json={"in_app": False, "email": True}, headers=customer.headers
     )
     await send_message(api, vendor, conversation, "Tuesday at nine?")
-    assert [r["channel"] for r in await rows(worker_db, channels, customer.user_id)] == [
+    assert [r["channel"] for r in await fetch(worker_db, channels, customer.user_id)] == [
         "email",
         "in_app",
         "in_app",
     ]
     # The vendor's own preferences were never touched: every channel it can use got rows.
-    vendor_channels = {r["channel"] for r in await rows(worker_db, channels, vendor.user_id)}
+    vendor_channels = {r["channel"] for r in await fetch(worker_db, channels, vendor.user_id)}
     assert vendor_channels == {"in_app", "email"}

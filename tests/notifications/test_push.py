@@ -6,18 +6,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.conftest import Database
-from tests.helpers import Api, User, marketplace
-
-from .support import (
-    Subscriber,
-    app_for,
-    dispatching,
-    eventually,
-    make_settings,
-    push_service,
-    rows,
-)
+from tests.flows.apps import app_for, dispatching, eventually, make_settings
+from tests.flows.database import Database, fetch
+from tests.flows.peers import Subscriber, push_service
+from tests.flows.users import Api, User, marketplace
 
 PUSH = "/api/connection/notifications/push-subscriptions"
 
@@ -104,7 +96,7 @@ async def test_push_is_delivered_encrypted_and_a_gone_subscription_is_removed(
         ).json()["push_public_key"]
 
         await api.accept(vendor, market.leads[vendor.user_id])
-        pushes = await rows(
+        pushes = await fetch(
             fresh_db, "SELECT * FROM notifications WHERE channel = 'push' ORDER BY user_id"
         )
         assert {p["user_id"] for p in pushes} == {customer.user_id, vendor.user_id}
@@ -113,19 +105,19 @@ async def test_push_is_delivered_encrypted_and_a_gone_subscription_is_removed(
             async def settled() -> bool:
                 return all(
                     r["status"] != "pending"
-                    for r in await rows(fresh_db, "SELECT * FROM notifications")
+                    for r in await fetch(fresh_db, "SELECT * FROM notifications")
                 )
 
             await eventually(settled, what="pushes settled")
 
     final = {
         r["user_id"]: r
-        for r in await rows(fresh_db, "SELECT * FROM notifications WHERE channel = 'push'")
+        for r in await fetch(fresh_db, "SELECT * FROM notifications WHERE channel = 'push'")
     }
     assert final[customer.user_id]["status"] == "sent"
     assert final[vendor.user_id]["status"] == "dead"
     assert "expired" in final[vendor.user_id]["last_error"]
-    remaining = await rows(fresh_db, "SELECT id FROM push_subscriptions")
+    remaining = await fetch(fresh_db, "SELECT id FROM push_subscriptions")
     assert [r["id"] for r in remaining] == [live]
 
     (delivered,) = [r for r in service.requests if r.path == "/ok/live"]

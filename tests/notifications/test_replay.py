@@ -8,10 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import Database
-from tests.helpers import marketplace
-
-from .support import accepted_conversation, app_for, make_settings, rows, send_message
+from tests.flows.apps import app_for, make_settings
+from tests.flows.database import Database, fetch
+from tests.flows.deals import accepted_conversation, send_message
+from tests.flows.users import marketplace
 
 ALL = "SELECT * FROM notifications ORDER BY id"
 
@@ -49,8 +49,8 @@ async def test_replay_requeues_what_is_missing_and_duplicates_nothing(
         conversation = await accepted_conversation(api, market)
         await send_message(api, market.customer, conversation, "Can you come on Monday?")
         await send_message(api, market.vendors[0], conversation, "Yes, from 8am.")
-    original = {r["id"]: r for r in await rows(fresh_db, ALL)}
-    seqs = await rows(
+    original = {r["id"]: r for r in await fetch(fresh_db, ALL)}
+    seqs = await fetch(
         fresh_db,
         "SELECT e.seq, e.id FROM event_log e WHERE EXISTS"
         " (SELECT 1 FROM notifications n WHERE n.event_id = e.id) ORDER BY e.seq",
@@ -89,7 +89,7 @@ async def test_replay_requeues_what_is_missing_and_duplicates_nothing(
     events, queued, revived = _counts(output)
     assert queued == len(lost) and revived == 1 and events >= len(seqs) - 1
 
-    after = {(r["event_id"], r["user_id"], r["channel"]): r for r in await rows(fresh_db, ALL)}
+    after = {(r["event_id"], r["user_id"], r["channel"]): r for r in await fetch(fresh_db, ALL)}
     expected = {(r["event_id"], r["user_id"], r["channel"]) for r in original.values()}
     missing_outside = (outside["event_id"], outside["user_id"], outside["channel"])
     assert set(after) == expected - {missing_outside}
@@ -114,4 +114,4 @@ async def test_replay_requeues_what_is_missing_and_duplicates_nothing(
     # Replaying everything now restores the last event's row, and only that; again, nothing.
     assert _counts(_replay(fresh_db, tmp_path, "--since", "1"))[1:] == (1, 0)
     assert _counts(_replay(fresh_db, tmp_path, "--since", "1"))[1:] == (0, 0)
-    assert len(await rows(fresh_db, ALL)) == len(original)
+    assert len(await fetch(fresh_db, ALL)) == len(original)

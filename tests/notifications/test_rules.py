@@ -5,18 +5,16 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from fastapi import FastAPI
 
-from tests.conftest import Database
-from tests.helpers import Api
+from tests.flows.database import Database, fetch
+from tests.flows.users import Api
 from tradematch.authz.actor import SYSTEM
 from tradematch.events import log as events
 from tradematch.events.types import EventType
 from tradematch.notifications.rules import RULES, plan
-
-from .support import rows
 
 SEED_TEXTS = {
     "Vendor accepted your job",
@@ -74,13 +72,16 @@ async def test_a_bad_context_never_breaks_the_transaction(
                 job_id=None,
                 payload={},
                 audience=[],
-                context={
-                    "customer_id": customer.user_id,
-                    "amount_text": None,
-                    "when": dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
-                    "amount": Decimal("1.10"),
-                    7: "not a string key",  # type: ignore[dict-item]
-                },
+                context=cast(  # what a careless caller might pass: the rules must cope
+                    Any,
+                    {
+                        "customer_id": customer.user_id,
+                        "amount_text": None,
+                        "when": dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+                        "amount": Decimal("1.10"),
+                        7: "not a string key",
+                    },
+                ),
             ),
             events.emit(
                 session,
@@ -89,12 +90,12 @@ async def test_a_bad_context_never_breaks_the_transaction(
                 job_id=None,
                 payload={},
                 audience=[],
-                context={"vendor_id": "usr_that_does_not_exist", "customer_id": 3},
+                context=cast(Any, {"vendor_id": "usr_that_does_not_exist", "customer_id": 3}),
             ),
         ]
         await events.flush(session)
         await session.commit()
-    queued = await rows(
+    queued = await fetch(
         worker_db,
         "SELECT event_id, user_id, channel, body FROM notifications WHERE event_id = ANY($1)"
         " ORDER BY channel",
@@ -104,7 +105,7 @@ async def test_a_bad_context_never_breaks_the_transaction(
         (customer.user_id, "email", "Quote received"),
         (customer.user_id, "in_app", "Quote received"),
     ]
-    kept = await rows(
+    kept = await fetch(
         worker_db, "SELECT context FROM notification_inputs WHERE event_id = $1", ids[0]
     )
     assert len(kept) == 1

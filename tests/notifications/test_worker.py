@@ -9,20 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import Database
-from tests.helpers import marketplace
+from tests.flows.apps import JWT_SECRET, app_for, dispatching, eventually, make_settings
+from tests.flows.database import Database, fetch
+from tests.flows.peers import SmtpPeer, smtp_server
+from tests.flows.users import marketplace
 from tradematch.app import create_app
-
-from .support import (
-    JWT_SECRET,
-    SmtpPeer,
-    app_for,
-    dispatching,
-    eventually,
-    make_settings,
-    rows,
-    smtp_server,
-)
 
 EMAILS = "SELECT * FROM notifications WHERE channel = 'email' ORDER BY id"
 LEASE = 6.0
@@ -66,7 +57,7 @@ async def test_a_killed_workers_claimed_rows_are_delivered_by_another_after_the_
             market = await marketplace(api, vendors=3)
             for vendor in market.vendors[:2]:
                 await api.accept(vendor, market.leads[vendor.user_id])
-            queued = await rows(fresh_db, EMAILS)
+            queued = await fetch(fresh_db, EMAILS)
             assert len(queued) == 7
 
             worker = _start_worker(fresh_db, tmp_path, slow_port)
@@ -74,7 +65,7 @@ async def test_a_killed_workers_claimed_rows_are_delivered_by_another_after_the_
 
                 async def mid_batch() -> bool:
                     assert worker.poll() is None, (tmp_path / "worker.log").read_text()
-                    claimed = [r for r in await rows(fresh_db, EMAILS) if r["attempts"] == 1]
+                    claimed = [r for r in await fetch(fresh_db, EMAILS) if r["attempts"] == 1]
                     return len(claimed) == len(queued) and len(slow.data_started) == len(queued)
 
                 await eventually(mid_batch, seconds=60, what="the worker to hold every row")
@@ -82,17 +73,17 @@ async def test_a_killed_workers_claimed_rows_are_delivered_by_another_after_the_
                 os.kill(worker.pid, signal.SIGKILL)
                 worker.wait(timeout=10)
             assert worker.returncode == -signal.SIGKILL
-            held = await rows(fresh_db, EMAILS)
+            held = await fetch(fresh_db, EMAILS)
             assert all(r["status"] == "pending" and r["leased_until"] for r in held)
 
             async with dispatching(app):
 
                 async def delivered() -> bool:
-                    return all(r["status"] == "sent" for r in await rows(fresh_db, EMAILS))
+                    return all(r["status"] == "sent" for r in await fetch(fresh_db, EMAILS))
 
                 await eventually(delivered, seconds=LEASE + 30, what="delivery after the lease")
 
-    final = await rows(fresh_db, EMAILS)
+    final = await fetch(fresh_db, EMAILS)
     assert all(r["attempts"] == 2 for r in final)
     # Not one was sent again before its lease ran out (database clock on both sides).
     assert all(r["sent_at"] >= h["leased_until"] for r, h in zip(final, held, strict=True))
@@ -113,7 +104,7 @@ async def test_the_api_process_runs_the_worker_when_asked(
 
         async def all_sent() -> bool:
             return all(
-                r["status"] == "sent" for r in await rows(fresh_db, "SELECT * FROM notifications")
+                r["status"] == "sent" for r in await fetch(fresh_db, "SELECT * FROM notifications")
             )
 
         await eventually(all_sent, what="the in-process worker to deliver")

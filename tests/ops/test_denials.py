@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import pytest
 from fastapi import FastAPI
 
-from tests.conftest import Database
-from tests.helpers import Api, create_admin, marketplace
+from tests.flows.database import Database
+from tests.flows.users import Api, create_admin, marketplace
 from tradematch.denials.service import DenialRecorder
-
-pytestmark = pytest.mark.fresh_db
 
 API = "/api/connection"
 

@@ -7,8 +7,8 @@ import time
 
 import httpx
 
-from tests.conftest import LiveServer
-from tests.helpers import PASSWORD, new_area, postcode_in
+from tests.flows.servers import LiveServer
+from tests.flows.users import PASSWORD, new_area, postcode_in
 
 
 def test_request_logs_carry_request_and_event_ids(live_server: LiveServer) -> None:

@@ -6,16 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.conftest import Database
-from tests.flows import (
-    BASE,
+from tests.flows.database import Database, fetch, fetchval
+from tests.flows.deals import (
+    API,
     QUOTE_DESCRIPTION,
     Quoting,
     accept_quote,
     event_types,
     events_of,
-    fetch,
-    fetchval,
     get_quote,
     lead_status,
     messages,
@@ -24,7 +22,7 @@ from tests.flows import (
     quoting_job,
     send_quote,
 )
-from tests.helpers import Api, User, create_admin
+from tests.flows.users import Api, User, create_admin
 
 REFERENCE = f"Vendor sent quote: £120\nEstimated duration: 2 hours\nMessage: {QUOTE_DESCRIPTION}"
 
@@ -34,18 +32,18 @@ async def _quote_count(db: Database, job_id: str) -> int:
 
 
 async def _edit(api: Api, user: User, quote_id: str, body: dict[str, Any]) -> Any:
-    return await api.client.patch(f"{BASE}/quotes/{quote_id}", json=body, headers=user.headers)
+    return await api.client.patch(f"{API}/quotes/{quote_id}", json=body, headers=user.headers)
 
 
 async def _withdraw(api: Api, user: User, quote_id: str) -> Any:
     return await api.client.patch(
-        f"{BASE}/quotes/{quote_id}/withdraw", json={}, headers=user.headers
+        f"{API}/quotes/{quote_id}/withdraw", json={}, headers=user.headers
     )
 
 
 async def _reject(api: Api, user: User, quote_id: str, body: dict[str, Any] | None = None) -> Any:
     return await api.client.patch(
-        f"{BASE}/quotes/{quote_id}/reject", json=body or {}, headers=user.headers
+        f"{API}/quotes/{quote_id}/reject", json=body or {}, headers=user.headers
     )
 
 
@@ -56,7 +54,7 @@ async def _quote(api: Api, user: User, quote_id: str) -> dict[str, Any]:
 
 
 async def _job_still_live(api: Api, job: Quoting) -> bool:
-    response = await api.client.get(f"{BASE}/jobs/{job.job_id}", headers=job.customer.headers)
+    response = await api.client.get(f"{API}/jobs/{job.job_id}", headers=job.customer.headers)
     return bool(response.json()["status"] == "live")
 
 
@@ -140,7 +138,7 @@ async def test_sending_needs_an_accepted_lead(api: Api, worker_db: Database) -> 
     assert unknown_job.status_code == 404, unknown_job.text
     as_customer = await send_quote(api, job.customer, job.job_id)
     assert as_customer.status_code == 403, as_customer.text
-    anonymous = await api.client.post(f"{BASE}/quotes", json=quote_body(job.job_id))
+    anonymous = await api.client.post(f"{API}/quotes", json=quote_body(job.job_id))
     assert anonymous.status_code == 401, anonymous.text
 
     assert await _quote_count(worker_db, job.job_id) == 0
@@ -204,7 +202,7 @@ async def test_bad_amounts_and_bodies_are_422_and_store_nothing(
         ),
     ]
     for body in bad_bodies:
-        response = await api.client.post(f"{BASE}/quotes", json=body, headers=vendor.headers)
+        response = await api.client.post(f"{API}/quotes", json=body, headers=vendor.headers)
         assert response.status_code == 422, (body, response.text)
         assert "code" in response.json() and "error" in response.json()
 
@@ -379,23 +377,23 @@ async def test_who_sees_a_quote(api: Api, worker_db: Database) -> None:
         assert response.status_code == 404, response.text
     missing = await get_quote(api, vendor, "quote_01JZZZZZZZZZZZZZZZZZZZZZZZ")
     assert missing.status_code == 404
-    assert (await api.client.get(f"{BASE}/quotes/{quote_id}")).status_code == 401
+    assert (await api.client.get(f"{API}/quotes/{quote_id}")).status_code == 401
 
-    listing = await api.client.get(f"{BASE}/jobs/{job.job_id}/quotes", headers=job.customer.headers)
+    listing = await api.client.get(f"{API}/jobs/{job.job_id}/quotes", headers=job.customer.headers)
     assert listing.status_code == 200, listing.text
     items = {q["quote_id"]: q for q in listing.json()["items"]}
     assert set(items) == {quote_id, rival_quote}
     assert items[rival_quote]["amount"] == 135 and items[rival_quote]["vendor_id"] == rival.user_id
     assert all("price" not in key for q in items.values() for key in q)
 
-    as_admin = await api.client.get(f"{BASE}/jobs/{job.job_id}/quotes", headers=admin.headers)
+    as_admin = await api.client.get(f"{API}/jobs/{job.job_id}/quotes", headers=admin.headers)
     assert {q["quote_id"] for q in as_admin.json()["items"]} == {quote_id, rival_quote}
     other = await api.client.get(
-        f"{BASE}/jobs/{job.job_id}/quotes", headers=job.other_customer.headers
+        f"{API}/jobs/{job.job_id}/quotes", headers=job.other_customer.headers
     )
     assert other.status_code == 404
     for vendor_user in (vendor, rival):
         forbidden = await api.client.get(
-            f"{BASE}/jobs/{job.job_id}/quotes", headers=vendor_user.headers
+            f"{API}/jobs/{job.job_id}/quotes", headers=vendor_user.headers
         )
         assert forbidden.status_code == 403

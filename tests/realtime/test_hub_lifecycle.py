@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
 import httpx
-import pytest
 
-from tests.conftest import Database
-from tests.helpers import Api, marketplace
-from tests.realtime.support import send_message
+from tests.flows.database import Database
+from tests.flows.deals import send_message
+from tests.flows.users import Api, marketplace
 from tradematch.app import create_app
 from tradematch.core.config import Settings
-
-pytestmark = pytest.mark.fresh_db
 
 
 async def test_the_app_stops_promptly_right_after_a_commit_notified_the_hub(
@@ -36,6 +32,5 @@ async def test_the_app_stops_promptly_right_after_a_commit_notified_the_hub(
             ]
             await send_message(client, world.customer, conversation_id, "Monday?")
             await send_message(client, vendor, conversation_id, "Yes, from 8am.")
-        started = time.monotonic()
+        # Hanging is the failure; how long a shutdown takes is bench/ws_latency.py's to report.
         await asyncio.wait_for(lifespan.__aexit__(None, None, None), 20)
-        assert time.monotonic() - started < 10

@@ -14,17 +14,11 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import Database, LiveServer, stop_server
-from tests.helpers import Api, User, create_admin, marketplace, wait_for_lock_waiters
-from tests.realtime.conftest import running_servers
-from tests.realtime.support import (
-    LiveSocket,
-    Message,
-    commit_events,
-    feed,
-    is_event,
-    send_message,
-)
+from tests.flows.database import Database, commit_events, wait_for_lock_waiters
+from tests.flows.deals import send_message
+from tests.flows.live import LiveSocket, Message, feed, is_event
+from tests.flows.servers import LiveServer, running_servers, stop_server
+from tests.flows.users import Api, User, create_admin, marketplace
 from tradematch.authz.actor import SYSTEM
 from tradematch.core.database import create_engine
 from tradematch.events.log import emit, flush
@@ -249,7 +243,9 @@ async def test_an_event_that_commits_late_is_not_skipped(
     observer = await fresh_db.connect()
     try:
 
-        async def commit_one(label: str, hold: asyncio.Event | None = None) -> None:
+        async def commit_one(
+            label: str, *, flushed: asyncio.Event | None = None, hold: asyncio.Event | None = None
+        ) -> None:
             async with sessions() as session, session.begin():
                 emit(
                     session,
@@ -260,12 +256,14 @@ async def test_an_event_that_commits_late_is_not_skipped(
                     audience=[customer.user_id],
                 )
                 await flush(session)
+                if flushed is not None:
+                    flushed.set()
                 if hold is not None:
                     await hold.wait()
 
-        release = asyncio.Event()
-        early = asyncio.create_task(commit_one("A", release))
-        await asyncio.sleep(0.2)  # A has drawn its seq and holds the commit lock
+        drawn, release = asyncio.Event(), asyncio.Event()
+        early = asyncio.create_task(commit_one("A", flushed=drawn, hold=release))
+        await asyncio.wait_for(drawn.wait(), 30)  # A has drawn its seq and holds the commit lock
         late = asyncio.create_task(commit_one("B"))
         await wait_for_lock_waiters(observer, 1, wait_event="advisory")
         assert await socket.quiet(1.5) == []  # the hub polled meanwhile: nothing visible yet

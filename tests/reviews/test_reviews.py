@@ -8,21 +8,20 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Database
-from tests.flows import (
-    BASE,
+from tests.flows.database import Database, fetchval
+from tests.flows.deals import (
+    API,
     another_completed_job,
     awarded_job,
     completed_job,
     event_types,
     events_of,
-    fetchval,
     job_status,
     post_review,
     published_reviews,
     vendor_profile,
 )
-from tests.helpers import Api, User, create_admin
+from tests.flows.users import Api, User, create_admin
 
 
 @pytest.fixture
@@ -36,13 +35,13 @@ async def _review_rows(db: Database, job_id: str) -> int:
 
 async def _respond(api: Api, user: User, review_id: str, text: Any) -> Any:
     return await api.client.patch(
-        f"{BASE}/reviews/{review_id}/respond", json={"response": text}, headers=user.headers
+        f"{API}/reviews/{review_id}/respond", json={"response": text}, headers=user.headers
     )
 
 
 async def _reply(api: Api, user: User, review_id: str, text: Any) -> Any:
     return await api.client.patch(
-        f"{BASE}/reviews/{review_id}/reply", json={"reply": text}, headers=user.headers
+        f"{API}/reviews/{review_id}/reply", json={"reply": text}, headers=user.headers
     )
 
 
@@ -114,7 +113,7 @@ async def test_only_the_jobs_customer_after_completion(
     missing = await post_review(api, done.customer, "job_01JZZZZZZZZZZZZZZZZZZZZZZZ")
     assert missing.status_code == 404
     anonymous = await api.client.post(
-        f"{BASE}/reviews", json={"job_id": done.job_id, "rating": 5, "recommend_yes_no": True}
+        f"{API}/reviews", json={"job_id": done.job_id, "rating": 5, "recommend_yes_no": True}
     )
     assert anonymous.status_code == 401
 
@@ -146,7 +145,7 @@ async def test_bad_reviews_are_422_and_store_nothing(api: Api, worker_db: Databa
         valid | {"status": "published"},
     ]
     for body in bad:
-        response = await api.client.post(f"{BASE}/reviews", json=body, headers=job.customer.headers)
+        response = await api.client.post(f"{API}/reviews", json=body, headers=job.customer.headers)
         assert response.status_code == 422, (body, response.text)
         assert {"error", "code"} <= set(response.json())
 
@@ -157,7 +156,7 @@ async def test_bad_reviews_are_422_and_store_nothing(api: Api, worker_db: Databa
 
     # Bounds are inclusive, and feedback is optional.
     posted = await api.client.post(
-        f"{BASE}/reviews",
+        f"{API}/reviews",
         json={"job_id": job.job_id, "rating": 1, "recommend_yes_no": False},
         headers=job.customer.headers,
     )
@@ -309,12 +308,12 @@ async def test_the_rating_aggregate_over_two_jobs(api: Api) -> None:
         (first_review_id, 5),
     ]
     paged = await api.client.get(
-        f"{BASE}/vendors/{vendor.user_id}/reviews", params={"limit": 1}, headers=vendor.headers
+        f"{API}/vendors/{vendor.user_id}/reviews", params={"limit": 1}, headers=vendor.headers
     )
     assert paged.status_code == 200, paged.text
     assert [r["rating"] for r in paged.json()["items"]] == [4]
     rest = await api.client.get(
-        f"{BASE}/vendors/{vendor.user_id}/reviews",
+        f"{API}/vendors/{vendor.user_id}/reviews",
         params={"limit": 1, "cursor": paged.json()["next_cursor"]},
         headers=vendor.headers,
     )
@@ -323,6 +322,6 @@ async def test_the_rating_aggregate_over_two_jobs(api: Api) -> None:
     # The loser of the first job has no reviews at all.
     assert await published_reviews(api, vendor, first.loser.user_id) == []
     unknown = await api.client.get(
-        f"{BASE}/vendors/usr_01JZZZZZZZZZZZZZZZZZZZZZZZ/reviews", headers=vendor.headers
+        f"{API}/vendors/usr_01JZZZZZZZZZZZZZZZZZZZZZZZ/reviews", headers=vendor.headers
     )
     assert unknown.status_code == 404

@@ -3,26 +3,24 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi import FastAPI
+from prometheus_client import REGISTRY
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.conftest import Database
-from tests.helpers import Api, marketplace
+from tests.flows.apps import eventually, sessionmaker_of, settings_of
+from tests.flows.database import Database
+from tests.flows.deals import job_status
+from tests.flows.users import Api, marketplace
 from tradematch.core.config import Settings
 from tradematch.core.metrics import SCHEDULER_ERRORS
 from tradematch.events.unit_of_work import unit_of_work
 from tradematch.kit import clock
-from tradematch.worker.scheduler import Sweep, run_once, scheduler_loop
-
-from .support import job_status, sessionmaker_of, settings_of
-
-pytestmark = pytest.mark.fresh_db
+from tradematch.worker.scheduler import Sweep, run_once, scheduled_tasks, scheduler_loop
 
 FAST = {
     name: 0.05
@@ -31,22 +29,42 @@ FAST = {
 }
 
 
+def _runs() -> dict[str, float]:
+    """How many runs of each scheduled task this process has finished (its histogram count)."""
+    return {
+        task.name: REGISTRY.get_sample_value(
+            "tradematch_scheduler_run_duration_seconds_count", {"task": task.name}
+        )
+        or 0.0
+        for task in scheduled_tasks(Settings())
+    }
+
+
 async def test_the_loop_runs_the_tasks_and_stops(fresh_app: FastAPI, fresh_api: Api) -> None:
     settings = settings_of(fresh_app).model_copy(update=FAST)
     market = await marketplace(fresh_api, vendors=2)
     stop = asyncio.Event()
+    before = _runs()
     loop = asyncio.create_task(scheduler_loop(sessionmaker_of(fresh_app), settings, stop))
     try:
-        await asyncio.sleep(0.3)  # several periods: nothing is due yet
+
+        async def every_task_ran_twice() -> bool:
+            after = _runs()
+            return all(after[name] >= count + 2 for name, count in before.items())
+
+        await eventually(every_task_ran_twice, seconds=30, what="two runs of every task")
+        # The loop ran, and nothing was due yet.
         assert await job_status(fresh_api, market.customer, market.job_id) == "live"
         clock.advance(timedelta(hours=settings.job_ttl_hours, minutes=1))
-        deadline = time.monotonic() + 15
-        while await job_status(fresh_api, market.customer, market.job_id) != "expired":
-            assert time.monotonic() < deadline, "the loop did not expire the job"
-            await asyncio.sleep(0.05)
+
+        async def expired() -> bool:
+            return await job_status(fresh_api, market.customer, market.job_id) == "expired"
+
+        await eventually(expired, seconds=30, what="the loop to expire the job")
     finally:
         stop.set()
         await asyncio.wait_for(loop, timeout=10)
+    assert loop.done() and loop.exception() is None
 
 
 async def test_a_failing_item_is_logged_and_the_sweep_goes_on(fresh_app: FastAPI) -> None:

@@ -9,25 +9,20 @@ from __future__ import annotations
 from collections import Counter
 from datetime import timedelta
 
-import pytest
 from fastapi import FastAPI
 
-from tests.helpers import Api, User, marketplace, new_area, postcode_in
-from tradematch.kit import clock
-from tradematch.worker.scheduler import run_once
-
-from .support import (
+from tests.flows.apps import sessionmaker_of, settings_of
+from tests.flows.deals import (
     approve_milestones,
     award_and_fund,
-    events_seen_by,
+    job_events,
     job_status,
     lead_status,
-    sessionmaker_of,
-    settings_of,
     submit_milestones,
 )
-
-pytestmark = pytest.mark.fresh_db
+from tests.flows.users import Api, User, marketplace, new_area, postcode_in
+from tradematch.kit import clock
+from tradematch.worker.scheduler import run_once
 
 NO_LONGER_AVAILABLE = "This job is no longer available"
 
@@ -69,7 +64,7 @@ async def test_expired_leads_pass_to_the_next_vendors(fresh_app: FastAPI, fresh_
     assert await lead_status(api, engaged, first[engaged.user_id]) == "accepted"
     for vendor in silent:
         assert await lead_status(api, vendor, first[vendor.user_id]) == "expired"
-        seen = await events_seen_by(api, vendor, job_id)
+        seen = await job_events(api, vendor, job_id)
         assert types(seen) == ["LEAD_OFFERED", "LEAD_EXPIRED"]
         assert seen[-1]["actor_role"] == "system"
         assert seen[-1]["payload"]["lead_id"] == first[vendor.user_id]
@@ -78,7 +73,7 @@ async def test_expired_leads_pass_to_the_next_vendors(fresh_app: FastAPI, fresh_
     for vendor in waiting:
         lead = await api.lead_for(vendor, job_id)
         assert lead["status"] == "offered"
-        offered = await events_seen_by(api, vendor, job_id)
+        offered = await job_events(api, vendor, job_id)
         # Offered by the platform: nothing says a competitor let the lead lapse.
         assert [(e["type"], e["actor_role"]) for e in offered] == [("LEAD_OFFERED", "system")]
 
@@ -114,16 +109,16 @@ async def test_job_expiry_closes_its_open_leads(fresh_app: FastAPI, fresh_api: A
     done = await run_once(sessionmaker, settings)
     assert done == Counter(job_expired=1, lead_closed=2)
     assert await job_status(api, market.customer, market.job_id) == "expired"
-    customer_view = await events_seen_by(api, market.customer, market.job_id)
+    customer_view = await job_events(api, market.customer, market.job_id)
     assert customer_view[-1]["type"] == "JOB_EXPIRED"
     assert customer_view[-1]["actor_role"] == "system"
     for vendor in offered:
         assert await lead_status(api, vendor, market.leads[vendor.user_id]) == "closed"
-        seen = await events_seen_by(api, vendor, market.job_id)
+        seen = await job_events(api, vendor, market.job_id)
         assert types(seen) == ["LEAD_OFFERED", "LEAD_CLOSED"]
         assert seen[-1]["payload"]["message"] == NO_LONGER_AVAILABLE
     # The vendor who declined hears nothing more about the job.
-    assert types(await events_seen_by(api, decliner, market.job_id)) == [
+    assert types(await job_events(api, decliner, market.job_id)) == [
         "LEAD_OFFERED",
         "LEAD_DECLINED",
     ]
@@ -179,7 +174,7 @@ async def test_unanswered_milestone_is_approved_then_the_job_closes(
     assert await run_once(sessionmaker, settings) == Counter(job_closed=1)
     assert await job_status(api, market.customer, market.job_id) == "closed"
     for party in (market.customer, vendor):
-        closed = (await events_seen_by(api, party, market.job_id))[-1]
+        closed = (await job_events(api, party, market.job_id))[-1]
         assert (closed["type"], closed["actor_role"]) == ("JOB_CLOSED", "system")
     assert await run_once(sessionmaker, settings) == Counter()
 

@@ -30,16 +30,15 @@ import pytest
 import pytest_asyncio
 from fastapi import FastAPI
 
-from tests.conftest import Database, _client
-from tests.helpers import Api, User, new_area, postcode_in
+from tests.conftest import _client
+from tests.flows.database import Database
+from tests.flows.users import Api, User, new_area, postcode_in
 from tradematch.app import create_app
 from tradematch.core.config import Settings
 from tradematch.core.database import create_engine
 from tradematch.events.verify import verify_chains
 from tradematch.kit import clock
 from tradematch.sessions import create_sessionmaker
-
-pytestmark = pytest.mark.fresh_db
 
 JOBS_PER_BATCH = 30
 VENDORS = 8

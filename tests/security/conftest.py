@@ -6,8 +6,8 @@ import httpx
 import pytest_asyncio
 from fastapi import FastAPI
 
-from tests.conftest import Database
-from tests.helpers import Api, User, create_admin
+from tests.flows.database import Database
+from tests.flows.users import Api, User, create_admin
 
 
 @pytest_asyncio.fixture(scope="module")

@@ -39,11 +39,10 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from fastapi import FastAPI
 from starlette.routing import Route
 
-from tests.helpers import PASSWORD, Api, User
+from tests.flows.users import PASSWORD, Api, User
+from tests.flows.world import ACTORS, World, build_world
 from tradematch.core.security import issue_token
 from tradematch.kit.ids import new_id
-
-from .support import ACTORS, World, build_world
 
 
 class Row(NamedTuple):
@@ -490,7 +489,7 @@ async def test_bad_tokens(app: FastAPI, shared_world: World, module_api: Api) ->
             "another-signing-key-that-is-long-enough!", owner.user_id, "customer", 600
         ),
         "unsigned": jwt.encode(
-            {"sub": owner.user_id, "role": "admin", "exp": 2**31}, None, algorithm="none"
+            {"sub": owner.user_id, "role": "admin", "exp": 2**31}, "", algorithm="none"
         ),
     }
     failures: list[str] = []

@@ -27,12 +27,11 @@ import httpx
 import pytest_asyncio
 from fastapi import FastAPI
 
-from tests.conftest import Database
-from tests.helpers import Api, User, create_admin, new_area, postcode_in
+from tests.flows.database import Database
+from tests.flows.users import Api, User, create_admin, new_area, postcode_in
+from tests.flows.world import as_text, keys_of, walk
 from tradematch.app import create_app
 from tradematch.core.config import Settings
-
-from .support import as_text, keys_of, walk
 
 PLUMBING_BASE_PENCE = 9_876_543
 PRICE_PENCE = PLUMBING_BASE_PENCE * 150 // 100  # urgent: 150 %

@@ -30,13 +30,12 @@ import httpx
 import pytest_asyncio
 from fastapi import FastAPI
 
-from tests.conftest import Database
-from tests.helpers import Api, User, create_admin, new_area, postcode_in
+from tests.flows.database import Database
+from tests.flows.users import Api, User, create_admin, new_area, postcode_in
+from tests.flows.world import as_text, keys_of, walk
 from tradematch.app import create_app
 from tradematch.core.config import Settings
 from tradematch.kit.ids import new_id
-
-from .support import as_text, keys_of, walk
 
 PLUMBING_BASE_PENCE = 8_642_086
 PRICE_PENCE = PLUMBING_BASE_PENCE * 150 // 100  # urgent: 150 %
@@ -556,8 +555,8 @@ def test_the_winner_reads_the_escrow_the_customer_reads(flow: Flow) -> None:
     assert states == ["pending", "held", "partial_released", "released", "released"]
     # The loser and the bystander never could.
     for vendor in (flow.loser, flow.bystander):
-        refused = [s for s in flow.by(vendor) if s.request == path]
-        assert refused and all(s.status == 404 for s in refused)
+        denied = [s for s in flow.by(vendor) if s.request == path]
+        assert denied and all(s.status == 404 for s in denied)
 
 
 async def test_the_winner_cannot_move_money(

@@ -28,8 +28,8 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.architecture.test_layers import DOMAIN, LOG, layer, modules
-from tests.helpers import Api, User
-from tradematch.accounts.schemas import RegisterRequest
+from tests.flows.users import Api, User
+from tests.flows.world import World, build_world
 from tradematch.authz.actor import SYSTEM, Actor
 from tradematch.authz.roles import Role
 from tradematch.authz.scopes import jobs_owned_by
@@ -41,20 +41,15 @@ from tradematch.jobs.models import Job
 from tradematch.jobs.schemas import JobCreate, JobUpdate
 from tradematch.messaging.schemas import MarkRead, SendMessage
 from tradematch.milestones.schemas import Evidence
-from tradematch.notifications.schemas import PreferencesChange
 from tradematch.quotes.schemas import QuoteCreate, QuoteUpdate
 from tradematch.reviews.schemas import ReviewCreate
 from tradematch.vendors.schemas import VendorProfileUpdate
-
-from .support import World, build_world
 
 CUSTOMERS = ("owner", "other_customer")
 VENDORS = ("holder", "rival", "outsider")
 NOT_CUSTOMERS = (*VENDORS, "admin")
 NOT_VENDORS = (*CUSTOMERS, "admin")
 NOT_ADMIN = (*CUSTOMERS, *VENDORS)
-
-_ = RegisterRequest  # registration takes no actor: nobody is signed in yet
 
 
 @dataclass
@@ -369,8 +364,6 @@ CASES: dict[str, Case | Own] = {
     ),
 }
 
-_ = PreferencesChange  # (the own-row functions are not called: nobody is wrong for them)
-
 
 def module(name: str) -> Any:
     return importlib.import_module(f"tradematch.{name}")
@@ -432,7 +425,7 @@ async def test_wrong_actors_are_refused(
     case = CASES[name]
     assert isinstance(case, Case)
     assert case.wrong, "a function with nobody to refuse is Own(...)"
-    answers = {}
+    answers: dict[str, int | str] = {}
     for wrong in dict.fromkeys(case.wrong):
         async with app.state.sessionmaker() as session:
             try:

@@ -1,4 +1,6 @@
-"""Test helpers that drive the API as real clients would."""
+"""Users and a marketplace around them, made through the API as real clients would: the
+``Api`` client, areas of the map a test has to itself, a customer's published job offered to
+vendors nearby (``marketplace``), and administrators."""
 
 from __future__ import annotations
 
@@ -208,24 +210,3 @@ async def create_admin(api: Api, database_url: str) -> User:
         phone=values["phone"],
         postcode=values["postcode"],
     )
-
-
-async def wait_for_lock_waiters(
-    conn: Any, count: int = 1, *, wait_event: str | None = None, seconds: float = 15
-) -> None:
-    """Wait until ``count`` sessions of this database are blocked on a lock (``wait_event``:
-    e.g. ``advisory``, ``transactionid``, ``tuple``); ``conn`` is an asyncpg connection."""
-    import asyncio
-    import time
-
-    deadline = time.monotonic() + seconds
-    while True:
-        waiting = await conn.fetchval(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-            " AND wait_event_type = 'Lock' AND ($1::text IS NULL OR wait_event = $1)",
-            wait_event,
-        )
-        if waiting >= count:
-            return
-        assert time.monotonic() < deadline, f"{waiting} of {count} sessions waiting on a lock"
-        await asyncio.sleep(0.02)

@@ -1,90 +1,27 @@
-"""Real peers for the notification tests: an SMTP server (aiosmtpd on loopback) whose behaviour
-a test chooses, a web push service (a small aiohttp server), and an app with its own settings."""
+"""Real peers for the notification tests, in process, on sockets already bound: an SMTP server
+(aiosmtpd) whose behaviour a test chooses, and a web push service (a small aiohttp server)."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
 import os
+import socket
 import threading
-import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
-from pathlib import Path
 from typing import Any
 
-import httpx
 from aiohttp import web
 from aiosmtpd.controller import Controller
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from fastapi import FastAPI
 
-from tests.conftest import Database, _free_port
-from tests.helpers import Api
-from tradematch.app import create_app
-from tradematch.core.config import Settings
-from tradematch.worker.dispatcher import Dispatcher
-
-JWT_SECRET = "notification-tests-signing-key-long-enough"
-
-# Short timings so retries, leases and backoff play out in seconds.
-FAST: dict[str, Any] = {
-    "notify_backoff_base_seconds": 0.05,
-    "notify_backoff_max_seconds": 0.2,
-    "notify_lease_seconds": 3.0,
-    "notify_send_timeout_seconds": 2.0,
-    "notify_poll_seconds": 0.1,
-}
-
-
-def make_settings(data_dir: Path, **overrides: Any) -> Settings:
-    return Settings(
-        data_dir=data_dir,
-        jwt_secret=JWT_SECRET,  # type: ignore[arg-type]
-        log_json=False,
-        db_pool_size=10,
-        **{**FAST, **overrides},
-    )
-
-
-@asynccontextmanager
-async def app_for(db: Database, settings: Settings) -> AsyncIterator[tuple[FastAPI, Api]]:
-    """The API (no worker inside) on ``db`` with ``settings``, and a client for it."""
-    app = create_app(settings, database_url=db.async_url)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(
-            transport=transport, base_url="http://testserver", timeout=30
-        ) as client:
-            yield app, Api(client)
-
-
-@asynccontextmanager
-async def dispatching(app: FastAPI, settings: Settings | None = None) -> AsyncIterator[None]:
-    """A dispatcher running in this process until the block ends."""
-    stop = asyncio.Event()
-    dispatcher = Dispatcher(app.state.sessionmaker, settings or app.state.settings)
-    task = asyncio.create_task(dispatcher.run(stop))
-    try:
-        yield
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 30)
-
-
-async def eventually(
-    check: Callable[[], Awaitable[bool]], *, seconds: float = 30, what: str = "condition"
-) -> None:
-    deadline = time.monotonic() + seconds
-    while not await check():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.05)
-
+from tests.flows.servers import listening_socket
 
 # SMTP ----------------------------------------------------------------------------------------
 
@@ -149,14 +86,26 @@ class SmtpPeer:
             return Counter(r.message_id for r in self.accepted)
 
 
+class _BoundController(Controller):
+    """aiosmtpd's threaded controller serving on a socket bound beforehand (``_create_server``
+    is the extension point aiosmtpd documents for where the server listens)."""
+
+    def __init__(self, handler: Any, sock: socket.socket) -> None:
+        self._sock = sock
+        super().__init__(handler, hostname="127.0.0.1", port=sock.getsockname()[1])
+
+    def _create_server(self) -> Awaitable[asyncio.AbstractServer]:
+        return self.loop.create_server(self._factory_invoker, sock=self._sock, ssl=self.ssl_context)
+
+
 @asynccontextmanager
 async def smtp_server(peer: SmtpPeer) -> AsyncIterator[int]:
     """An aiosmtpd server on loopback (in a thread of its own); yields its port."""
-    port = _free_port()
-    controller = Controller(peer, hostname="127.0.0.1", port=port)
+    sock = listening_socket()
+    controller = _BoundController(peer, sock)
     await asyncio.to_thread(controller.start)
     try:
-        yield port
+        yield int(sock.getsockname()[1])
     finally:
         await asyncio.to_thread(controller.stop)
 
@@ -226,34 +175,10 @@ async def push_service() -> AsyncIterator[PushService]:
     app.router.add_post("/{kind}/{name}", receive)
     runner = web.AppRunner(app)
     await runner.setup()
-    port = _free_port()
-    site = web.TCPSite(runner, "127.0.0.1", port)
-    await site.start()
-    service.base_url = f"http://127.0.0.1:{port}"
+    sock = listening_socket()
+    await web.SockSite(runner, sock).start()
+    service.base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     try:
         yield service
     finally:
         await runner.cleanup()
-
-
-async def rows(db: Database, sql: str, *args: Any) -> list[dict[str, Any]]:
-    conn = await db.connect()
-    try:
-        return [dict(r) for r in await conn.fetch(sql, *args)]
-    finally:
-        await conn.close()
-
-
-async def accepted_conversation(api: Api, market: Any) -> str:
-    vendor = market.vendors[0]
-    accepted = await api.accept(vendor, market.leads[vendor.user_id])
-    return str(accepted["conversation_id"])
-
-
-async def send_message(api: Api, user: Any, conversation_id: str, text: str) -> None:
-    response = await api.client.post(
-        f"/api/connection/conversations/{conversation_id}/messages",
-        json={"body": text},
-        headers=user.headers,
-    )
-    assert response.status_code == 201, response.text

@@ -1,4 +1,5 @@
-"""Shared pieces of the security tests: the fixture world and JSON walking."""
+"""The security tests' world (a job, the users around it, and the money side at the stage a test
+needs) and walking JSON documents."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from tests.helpers import Api, User, marketplace
+from tests.flows.deals import API
+from tests.flows.users import Api, User, marketplace
 
 ACTORS = ("anonymous", "owner", "other_customer", "holder", "rival", "outsider", "admin")
 
@@ -31,7 +33,6 @@ class World:
         return {} if user is None else user.headers
 
 
-API = "/api/connection"
 # The money side of a world, built on demand. "quoted": the holder's pending quote on the live
 # job (``quote_id``). Every other stage is a job of its own (``contract_job_id``) offered to
 # the same two vendors, both of whom accept and quote; the owner awards it to the holder, so

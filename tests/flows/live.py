@@ -1,4 +1,5 @@
-"""A live-update socket client for tests: the ``websockets`` library against a real server."""
+"""A live-update socket client for tests (the ``websockets`` library against a real server),
+the user's whole feed over HTTP, and the server's metrics."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import httpx
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.helpers import User
+from tests.flows.users import User
 
 Message = dict[str, Any]
 
@@ -154,53 +155,6 @@ async def feed(http: httpx.AsyncClient, user: User) -> list[Message]:
         if not page["items"]:
             return items
         after = page["next_after"]
-
-
-async def send_message(
-    http: httpx.AsyncClient, sender: User, conversation_id: str, body: str
-) -> Message:
-    response = await http.post(
-        f"/api/connection/conversations/{conversation_id}/messages",
-        json={"body": body},
-        headers=sender.headers,
-    )
-    assert response.status_code == 201, response.text
-    result: Message = response.json()
-    return result
-
-
-async def commit_events(
-    database_url: str,
-    audience: list[str],
-    count: int,
-    *,
-    filler_bytes: int = 0,
-    job_id: str | None = None,
-) -> None:
-    """Commit ``count`` events for ``audience`` in one transaction, through the production
-    ``emit()``/``flush()`` path (as any API process would), without going through HTTP: for
-    volumes the API would take long to produce. ``MESSAGES_READ`` queues no notification."""
-    from tradematch.authz.actor import SYSTEM
-    from tradematch.core.database import create_engine
-    from tradematch.events.log import emit, flush
-    from tradematch.events.types import EventType
-    from tradematch.sessions import create_sessionmaker
-
-    engine = create_engine(database_url, pool_size=1)
-    try:
-        async with create_sessionmaker(engine)() as session, session.begin():
-            for i in range(count):
-                emit(
-                    session,
-                    EventType.MESSAGES_READ,
-                    actor=SYSTEM,
-                    job_id=job_id,
-                    payload={"n": i, "filler": "x" * filler_bytes},
-                    audience=audience,
-                )
-            await flush(session)
-    finally:
-        await engine.dispose()
 
 
 async def metric(http: httpx.AsyncClient, name: str) -> float:
