@@ -20,8 +20,7 @@ from tradematch.disputes.schemas import (
 )
 from tradematch.disputes.states import DISPUTE
 from tradematch.escrow import service as escrow_service
-from tradematch.events.context import for_parties
-from tradematch.events.log import emit
+from tradematch.events.log import emit_to_parties
 from tradematch.events.types import EventType
 from tradematch.jobs import service as jobs
 from tradematch.kit import clock
@@ -66,14 +65,14 @@ async def raise_dispute(
     vendor_id = job.awarded_vendor_id
     assert vendor_id is not None
     await messaging.post_to_job(session, actor, job.id, vendor_id, RAISED_TEXT)
-    event_id = emit(
+    event_id = emit_to_parties(
         session,
         EventType.DISPUTE_RAISED,
         actor=actor,
         job_id=job.id,
+        customer_id=job.customer_id,
+        vendor_id=vendor_id,
         payload={"dispute_id": dispute.id, "reason": reason},
-        audience=[job.customer_id, vendor_id],
-        context=for_parties(job.customer_id, vendor_id),
     )
     return DisputeRaised(
         dispute_id=dispute.id, job_id=job.id, status=dispute.status, event_id=event_id
@@ -132,11 +131,13 @@ async def resolve(
     await session.flush()
     vendor_id = job.awarded_vendor_id
     assert vendor_id is not None
-    event_id = emit(
+    event_id = emit_to_parties(
         session,
         EventType.DISPUTE_RESOLVED,
         actor=actor,
         job_id=job.id,
+        customer_id=job.customer_id,
+        vendor_id=vendor_id,
         payload={
             "dispute_id": dispute.id,
             "resolution": decision.resolution,
@@ -144,30 +145,29 @@ async def resolve(
             "job_status": job.status,
             "escrow_status": escrow.status if escrow else None,
         },
-        audience=[job.customer_id, vendor_id],
-        context=for_parties(job.customer_id, vendor_id, resolution=decision.resolution),
+        resolution=decision.resolution,
     )
     if job.status == "completed":
         await messaging.archive_for_job_vendor(session, actor, job.id, vendor_id)
-        emit(
+        emit_to_parties(
             session,
             EventType.JOB_COMPLETED,
             actor=actor,
             job_id=job.id,
+            customer_id=job.customer_id,
+            vendor_id=vendor_id,
             payload={"status": job.status},
-            audience=[job.customer_id, vendor_id],
-            context=for_parties(job.customer_id, vendor_id),
         )
     elif job.status == "cancelled":
         await messaging.lock_for_leads(session, await leads.winning_lead_ids(session, job))
-        emit(
+        emit_to_parties(
             session,
             EventType.JOB_CANCELLED,
             actor=actor,
             job_id=job.id,
+            customer_id=job.customer_id,
+            vendor_id=vendor_id,
             payload={"status": job.status},
-            audience=[job.customer_id, vendor_id],
-            context=for_parties(job.customer_id, vendor_id),
         )
     return DisputeResolved(
         dispute_id=dispute.id,

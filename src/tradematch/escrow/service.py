@@ -24,8 +24,7 @@ from tradematch.escrow.schemas import (
     WalletView,
 )
 from tradematch.escrow.states import ESCROW
-from tradematch.events.context import for_parties
-from tradematch.events.log import emit
+from tradematch.events.log import emit_to_parties
 from tradematch.events.types import EventType
 from tradematch.jobs import service as jobs
 from tradematch.jobs.models import Job
@@ -114,14 +113,14 @@ async def fund(
     )
     escrow.funded_pence = escrow.total_pence
     await session.flush()
-    event_id = emit(
+    event_id = emit_to_parties(
         session,
         EventType.ESCROW_FUNDED,
         actor=actor,
         job_id=job.id,
+        customer_id=escrow.customer_id,
+        vendor_id=escrow.vendor_id,
         payload={"escrow_id": escrow.id, "funded_pence": escrow.funded_pence},
-        audience=[escrow.customer_id, escrow.vendor_id],
-        context=for_parties(escrow.customer_id, escrow.vendor_id),
     )
     return EscrowFunded(
         escrow_id=escrow.id,
@@ -154,18 +153,18 @@ async def release(
     )
     escrow.released_pence += amount_pence
     await session.flush()
-    return emit(
+    return emit_to_parties(
         session,
         EventType.PAYMENT_RELEASED,
         actor=by,
         job_id=escrow.job_id,
+        customer_id=escrow.customer_id,
+        vendor_id=escrow.vendor_id,
         payload={
             "escrow_id": escrow.id,
             "amount_pence": amount_pence,
             "transaction_id": transaction_id,
         },
-        audience=[escrow.customer_id, escrow.vendor_id],
-        context=for_parties(escrow.customer_id, escrow.vendor_id),
     )
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, Unpack
 
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,12 +34,20 @@ from tradematch.authz.actor import SYSTEM, Actor
 from tradematch.core.logging import bind_event_id
 from tradematch.events import repository
 from tradematch.events.chain import event_hash
-from tradematch.events.context import NotificationContext
+from tradematch.events.context import Details, NotificationContext, for_parties
 from tradematch.events.repository import NOTIFY_CHANNEL
 from tradematch.events.types import EventType
 from tradematch.kit.ids import new_id
 
-__all__ = ["NOTIFY_CHANNEL", "Outbox", "PendingEvent", "UnflushedEvents", "emit", "flush"]
+__all__ = [
+    "NOTIFY_CHANNEL",
+    "Outbox",
+    "PendingEvent",
+    "UnflushedEvents",
+    "emit",
+    "emit_to_parties",
+    "flush",
+]
 
 OUTBOX = "tradematch.events.outbox"  # Session.info key: where flush() hands the events on
 _PENDING = "tradematch.events.pending"
@@ -113,6 +121,30 @@ def emit(
     session.info.setdefault(_PENDING, []).append(pending)
     bind_event_id(pending.id)
     return pending.id
+
+
+def emit_to_parties(
+    session: AsyncSession,
+    type: EventType,
+    *,
+    actor: Actor,
+    job_id: str,
+    customer_id: str,
+    vendor_id: str,
+    payload: dict[str, Any],
+    **details: Unpack[Details],
+) -> str:
+    """An event about a job's two parties: both see it, and the rules may notify either, with
+    ``details`` for the texts."""
+    return emit(
+        session,
+        type,
+        actor=actor,
+        job_id=job_id,
+        payload=payload,
+        audience=[customer_id, vendor_id],
+        context=for_parties(customer_id, vendor_id, **details),
+    )
 
 
 def record_idempotency_key(session: AsyncSession, key: str) -> None:

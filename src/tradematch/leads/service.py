@@ -19,7 +19,7 @@ from tradematch.authz.scopes import (
 from tradematch.core.config import Settings
 from tradematch.core.errors import NotFound
 from tradematch.events.context import for_parties
-from tradematch.events.log import emit
+from tradematch.events.log import emit, emit_to_parties
 from tradematch.events.types import EventType
 from tradematch.jobs import service as jobs
 from tradematch.jobs.models import Job
@@ -271,18 +271,18 @@ async def accept(session: AsyncSession, actor: Actor, lead_id: str) -> LeadAccep
     lead.accepted_at = clock.now()
     await session.flush()
     conversation = await messaging.start_conversation(session, job, lead)
-    event_id = emit(
+    event_id = emit_to_parties(
         session,
         EventType.LEAD_ACCEPTED,
         actor=actor,
         job_id=job.id,
+        customer_id=job.customer_id,
+        vendor_id=lead.vendor_id,
         payload={
             "lead_id": lead.id,
             "vendor_id": lead.vendor_id,
             "conversation_id": conversation.id,
         },
-        audience=[job.customer_id, lead.vendor_id],
-        context=for_parties(job.customer_id, lead.vendor_id),
     )
     return LeadAccepted(
         lead_id=lead.id,

@@ -4,6 +4,7 @@ the platform after the customer left them unanswered."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any, Unpack
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,8 +15,8 @@ from tradematch.core.config import Settings
 from tradematch.core.errors import NotFound
 from tradematch.escrow import service as escrow_service
 from tradematch.escrow.models import EscrowAccount
-from tradematch.events.context import for_parties
-from tradematch.events.log import emit
+from tradematch.events.context import Details
+from tradematch.events.log import emit_to_parties
 from tradematch.events.types import EventType
 from tradematch.jobs import service as jobs
 from tradematch.jobs.models import Job
@@ -101,6 +102,31 @@ async def _locked(
     return milestone, job, escrow
 
 
+async def _tell_both(
+    session: AsyncSession,
+    actor: Actor,
+    job: Job,
+    escrow: EscrowAccount,
+    text: str,
+    event: EventType,
+    payload: dict[str, Any],
+    **details: Unpack[Details],
+) -> str:
+    """After a milestone changed: a line in the parties' conversation, and the event."""
+    await session.flush()
+    await messaging.post_to_job(session, actor, job.id, escrow.vendor_id, text)
+    return emit_to_parties(
+        session,
+        event,
+        actor=actor,
+        job_id=job.id,
+        customer_id=job.customer_id,
+        vendor_id=escrow.vendor_id,
+        payload=payload,
+        **details,
+    )
+
+
 async def submit(
     session: AsyncSession, actor: Actor, milestone_id: str, evidence: Evidence
 ) -> MilestoneChanged:
@@ -111,20 +137,19 @@ async def submit(
     milestone.evidence = evidence.model_dump(mode="json")
     milestone.submitted_at = clock.now()
     milestone.changes_reason = None
-    await session.flush()
-    await messaging.post_to_job(session, actor, job.id, escrow.vendor_id, SUBMITTED_TEXT)
-    event_id = emit(
+    event_id = await _tell_both(
         session,
+        actor,
+        job,
+        escrow,
+        SUBMITTED_TEXT,
         EventType.MILESTONE_SUBMITTED,
-        actor=actor,
-        job_id=job.id,
-        payload={
+        {
             "milestone_id": milestone.id,
             "position": milestone.position,
             "evidence": milestone.evidence,
         },
-        audience=[job.customer_id, escrow.vendor_id],
-        context=for_parties(job.customer_id, escrow.vendor_id, title=milestone.title),
+        title=milestone.title,
     )
     return MilestoneChanged(
         milestone_id=milestone.id,
@@ -142,18 +167,15 @@ async def request_changes(
     escrow_service.require_funded(escrow, "request_changes")
     milestone.status = MILESTONE.transition(milestone.status, "request_changes")
     milestone.changes_reason = reason
-    await session.flush()
-    await messaging.post_to_job(
-        session, actor, job.id, escrow.vendor_id, CHANGES_TEXT.format(reason=reason)
-    )
-    event_id = emit(
+    event_id = await _tell_both(
         session,
+        actor,
+        job,
+        escrow,
+        CHANGES_TEXT.format(reason=reason),
         EventType.MILESTONE_CHANGES_REQUESTED,
-        actor=actor,
-        job_id=job.id,
-        payload={"milestone_id": milestone.id, "reason": reason},
-        audience=[job.customer_id, escrow.vendor_id],
-        context=for_parties(job.customer_id, escrow.vendor_id, reason=reason),
+        {"milestone_id": milestone.id, "reason": reason},
+        reason=reason,
     )
     return MilestoneChanged(milestone_id=milestone.id, status=milestone.status, event_id=event_id)
 
@@ -175,21 +197,18 @@ async def _approve_and_release(
     now = clock.now()
     milestone.status = MILESTONE.transition(milestone.status, "approve")
     milestone.approved_at = now
-    await session.flush()
-    await messaging.post_to_job(session, actor, job.id, escrow.vendor_id, APPROVED_TEXT)
-    parties = for_parties(job.customer_id, escrow.vendor_id)
-    event_id = emit(
+    event_id = await _tell_both(
         session,
+        actor,
+        job,
+        escrow,
+        APPROVED_TEXT,
         EventType.MILESTONE_APPROVED,
-        actor=actor,
-        job_id=job.id,
-        payload={
+        {
             "milestone_id": milestone.id,
             "amount_pence": milestone.amount_pence,
             "automatic": actor == SYSTEM,
         },
-        audience=[job.customer_id, escrow.vendor_id],
-        context=parties,
     )
     milestone.status = MILESTONE.transition(milestone.status, "release")
     milestone.released_at = now
@@ -200,14 +219,14 @@ async def _approve_and_release(
         await session.flush()
         await messaging.post_to_job(session, actor, job.id, escrow.vendor_id, COMPLETED_TEXT)
         await messaging.archive_for_job_vendor(session, actor, job.id, escrow.vendor_id)
-        emit(
+        emit_to_parties(
             session,
             EventType.JOB_COMPLETED,
             actor=actor,
             job_id=job.id,
+            customer_id=job.customer_id,
+            vendor_id=escrow.vendor_id,
             payload={"status": job.status},
-            audience=[job.customer_id, escrow.vendor_id],
-            context=parties,
         )
     return event_id
 

@@ -16,7 +16,7 @@ from tradematch.authz.scopes import (
 )
 from tradematch.core.errors import Conflict, InvalidStateTransition, NotFound, ValidationFailed
 from tradematch.events.context import for_parties
-from tradematch.events.log import emit
+from tradematch.events.log import emit, emit_to_parties
 from tradematch.events.types import EventType
 from tradematch.jobs import service as jobs
 from tradematch.kit import clock
@@ -141,17 +141,7 @@ async def respond(session: AsyncSession, actor: Actor, review_id: str, text: str
         raise AlreadyAnswered()
     review.vendor_response = _clean(text)
     review.vendor_responded_at = clock.now()
-    await session.flush()
-    event_id = emit(
-        session,
-        EventType.REVIEW_RESPONDED,
-        actor=actor,
-        job_id=review.job_id,
-        payload={"review_id": review.id},
-        audience=[review.customer_id, review.vendor_id],
-        context=for_parties(review.customer_id, review.vendor_id),
-    )
-    return ReviewChanged(review_id=review.id, status=review.status, event_id=event_id)
+    return await _answered(session, actor, review, EventType.REVIEW_RESPONDED)
 
 
 async def reply(session: AsyncSession, actor: Actor, review_id: str, text: str) -> ReviewChanged:
@@ -164,15 +154,21 @@ async def reply(session: AsyncSession, actor: Actor, review_id: str, text: str) 
         raise AlreadyAnswered()
     review.customer_reply = _clean(text)
     review.customer_replied_at = clock.now()
+    return await _answered(session, actor, review, EventType.REVIEW_REPLIED)
+
+
+async def _answered(
+    session: AsyncSession, actor: Actor, review: Review, event: EventType
+) -> ReviewChanged:
     await session.flush()
-    event_id = emit(
+    event_id = emit_to_parties(
         session,
-        EventType.REVIEW_REPLIED,
+        event,
         actor=actor,
         job_id=review.job_id,
+        customer_id=review.customer_id,
+        vendor_id=review.vendor_id,
         payload={"review_id": review.id},
-        audience=[review.customer_id, review.vendor_id],
-        context=for_parties(review.customer_id, review.vendor_id),
     )
     return ReviewChanged(review_id=review.id, status=review.status, event_id=event_id)
 
