@@ -26,4 +26,5 @@ class Actor:
 
 
 SYSTEM = Actor(user_id="system", role=Role.ADMIN)
-"""The scheduler and CLI act as the system (recorded as actor ``system`` in the event log)."""
+"""The platform itself: the scheduler, the commands, and the cascades a user's action sets off on
+rows that user may not see (recorded as actor ``system`` in the event log)."""
