@@ -14,9 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tradematch.accounts import service as accounts
 from tradematch.authz.actor import Actor
-from tradematch.authz.roles import Role
+from tradematch.authz.roles import Role, require
 from tradematch.core.config import Settings
-from tradematch.core.errors import Forbidden, Unauthorized, ValidationFailed
+from tradematch.core.errors import Unauthorized, ValidationFailed
 from tradematch.core.security import read_token
 from tradematch.kit.schemas import EmptyRequest
 
@@ -66,8 +66,7 @@ def require_role(*roles: Role) -> Callable[..., Coroutine[Any, Any, Actor]]:
     """A dependency that lets only ``roles`` through (403 FORBIDDEN for any other role)."""
 
     async def dependency(actor: ActorDep) -> Actor:
-        if actor.role not in roles:
-            raise Forbidden()
+        require(actor, *roles)
         return actor
 
     return dependency
