@@ -294,3 +294,30 @@ def test_the_checks_see_sql_where_it_should_not_be() -> None:
     assert any("select" in f for f in found)
     assert any(".execute()" in f for f in found)
     assert any("'SELECT 1'" in f for f in found)
+
+
+# Where a transaction may be begun or committed: the unit of work (and the migrations).
+TRANSACTION_OWNERS = {
+    "tradematch.events.unit_of_work": "the one way to open a writing transaction",
+    "tradematch.events.log": "an event emitted outside a transaction begins one to belong to",
+}
+
+
+def test_only_the_unit_of_work_commits() -> None:
+    """Requests, the scheduler, the dispatcher, web push, replays and commands all write through
+    ``events.unit_of_work``: nothing else begins or commits a transaction (and so nothing can
+    commit without writing its events)."""
+    offenders = []
+    for module in modules():
+        if module.is_migration or module.name in TRANSACTION_OWNERS:
+            continue
+        for node in ast.walk(module.tree()):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in ("commit", "begin", "begin_nested")
+            ):
+                offenders.append(
+                    f"{module.path.relative_to(SRC)}:{node.lineno}: .{node.func.attr}()"
+                )
+    assert offenders == [], "\n".join(offenders)
