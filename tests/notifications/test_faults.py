@@ -52,6 +52,11 @@ async def test_flaky_peer_every_email_delivered_once_and_a_refused_recipient_end
             smtp_port=port,
             notify_max_attempts=MAX_ATTEMPTS,
             notify_concurrency=8,
+            # Failures here are the peer's refusals only: a send that merely took long on a
+            # busy machine must not time out (and be retried: at least once means it could
+            # then arrive twice, which this test rules out).
+            notify_send_timeout_seconds=30.0,
+            notify_lease_seconds=40.0,
         )
         async with app_for(fresh_db, settings) as (app, api):
             market = await marketplace(api, vendors=2)
