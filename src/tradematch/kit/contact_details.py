@@ -4,13 +4,14 @@ Detection runs on a *normalised* copy of the text, and every match is mapped bac
 the original that produced it, so redaction replaces exactly what the writer typed.
 
 Normalisation, one input character at a time (so each output character knows where it came
-from): Unicode NFKC (full-width and other compatibility forms become plain ASCII: ``＠`` → ``@``,
-``０７`` → ``07``, ``①`` → ``1``); format characters (category Cf: zero-width space and joiner,
-soft hyphen, BOM, bidi controls) and combining marks are dropped; decimal digits of every script
-become ASCII digits; Cyrillic and Greek letters that look like Latin ones become those letters;
-dash-, dot- (middle dot, bullet, ideographic full stop, …), slash- and underscore-like
-characters become ``-``, ``.``, ``/``, ``_``; every kind of space, control character and other
-punctuation becomes a space. The detectors then treat any *run* of separators as one.
+from): Unicode NFKC (full-width and other compatibility forms become plain ASCII: a full-width
+at sign becomes ``@``, full-width or circled digits become ``0``-``9``); format characters
+(category Cf: zero-width space and joiner, soft hyphen, BOM, bidi controls) and combining marks
+are dropped; decimal digits of every script become ASCII digits; Cyrillic and Greek letters that
+look like Latin ones become those letters; dash-, dot- (middle dot, bullet, ideographic full
+stop, ...), slash- and underscore-like characters become ``-``, ``.``, ``/``, ``_``; every kind
+of space, control character and other punctuation becomes a space. The detectors then treat
+any *run* of separators as one.
 
 What is found (see docs/security.md, "Contact details in free text", for the judgement calls):
 
@@ -18,8 +19,8 @@ What is found (see docs/security.md, "Contact details in free text", for the jud
   may also be spelled out (``seven``, ``oh``, ``double``) or written as look-alike letters
   (``O`` for 0, ``l``/``I`` for 1) inside a run that has real digits; a run is a phone number when
   it starts with ``+`` and has 8+ digits, has a group starting ``0[1-9]`` (or ``00``) followed by
-  8+ more digits, has ``0[1-9]`` followed by 9–10 digits to its end anywhere inside it (a UK
-  number with a junk digit glued in front), has a group ``7`` + 9 digits or ``44`` + 9–10 digits
+  8+ more digits, has ``0[1-9]`` followed by 9-10 digits to its end anywhere inside it (a UK
+  number with a junk digit glued in front), has a group ``7`` + 9 digits or ``44`` + 9-10 digits
   at its end (UK numbers without the trunk 0 or the ``+``), or has 12+ digits at all. Full dates
   (``12/03/2026``, ``2026-03-12``) and clock times (``10:30``, ``9.30am``) break a run, so they
   never join a phone number;
@@ -157,6 +158,9 @@ _SEPARATORS = " .-/_,:;()[]{}<>*~|='\"!?^`#"
 _DATE = r"(?:0?[1-9]|[12][0-9]|3[01])(?P<ds>[./-])(?:0?[1-9]|1[0-2])(?P=ds)(?:19|20)[0-9]{2}"
 _ISO_DATE = r"(?:19|20)[0-9]{2}(?P<is>[./-])(?:0?[1-9]|1[0-2])(?P=is)(?:0?[1-9]|[12][0-9]|3[01])"
 _CLOCK = r"(?:[01]?[0-9]|2[0-3]):[0-5][0-9]|(?:[01]?[0-9]|2[0-3])(?:[.:][0-5][0-9])? ?[ap]\.?m\b"
+_NOT_DIGIT = re.compile(r"[^0-9]")
+# A full date or clock time is one token: its digits count towards a run, but a run made (all
+# but two digits) of dates and times is a schedule, not a phone number.
 _PHONE_TOKENS = re.compile(
     rf"(?P<stop>(?<![0-9])(?:{_DATE}|{_ISO_DATE}|{_CLOCK})(?![0-9]))"
     r"|(?P<digits>[0-9]+)"
@@ -176,13 +180,15 @@ class _Run:
     real: int = 0  # digits typed as digits or spelled as words (not look-alike letters)
     groups: list[int] | None = None  # offsets in ``digits`` where a group starts
     plus: bool = False
+    in_dates: int = 0  # digits inside full dates and clock times
 
-    def add(self, digits: str, start: int, end: int, *, real: bool) -> None:
+    def add(self, digits: str, end: int, *, real: bool = True, date: bool = False) -> None:
         if self.groups is None:
             self.groups = []
         self.groups.append(len(self.digits))
         self.digits += digits
         self.real += len(digits) if real else 0
+        self.in_dates += len(digits) if date else 0
         self.end = end
 
 
@@ -190,6 +196,8 @@ def _is_phone(run: _Run) -> bool:
     digits, total = run.digits, len(run.digits)
     if run.real < 3 or total < 8:
         return False
+    if total - run.in_dates < 3:
+        return False  # dates and times side by side ("03/04/2026 10:30", "08:00-12:00")
     if run.plus or total >= 12:
         return True
     for group in run.groups or ():
@@ -220,6 +228,8 @@ def _phone_spans(text: str) -> Iterator[tuple[int, int]]:
         real = True
         if kind == "digits":
             digits = value
+        elif kind == "stop":
+            digits = _NOT_DIGIT.sub("", value)
         elif kind == "word":
             lower = value.lower()
             if lower in _REPEATS:
@@ -237,7 +247,7 @@ def _phone_spans(text: str) -> Iterator[tuple[int, int]]:
             repeat = 1
             if run is None:
                 run = _Run(token.start() if plus_at is None else plus_at, plus=plus_at is not None)
-            run.add(digits, token.start(), token.end(), real=real)
+            run.add(digits, token.end(), real=real, date=kind == "stop")
             plus_at = None
             continue
         if run is not None and _is_phone(run):
@@ -253,19 +263,104 @@ def _phone_spans(text: str) -> Iterator[tuple[int, int]]:
 # A bare word "at" counts only before one of these top-level domains or mail providers (a real
 # "@" or "(at)" accepts any alphabetic top-level domain, or none).
 KNOWN_TLDS = frozenset(
-    "com co uk net org io info biz app dev xyz online site shop store tech website email "
-    "services london wales scot cymru eu ie ly gl ai gov ac ltd plc digital solutions builders "
-    "plumbing construction contractors repair cleaning gardens cloud page link me".split()
+    [
+        "com",
+        "co",
+        "uk",
+        "net",
+        "org",
+        "io",
+        "info",
+        "biz",
+        "app",
+        "dev",
+        "xyz",
+        "online",
+        "site",
+        "shop",
+        "store",
+        "tech",
+        "website",
+        "email",
+        "services",
+        "london",
+        "wales",
+        "scot",
+        "cymru",
+        "eu",
+        "ie",
+        "ly",
+        "gl",
+        "ai",
+        "gov",
+        "ac",
+        "ltd",
+        "plc",
+        "digital",
+        "solutions",
+        "builders",
+        "plumbing",
+        "construction",
+        "contractors",
+        "repair",
+        "cleaning",
+        "gardens",
+        "cloud",
+        "page",
+        "link",
+        "me",
+    ]
 )
 # A bare domain ("bobsplumbing.co.uk") needs one of these, in lower or upper case, after a dot
 # with no blank around it: "boiler.Email me" is a sentence missing a space, not a domain.
 BARE_TLDS = frozenset(
-    "com co uk net org io info biz app dev xyz online site shop store tech email services "
-    "london wales scot cymru eu ie ly gl".split()
+    [
+        "com",
+        "co",
+        "uk",
+        "net",
+        "org",
+        "io",
+        "info",
+        "biz",
+        "app",
+        "dev",
+        "xyz",
+        "online",
+        "site",
+        "shop",
+        "store",
+        "tech",
+        "email",
+        "services",
+        "london",
+        "wales",
+        "scot",
+        "cymru",
+        "eu",
+        "ie",
+        "ly",
+        "gl",
+    ]
 )
 MAIL_PROVIDERS = frozenset(
-    "gmail googlemail hotmail outlook yahoo ymail icloud btinternet protonmail proton aol "
-    "virginmedia sky live msn".split()
+    [
+        "gmail",
+        "googlemail",
+        "hotmail",
+        "outlook",
+        "yahoo",
+        "ymail",
+        "icloud",
+        "btinternet",
+        "protonmail",
+        "proton",
+        "aol",
+        "virginmedia",
+        "sky",
+        "live",
+        "msn",
+    ]
 )
 _MESSENGER_DOMAINS = frozenset(
     {("wa", "me"), ("t", "me"), ("m", "me"), ("telegram", "me"), ("linktr", "ee")}
@@ -287,7 +382,7 @@ _SPELLED = frozenset({"at", "dot"})
 # How two words of a chain are joined.
 AT, SPELLED_AT, DOT, LOOSE_DOT, SPELLED_DOT, JOIN, BREAK = range(7)
 _LABEL_JOINS = frozenset({DOT, LOOSE_DOT, SPELLED_DOT})
-_LOCAL_JOINS = frozenset({DOT, SPELLED_DOT, JOIN})
+_LOCAL_JOINS = frozenset({DOT, LOOSE_DOT, SPELLED_DOT, JOIN})
 
 
 def _connector(tokens: list[re.Match[str]], text: str) -> int:
@@ -308,9 +403,11 @@ def _connector(tokens: list[re.Match[str]], text: str) -> int:
             return DOT
         before, _, after = raw.partition(".")
         # "example . com" is a disguised dot; "end. Next" is a sentence.
-        return LOOSE_DOT if (before.strip() == "" and after.strip() == "" and bool(before)) or (
-            not after
-        ) else BREAK
+        return (
+            LOOSE_DOT
+            if (before.strip() == "" and after.strip() == "" and bool(before)) or (not after)
+            else BREAK
+        )
     if kinds == {"join"}:
         return JOIN
     return BREAK
@@ -446,18 +543,54 @@ def _link_spans(text: str) -> Iterator[tuple[int, int]]:
 _GAP = r"[\s.\-/_,]*"
 _INWARD_LETTER = "[abd-hjlnp-uw-z]"  # never C, I, K, M, O or V
 _POSTCODE = re.compile(
-    rf"(?<![^\W_])(?P<outward>[a-z]{_GAP}(?:[a-z]{_GAP})?[0-9]{_GAP}(?:[a-z0-9]{_GAP})??)"
-    rf"(?P<inward>[0-9]{_GAP}{_INWARD_LETTER}{_GAP}{_INWARD_LETTER})(?![^\W_])",
+    rf"(?<![^\W_])(?P<outward>[a-z](?:{_GAP}[a-z])?{_GAP}[0-9](?:{_GAP}[a-z0-9])??)"
+    rf"(?P<middle>{_GAP})(?P<digit>[0-9])(?P<gap>{_GAP})"
+    rf"{_INWARD_LETTER}{_GAP}{_INWARD_LETTER}(?![^\W_])",
     re.IGNORECASE,
 )
 _NOT_ALNUM = re.compile(r"[^a-z0-9]", re.IGNORECASE)
+# Two-letter words that can follow a district in prose and look like an inward code's letters.
+_SHORT_WORDS = frozenset(
+    [
+        "at",
+        "as",
+        "an",
+        "ad",
+        "ah",
+        "by",
+        "be",
+        "eh",
+        "er",
+        "ha",
+        "he",
+        "re",
+        "st",
+        "up",
+        "us",
+        "we",
+        "ye",
+        "nd",
+        "rd",
+        "th",
+    ]
+)
 
 
 def _postcode_spans(text: str) -> Iterator[tuple[int, int]]:
     districts = centroids()
     for match in _POSTCODE.finditer(text):
-        if _NOT_ALNUM.sub("", match.group("outward")).upper() in districts:
-            yield match.span()
+        outward = _NOT_ALNUM.sub("", match.group("outward")).upper()
+        if outward not in districts:
+            continue
+        # "B10 at the moment" is the district B10 and a word, not "B1 0AT" split oddly.
+        if (
+            not match.group("middle")
+            and match.group("gap")
+            and outward + match.group("digit") in districts
+            and _NOT_ALNUM.sub("", text[match.end("gap") : match.end()]).lower() in _SHORT_WORDS
+        ):
+            continue
+        yield match.span()
 
 
 # ---------------------------------------------------------------------------- the detector

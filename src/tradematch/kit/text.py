@@ -37,21 +37,12 @@ def _spans(text: str) -> list[tuple[int, int]] | None:
     """Detected spans, or None if detection failed (callers then fail closed)."""
     try:
         return contact_details.find(text)
-    except Exception:  # noqa: BLE001 (a masked view must render whatever the text holds)
+    except Exception:  # a masked view must render whatever the text holds
         log.exception("contact detail detection failed")
         return None
 
 
-def redact_contact_details(text: str | None) -> str | None:
-    """``text`` with every phone number, email address, full postcode, link and handle replaced
-    by ``[redacted]``; idempotent; never raises."""
-    if not text:
-        return text
-    spans = _spans(text)
-    if spans is None:
-        return REDACTED
-    if not spans:
-        return text
+def _replace(text: str, spans: list[tuple[int, int]]) -> str:
     parts: list[str] = []
     position = 0
     for start, end in spans:
@@ -60,6 +51,27 @@ def redact_contact_details(text: str | None) -> str | None:
         position = end
     parts.append(text[position:])
     return "".join(parts)
+
+
+# Redacting can expose a neighbour that only counted as embedded in a longer word before
+# ("000000000L10AA": once the digits go, "L10AA" stands alone as a postcode). A second look
+# settles it; more than one more is never needed in practice, and the cap bounds the cost.
+_MAX_PASSES = 4
+
+
+def redact_contact_details(text: str | None) -> str | None:
+    """``text`` with every phone number, email address, full postcode, link and handle replaced
+    by ``[redacted]``; idempotent; never raises."""
+    if not text:
+        return text
+    for _ in range(_MAX_PASSES):
+        spans = _spans(text)
+        if spans is None:
+            return REDACTED
+        if not spans:
+            return text
+        text = _replace(text, spans)
+    return text
 
 
 def contains_contact_details(text: str | None) -> bool:
