@@ -145,6 +145,14 @@ def test_redaction_replaces_exactly_the_original_span() -> None:
     assert redact_contact_details(text) == f"Tel:\u200b{REDACTED}.\u00a0Ask for Sam"
 
 
+def test_words_next_to_a_number_stay() -> None:
+    text = "Mobile +44 7700 900123. I am in B10 at the moment, O2 signal is poor"
+    assert (
+        redact_contact_details(text)
+        == f"Mobile {REDACTED}. I am in B10 at the moment, O2 signal is poor"
+    )
+
+
 def test_none_and_empty_pass_through() -> None:
     assert redact_contact_details(None) is None
     assert redact_contact_details("") == ""

@@ -8,6 +8,7 @@ from pydantic import AfterValidator, Field, StringConstraints, field_validator, 
 from tradematch.kit.catalogue import Badge, Role, Trade
 from tradematch.kit.postcodes import Postcode
 from tradematch.kit.schemas import Name, RequestModel, ResponseModel
+from tradematch.kit.text import NoContactDetails
 
 _EMAIL = re.compile(
     r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
@@ -39,8 +40,9 @@ Phone = Annotated[
     AfterValidator(_phone),
 ]
 Password = Annotated[str, Field(min_length=8, max_length=128)]
+# Shown to every customer before any contact is unlocked: contact details are refused (422).
 BusinessName = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120), NoContactDetails
 ]
 Trades = Annotated[list[Trade], Field(min_length=1, max_length=len(Trade))]
 Radius = Annotated[int, Field(ge=1, le=100, description="Service radius in miles")]

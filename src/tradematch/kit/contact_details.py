@@ -44,7 +44,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from tradematch.kit.postcodes import centroids
@@ -173,34 +173,60 @@ _PHONE_TOKENS = re.compile(
 
 
 @dataclass(slots=True)
-class _Run:
+class _Unit:
+    digits: str
     start: int
-    end: int = 0
-    digits: str = ""
-    real: int = 0  # digits typed as digits or spelled as words (not look-alike letters)
-    groups: list[int] | None = None  # offsets in ``digits`` where a group starts
-    plus: bool = False
-    in_dates: int = 0  # digits inside full dates and clock times
+    end: int
+    lookalike: bool = False  # letters standing in for digits ("O", "l", "I")
+    date: bool = False  # a full date or clock time
 
-    def add(self, digits: str, end: int, *, real: bool = True, date: bool = False) -> None:
-        if self.groups is None:
-            self.groups = []
-        self.groups.append(len(self.digits))
-        self.digits += digits
-        self.real += len(digits) if real else 0
-        self.in_dates += len(digits) if date else 0
-        self.end = end
+
+@dataclass(slots=True)
+class _Run:
+    start: int  # where the run starts (its "+", if any)
+    plus: bool = False
+    units: list[_Unit] = field(default_factory=list)
+
+    def trimmed(self) -> _Run:
+        """A lone "I" or "l" set apart at either end is a word ("... 900123. I am"), not a 1;
+        glued to digits ("I23") or inside the run it stays."""
+        units = self.units
+        while len(units) > 1 and _lone_letter(units[-1]) and units[-2].end < units[-1].start:
+            units = units[:-1]
+        first = 0
+        if not self.plus:
+            while (
+                first < len(units) - 1
+                and _lone_letter(units[first])
+                and (units[first].end < units[first + 1].start)
+            ):
+                first += 1
+        if first == 0 and units is self.units:
+            return self
+        return _Run(self.start if first == 0 else units[first].start, self.plus, units[first:])
+
+    @property
+    def end(self) -> int:
+        return self.units[-1].end
+
+
+def _lone_letter(unit: _Unit) -> bool:
+    return unit.lookalike and unit.end - unit.start == 1
 
 
 def _is_phone(run: _Run) -> bool:
-    digits, total = run.digits, len(run.digits)
-    if run.real < 3 or total < 8:
+    digits = "".join(unit.digits for unit in run.units)
+    total = len(digits)
+    real = sum(len(u.digits) for u in run.units if not u.lookalike)
+    in_dates = sum(len(u.digits) for u in run.units if u.date)
+    if real < 3 or total < 8:
         return False
-    if total - run.in_dates < 3:
+    if total - in_dates < 3:
         return False  # dates and times side by side ("03/04/2026 10:30", "08:00-12:00")
     if run.plus or total >= 12:
         return True
-    for group in run.groups or ():
+    group = 0
+    for unit in run.units:
         rest = total - group
         head = digits[group : group + 3]
         if head[:1] == "0" and rest >= 9 and (head[1:2] != "0" or group == 0):
@@ -209,6 +235,7 @@ def _is_phone(run: _Run) -> bool:
             return True
         if head[:2] == "44" and head[2:3] not in ("", "0") and rest in (11, 12):
             return True
+        group += len(unit.digits)
     # A UK number (0 + 9 or 10 digits) with junk digits glued in front of it.
     return any(
         digits[i] == "0" and digits[i + 1] != "0" and total - i in (10, 11)
@@ -220,12 +247,19 @@ def _phone_spans(text: str) -> Iterator[tuple[int, int]]:
     run: _Run | None = None
     plus_at: int | None = None
     repeat = 1
+
+    def finished(run: _Run | None) -> Iterator[tuple[int, int]]:
+        if run is not None and run.units:
+            run = run.trimmed()
+            if _is_phone(run):
+                yield run.start, run.end
+
     for token in _PHONE_TOKENS.finditer(text):
         kind, value = token.lastgroup, token.group()
         if kind == "sep" or (kind == "plus" and run is not None):
             continue
         digits: str | None = None
-        real = True
+        lookalike = False
         if kind == "digits":
             digits = value
         elif kind == "stop":
@@ -236,26 +270,23 @@ def _phone_spans(text: str) -> Iterator[tuple[int, int]]:
                 repeat = _REPEATS[lower]
                 if run is None:
                     run = _Run(token.start())
-                    run.end = token.end()
                 continue
             if lower in _NUMBER_WORDS:
                 digits = _NUMBER_WORDS[lower]
             elif _LOOKALIKE_WORD.fullmatch(value):
-                digits, real = value.translate(_LOOKALIKE_DIGITS), False
-        if digits is not None:
+                digits, lookalike = value.translate(_LOOKALIKE_DIGITS), True
+        if digits:
             digits = digits[0] * repeat + digits[1:]
             repeat = 1
             if run is None:
-                run = _Run(token.start() if plus_at is None else plus_at, plus=plus_at is not None)
-            run.add(digits, token.end(), real=real, date=kind == "stop")
+                run = _Run(token.start() if plus_at is None else plus_at, plus_at is not None)
+            run.units.append(_Unit(digits, token.start(), token.end(), lookalike, kind == "stop"))
             plus_at = None
             continue
-        if run is not None and _is_phone(run):
-            yield run.start, run.end
+        yield from finished(run)
         run, repeat = None, 1
         plus_at = token.start() if kind == "plus" else None
-    if run is not None and _is_phone(run):
-        yield run.start, run.end
+    yield from finished(run)
 
 
 # ---------------------------------------------------------------------------- emails and links
@@ -549,7 +580,7 @@ _POSTCODE = re.compile(
     re.IGNORECASE,
 )
 _NOT_ALNUM = re.compile(r"[^a-z0-9]", re.IGNORECASE)
-# Two-letter words that can follow a district in prose and look like an inward code's letters.
+# Two-letter words (lower case) that follow a district in prose and look like inward letters.
 _SHORT_WORDS = frozenset(
     [
         "at",
@@ -587,7 +618,7 @@ def _postcode_spans(text: str) -> Iterator[tuple[int, int]]:
             not match.group("middle")
             and match.group("gap")
             and outward + match.group("digit") in districts
-            and _NOT_ALNUM.sub("", text[match.end("gap") : match.end()]).lower() in _SHORT_WORDS
+            and _NOT_ALNUM.sub("", text[match.end("gap") : match.end()]) in _SHORT_WORDS
         ):
             continue
         yield match.span()

@@ -16,7 +16,7 @@ ever failed, the whole text would be withheld rather than shown unchecked.
 from __future__ import annotations
 
 import logging
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator
 from pydantic_core import PydanticCustomError
@@ -111,3 +111,29 @@ are replaced by ``[redacted]`` when the view is built."""
 
 RedactedFileName = Annotated[str, AfterValidator(lambda name: redact_file_name(name) or name)]
 """A user's file name in a response another party sees."""
+
+
+# Keys under which event payloads carry user-written text (a dispute's reason, a request for
+# changes, ...). Ids, states, amounts and URLs are never touched.
+FREE_TEXT_KEYS = frozenset(
+    {"reason", "description", "note", "title", "feedback", "response", "reply", "body", "text"}
+)
+
+
+def redact_free_text(payload: dict[str, Any]) -> dict[str, Any]:
+    """``payload`` with contact details redacted from its free-text values, at any depth."""
+    return {key: _redact_value(key, value) for key, value in payload.items()}
+
+
+def _redact_value(key: str, value: Any) -> Any:
+    if isinstance(value, str):
+        return _redact(value) if key in FREE_TEXT_KEYS else value
+    if isinstance(value, dict):
+        return redact_free_text(value)
+    if isinstance(value, list):
+        return [_redact_value(key, item) for item in value]
+    return value
+
+
+RedactedPayload = Annotated[dict[str, Any], AfterValidator(redact_free_text)]
+"""An event payload as a participant sees it: free-text values redacted."""

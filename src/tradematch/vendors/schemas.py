@@ -6,13 +6,14 @@ from tradematch.accounts.schemas import BusinessName, Radius, Trades, _unique_tr
 from tradematch.kit.catalogue import Badge, Trade
 from tradematch.kit.postcodes import Postcode
 from tradematch.kit.schemas import RequestModel, ResponseModel
+from tradematch.kit.text import Redacted
 
 
 class VendorPublicProfile(ResponseModel):
     """The limited profile anyone signed in may see: no contact details, no postcode."""
 
     vendor_id: str
-    business_name: str
+    business_name: Redacted  # refused on the way in; redacted too for names stored before that
     trades: list[Trade]
     badges: list[Badge]
     rating_average: float | None
