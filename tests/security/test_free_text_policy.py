@@ -287,8 +287,10 @@ async def test_dispute_reason_reaches_the_other_party_redacted(
     )
     assert answer.status_code == 200, answer.text
     log = answer.json()
-    [raised] = [e for e in log["items"] if e["type"] == "DISPUTE_RAISED"]
-    assert raised["payload"]["reason"] == reason
+    history = await get(api, admin, f"/events/{job.job_id}")
+    for page in (log, history):
+        [raised] = [e for e in page["items"] if e["type"] == "DISPUTE_RAISED"]
+        assert raised["payload"]["reason"] == reason
 
 
 # ---------------------------------------------------------------------------------- messages
