@@ -21,9 +21,9 @@ What is found (see docs/security.md, "Contact details in free text", for the jud
   it starts with ``+`` and has 8+ digits, has a group starting ``0[1-9]`` (or ``00``) followed by
   8+ more digits, has ``0[1-9]`` followed by 9-10 digits to its end anywhere inside it (a UK
   number with a junk digit glued in front), has a group ``7`` + 9 digits or ``44`` + 9-10 digits
-  at its end (UK numbers without the trunk 0 or the ``+``), or has 12+ digits at all. Full dates
-  (``12/03/2026``, ``2026-03-12``) and clock times (``10:30``, ``9.30am``) break a run, so they
-  never join a phone number;
+  at its end (UK numbers without the trunk 0 or the ``+``), or has 12+ digits at all. A run
+  made of full dates (``12/03/2026``, ``2026-03-12``) and clock times (``10:30``, ``9.30am``)
+  with fewer than three other digits is a schedule, never a phone number;
 * email addresses, with ``@`` or its spellings (``(at)``, ``[at]``, ``{at}``, ``<at>``,
   `` at ``, ``_at_``) and ``.`` or its spellings (``(dot)``, `` dot ``…); a bare `` at `` needs a
   well-known top-level domain or mail provider after it;
@@ -35,8 +35,9 @@ What is found (see docs/security.md, "Contact details in free text", for the jud
   ``instagram: handle``-style labels.
 
 Cost: normalisation is one pass (a per-character cache makes non-ASCII text cheap, ASCII text is
-translated in C); every pattern is precompiled, anchored at word starts and free of nested
-ambiguous repetition, so the whole scan is linear in the length of the text.
+translated in C); phone numbers, and emails and domains, are each read from one pass over the
+text's tokens; the remaining patterns are precompiled, anchored and free of nested ambiguous
+repetition. The whole scan is linear in the length of the text.
 """
 
 from __future__ import annotations
