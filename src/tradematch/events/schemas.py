@@ -6,6 +6,7 @@ from typing import Any
 from pydantic import Field
 
 from tradematch.kit.schemas import ResponseModel
+from tradematch.kit.text import RedactedPayload
 
 
 class EventView(ResponseModel):
@@ -15,7 +16,9 @@ class EventView(ResponseModel):
     job_id: str | None
     actor_role: str
     actor_id: str | None = Field(description="Shown to admins, and to the actor themself.")
-    payload: dict[str, Any]
+    payload: RedactedPayload = Field(
+        description="Free text in it (a dispute's reason, ...) has contact details redacted."
+    )
     created_at: datetime
 
 
@@ -25,6 +28,7 @@ class EventPage(ResponseModel):
 
 
 class AdminEventView(EventView):
+    payload: dict[str, Any]  # admins see the log as written
     idempotency_key: str | None
     chain_index: int
     prev_hash: str | None

@@ -10,6 +10,7 @@ from pydantic import Field
 from tradematch.kit.catalogue import Timeframe, Trade
 from tradematch.kit.money import Money
 from tradematch.kit.schemas import Reason, RequestModel, ResponseModel
+from tradematch.kit.text import Redacted
 
 
 class LeadPreview(ResponseModel):
@@ -22,8 +23,8 @@ class LeadPreview(ResponseModel):
     job_id: str
     status: str
     trade_category: Trade
-    title: str
-    description: str | None
+    title: Redacted
+    description: Redacted | None
     budget_min: Money
     budget_max: Money
     timeframe: Timeframe

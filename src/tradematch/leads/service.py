@@ -166,8 +166,8 @@ def _vendor_view(
         )
     return LeadPreview(
         **common,
-        title=redact_contact_details(job.title) or "",
-        description=redact_contact_details(job.description),
+        title=job.title,  # LeadPreview redacts contact details
+        description=job.description,
     )
 
 

@@ -7,12 +7,20 @@ from pydantic import Field, StringConstraints, model_validator
 
 from tradematch.kit.money import Money, Pounds
 from tradematch.kit.schemas import LongText, Reason, RequestModel, ResponseModel, Title
+from tradematch.kit.text import NoContactDetails
 
-Duration = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+# A quote stays visible to the customer after the vendor's lead has closed (and its contact
+# details are hidden again), and its text is copied into the conversation and the milestones:
+# contact details are refused (422) here, once, rather than chased through every copy.
+Duration = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120), NoContactDetails
+]
+QuoteText = Annotated[LongText, NoContactDetails]
+MilestoneTitle = Annotated[Title, NoContactDetails]
 
 
 class MilestonePlanItem(RequestModel):
-    title: Title
+    title: MilestoneTitle
     amount: Pounds
 
 
@@ -27,7 +35,7 @@ def _check_plan(amount: int | None, plan: list[MilestonePlanItem] | None) -> Non
 class QuoteCreate(RequestModel):
     job_id: Annotated[str, StringConstraints(min_length=1, max_length=40)]
     amount: Pounds
-    description: LongText | None = None
+    description: QuoteText | None = None
     estimated_duration: Duration | None = None
     milestones: MilestonePlan | None = Field(
         default=None, description="Default: one milestone for the whole amount."
@@ -41,7 +49,7 @@ class QuoteCreate(RequestModel):
 
 class QuoteUpdate(RequestModel):
     amount: Pounds | None = None
-    description: LongText | None = None
+    description: QuoteText | None = None
     estimated_duration: Duration | None = None
     milestones: MilestonePlan | None = None
 

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 from pydantic import Field, StringConstraints
 
 from tradematch.kit.schemas import LongText, Reason, RequestModel, ResponseModel
+from tradematch.kit.text import NoContactDetails
 
 JobId = Annotated[str, StringConstraints(min_length=1, max_length=40)]
 
@@ -17,12 +18,17 @@ class ReviewCreate(RequestModel):
     recommend_yes_no: bool
 
 
+# Published to every signed-in user, unmoderated, and never editable: refused (422). (The review's
+# own feedback is held for moderation instead; see reviews/moderation.py.)
+PublicAnswer = Annotated[LongText, NoContactDetails]
+
+
 class VendorResponse(RequestModel):
-    response: LongText
+    response: PublicAnswer
 
 
 class CustomerReply(RequestModel):
-    reply: LongText
+    reply: PublicAnswer
 
 
 class Moderate(RequestModel):

@@ -7,9 +7,11 @@ from pydantic import Field, StringConstraints, field_validator, model_validator
 from tradematch.kit.catalogue import Badge, Trade
 from tradematch.kit.postcodes import Postcode
 from tradematch.kit.schemas import RequestModel, ResponseModel
+from tradematch.kit.text import NoContactDetails, Redacted
 
+# Shown to every customer before any contact is unlocked: contact details are refused (422).
 BusinessName = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120), NoContactDetails
 ]
 Trades = Annotated[list[Trade], Field(min_length=1, max_length=len(Trade))]
 Radius = Annotated[int, Field(ge=1, le=100, description="Service radius in miles")]
@@ -38,7 +40,7 @@ class VendorPublicProfile(ResponseModel):
     """The limited profile anyone signed in may see: no contact details, no postcode."""
 
     vendor_id: str
-    business_name: str
+    business_name: Redacted  # refused on the way in; redacted too for names stored before that
     trades: list[Trade]
     badges: list[Badge]
     rating_average: float | None
