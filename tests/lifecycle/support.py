@@ -4,17 +4,36 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import psutil
 
 JWT_SECRET = "lifecycle-signing-key-that-is-long-enough-to-be-safe"
+SCRATCH = Path(__file__).resolve().parents[2] / ".tmp" / "lifecycle"
+
+
+@contextmanager
+def scratch_dir() -> Iterator[Path]:
+    """A data directory of its own in the checkout's scratch folder. Not under pytest's
+    temporary root: every pytest session on the machine (anyone's) resets that to mode 0700,
+    and the embedded server, which runs as another user when we are root, loses its files."""
+    SCRATCH.mkdir(parents=True, exist_ok=True)
+    path = Path(tempfile.mkdtemp(dir=SCRATCH))
+    try:
+        yield path
+    finally:
+        kill_postmasters(path)
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def embedded_env(data_dir: Path, **extra: str) -> dict[str, str]:
@@ -49,7 +68,7 @@ class Command:
             stdout=self._handle,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            preexec_fn=_default_signals,  # noqa: PLW1509
+            preexec_fn=_default_signals,
         )
 
     @property

@@ -28,14 +28,14 @@ from .support import (
     pgdata,
     postmasters,
     run,
+    scratch_dir,
 )
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    path = tmp_path_factory.mktemp("embedded")
-    yield path
-    kill_postmasters(path)
+def data_dir() -> Iterator[Path]:
+    with scratch_dir() as path:
+        yield path
 
 
 @pytest.fixture(autouse=True)
@@ -205,8 +205,8 @@ def test_damaged_bookkeeping_is_recovered(data_dir: Path) -> None:
 
 def test_demo_leaves_nothing_behind(tmp_path: Path) -> None:
     """``tradematch demo`` runs a server of its own on a throw-away embedded database."""
-    # A short temporary directory: the server's Unix socket path must stay under 108 bytes.
-    scratch = Path(tempfile.mkdtemp(prefix="tm-demo-", dir="/tmp"))
+    # A short temporary directory (the system's): Unix socket paths are limited to 108 bytes.
+    scratch = Path(tempfile.mkdtemp(prefix="tm-demo-"))
     try:
         command = run(tmp_path, "demo", env=embedded_env(tmp_path, TMPDIR=str(scratch)))
         assert command.process.returncode == 0, command.output()

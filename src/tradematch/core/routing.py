@@ -18,6 +18,7 @@ from fastapi.routing import APIRoute
 from starlette.responses import Response
 
 from tradematch.authz.actor import Actor
+from tradematch.core import outage
 from tradematch.core.deps import optional_actor
 from tradematch.core.errors import ValidationFailed
 from tradematch.core.metrics import IDEMPOTENT_REPLAYS
@@ -142,7 +143,7 @@ class TransactionalRoute(APIRoute):
                             request.app.state.settings.idempotency_ttl_hours,
                         )
                     await events.flush(session)
-                    await session.commit()
+                    await outage.commit(session)  # a connection lost in COMMIT: outcome unknown
                 except idempotency.Replay as replay:
                     await session.rollback()
                     IDEMPOTENT_REPLAYS.inc()

@@ -35,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tradematch.authz.actor import Actor
 from tradematch.core.config import Settings
 from tradematch.core.metrics import LIVE_SOCKETS
+from tradematch.core.outage import Outage, is_database_unavailable
 from tradematch.events.queries import view_for
 from tradematch.events.service import NOTIFY_CHANNEL
 from tradematch.kit.catalogue import Role
@@ -51,7 +52,6 @@ from tradematch.realtime.protocol import (
 log = logging.getLogger(__name__)
 
 FETCH_LIMIT = 500
-_DB_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError)
 _SQLALCHEMY_ONLY_ARGS = ("prepared_statement_cache_size", "prepared_statement_name_func")
 
 
@@ -138,6 +138,7 @@ class Hub:
 
     async def run(self) -> None:
         retry = self.poll_seconds
+        outage = Outage("live-update hub", base_seconds=self.poll_seconds, cap_seconds=5.0)
         while not self._stopping:
             self._wake.clear()
             try:
@@ -149,14 +150,15 @@ class Hub:
                 if time.monotonic() >= self._next_revalidation:
                     await self._revalidate()
                 retry = self.poll_seconds
+                outage.recovered()
             except Exception as exc:  # nothing may silence live updates for good: retry
-                if isinstance(exc, _DB_ERRORS):
-                    log.warning("live-update hub: database connection lost (%r); retrying", exc)
+                if is_database_unavailable(exc):  # one line per outage, not per attempt
+                    delay = outage.failed(exc)
                 else:
                     log.exception("live-update hub: fetch failed; retrying")
+                    delay, retry = retry, min(retry * 2, 30.0)
                 await self._close_db()
-                await asyncio.sleep(retry)
-                retry = min(retry * 2, 30.0)
+                await asyncio.sleep(delay)
                 continue
             await self._wake_or_poll()
 
