@@ -143,6 +143,7 @@ async def test_requests_answer_503_while_the_database_is_away(
     unreachable_app: FastAPI, caplog: pytest.LogCaptureFixture
 ) -> None:
     async with _client(unreachable_app) as client:
+        counted_before = _unavailable_count((await client.get("/metrics")).text)
         with caplog.at_level(logging.WARNING):
             responses = [
                 await client.post(
@@ -161,6 +162,7 @@ async def test_requests_answer_503_while_the_database_is_away(
                 ),
             ]
             ready = await client.get("/readyz")
+        counted = _unavailable_count((await client.get("/metrics")).text) - counted_before
     login = responses[1]
     assert login.status_code == 503, login.text
     assert login.json() == {
@@ -174,11 +176,19 @@ async def test_requests_answer_503_while_the_database_is_away(
     assert responses[0].status_code == 422
     assert responses[2].status_code == 401
     assert ready.status_code == 503 and ready.json()["status"] == "unavailable"
+    assert counted == 1  # the login; /readyz reports, it is not a refused request
     outage_lines = [r for r in caplog.records if "database unavailable" in r.getMessage()]
     assert [r.getMessage().split(" answered")[0] for r in outage_lines] == [
         "database unavailable: POST /api/auth/login"
     ]
     assert all(r.exc_info is None for r in caplog.records if r.name.startswith("tradematch"))
+
+
+def _unavailable_count(metrics: str) -> float:
+    [line] = [
+        m for m in metrics.splitlines() if m.startswith("tradematch_database_unavailable_total")
+    ]
+    return float(line.split()[-1])
 
 
 async def test_a_backend_terminated_mid_request_is_a_503_that_stored_nothing(

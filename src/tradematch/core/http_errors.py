@@ -14,7 +14,7 @@ from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tradematch.core.errors import AppError
-from tradematch.core.metrics import RBAC_DENIALS
+from tradematch.core.metrics import DATABASE_UNAVAILABLE, RBAC_DENIALS
 from tradematch.core.outage import (
     DRIVER_ERRORS,
     DatabaseUnavailable,
@@ -91,6 +91,7 @@ def allowed_methods(app: FastAPI, path: str) -> list[str]:
 
 def database_unavailable(request: Request, exc: Exception) -> JSONResponse:
     """503 with Retry-After, and one log line: an outage is not a bug, so no traceback."""
+    DATABASE_UNAVAILABLE.inc()
     error = exc if isinstance(exc, DatabaseUnavailable) else DatabaseUnavailable()
     cause = exc.__cause__ if isinstance(exc, DatabaseUnavailable) and exc.__cause__ else exc
     log.warning(
