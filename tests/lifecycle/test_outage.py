@@ -23,7 +23,7 @@ from tests.helpers import Api, postcode_in
 from tradematch.app import create_app
 from tradematch.core.config import Settings
 from tradematch.core.database import create_engine
-from tradematch.core.outage import Outage, is_database_unavailable
+from tradematch.core.outage import Outage, QuietDisconnects, is_database_unavailable
 
 from .pgproxy import PgProxy
 
@@ -108,6 +108,40 @@ async def test_connection_failures_count_as_unavailable_and_statement_errors_do_
     finally:
         for each in (missing, refused, engine):
             await each.dispose()
+
+
+async def test_the_pools_traceback_for_a_dropped_connection_becomes_one_line() -> None:
+    missing = create_engine(MISSING_SOCKET_URL)
+    try:
+        async with missing.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    except FileNotFoundError as exc:
+        dropped = exc
+    finally:
+        await missing.dispose()
+    bug = ValueError("a bug")
+
+    def record(exc: BaseException, name: str) -> logging.LogRecord:
+        return logging.LogRecord(
+            name,
+            logging.ERROR,
+            __file__,
+            1,
+            "Exception closing connection %r",
+            ("c",),
+            (type(exc), exc, exc.__traceback__),
+        )
+
+    quiet = QuietDisconnects()
+    pool = record(dropped, "sqlalchemy.pool.impl.AsyncAdaptedQueuePool")
+    assert quiet.filter(pool)
+    assert (pool.levelno, pool.exc_info) == (logging.WARNING, None)
+    assert pool.getMessage() == (
+        "Exception closing connection 'c': FileNotFoundError: [Errno 2] No such file or directory"
+    )
+    for kept in (record(bug, "sqlalchemy.pool"), record(dropped, "tradematch.something")):
+        assert quiet.filter(kept)
+        assert kept.levelno == logging.ERROR and kept.exc_info is not None
 
 
 def test_an_outage_logs_once_and_backs_off(caplog: pytest.LogCaptureFixture) -> None:

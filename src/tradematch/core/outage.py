@@ -125,6 +125,27 @@ async def commit(session: AsyncSession) -> None:
         raise CommitOutcomeUnknown() from exc
 
 
+class QuietDisconnects(logging.Filter):
+    """SQLAlchemy's pool logs a traceback at ERROR when it closes or resets a connection the
+    database already dropped ("Exception closing connection"). During an outage that is one
+    traceback per pooled connection for an expected event: keep the line, as a warning that
+    names the failure, without the traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if (
+            exc is not None
+            and record.name.startswith("sqlalchemy")
+            and is_database_unavailable(exc)
+        ):
+            record.msg = f"{record.getMessage()}: {describe(exc)}"
+            record.args = None
+            record.exc_info = None
+            record.exc_text = None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
 class Outage:
     """A background loop's view of the database being away: one warning when an outage begins,
     one line when it ends, and the delay before each retry (exponential, with jitter)."""

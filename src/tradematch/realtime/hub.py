@@ -152,7 +152,10 @@ class Hub:
                 retry = self.poll_seconds
                 outage.recovered()
             except Exception as exc:  # nothing may silence live updates for good: retry
-                if is_database_unavailable(exc):  # one line per outage, not per attempt
+                # Whatever the driver raised, an error on a connection that is now closed is
+                # the connection's loss (terminated, say), as SQLAlchemy judges its own.
+                lost = self._db is not None and self._db.is_closed()
+                if lost or is_database_unavailable(exc):  # one line per outage
                     delay = outage.failed(exc)
                 else:
                     log.exception("live-update hub: fetch failed; retrying")
