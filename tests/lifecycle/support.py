@@ -6,7 +6,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -17,6 +16,8 @@ from pathlib import Path
 
 import httpx
 import psutil
+
+from tests.conftest import _free_port as free_port
 
 JWT_SECRET = "lifecycle-signing-key-that-is-long-enough-to-be-safe"
 SCRATCH = Path(__file__).resolve().parents[2] / ".tmp" / "lifecycle"
@@ -128,12 +129,6 @@ def run(data_dir: Path, *args: str, env: dict[str, str] | None = None) -> Comman
     command = Command(data_dir, *args, env=env)
     command.wait(seconds=120)
     return command
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def pgdata(data_dir: Path) -> Path:

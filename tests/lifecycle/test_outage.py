@@ -25,17 +25,11 @@ from tradematch.core.config import Settings
 from tradematch.core.database import create_engine
 from tradematch.core.outage import Outage, QuietDisconnects, is_database_unavailable
 
+from .load import JOB
 from .pgproxy import PgProxy
 
 pytestmark = pytest.mark.fresh_db
 
-JOB = {
-    "title": "Fix leaking kitchen tap",
-    "trade_category": "Plumbing",
-    "budget_min": 50,
-    "budget_max": 150,
-    "timeframe": "urgent",
-}
 MISSING_SOCKET_URL = "postgresql+asyncpg://postgres@/tradematch?host=/nonexistent-socket-dir"
 
 
