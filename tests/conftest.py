@@ -48,7 +48,7 @@ def _server_url() -> str:
 
     SCRATCH.mkdir(exist_ok=True)
     # Stopped when the last test worker exits; one orphaned by a killed run is recovered here.
-    return embedded.acquire(SCRATCH / "pgtest")
+    return embedded.acquire(SCRATCH / "test-server")
 
 
 def _connect_kwargs(url: str) -> tuple[str, dict[str, str]]:
