@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from tradematch.core import signals
 from tradematch.core.config import Settings, get_settings
+from tradematch.core.signals import Terminated
 
 if TYPE_CHECKING:
     from tradematch.events.verify import Report
@@ -68,7 +70,12 @@ def serve(
     # for 100-200 ms now and then (docs/PERFORMANCE.md).
     gc.collect()
     gc.freeze()
-    uvicorn.run(application, host=host, port=port, log_config=None, ws_max_size=1 << 20)
+    signals.hang_up_as_terminate()  # uvicorn shuts down gracefully on SIGTERM and SIGINT only
+    try:
+        uvicorn.run(application, host=host, port=port, log_config=None, ws_max_size=1 << 20)
+    except Terminated:
+        # uvicorn shut down gracefully on SIGTERM/SIGINT and re-raised the signal: a clean stop.
+        return
 
 
 @app.command()
@@ -242,7 +249,15 @@ def _redact(url: str) -> str:
 
 
 def main() -> None:
-    app(prog_name="tradematch")
+    from tradematch.core import embedded
+
+    # Every way out (success, error, SIGTERM, SIGINT, SIGHUP) passes through the finally, so an
+    # embedded PostgreSQL this process started is stopped unless another process still uses it.
+    signals.install()
+    try:
+        app(prog_name="tradematch")
+    finally:
+        embedded.release_all()
 
 
 if __name__ == "__main__":

@@ -13,9 +13,12 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
+
+from tradematch.core import embedded
 
 PASSWORD = "demo-password-123"  # noqa: S105 (throw-away demo accounts)
 Echo = Callable[[str], None]
@@ -231,6 +234,10 @@ def embedded_server() -> Iterator[str]:
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 process.kill()
+                process.wait()
+            # A server that had to be killed leaves its PostgreSQL behind: stop it before its
+            # data directory is deleted.
+            embedded.reclaim(Path(data_dir))
 
 
 def run_demo(base_url: str | None, echo: Echo) -> None:

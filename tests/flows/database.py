@@ -30,11 +30,11 @@ def the_server_url() -> str:
     configured = os.environ.get("TRADEMATCH_TEST_DATABASE_URL")
     if configured:
         return configured
-    import pgserver
+    from tradematch.core import embedded
 
     SCRATCH.mkdir(exist_ok=True)
-    server = pgserver.get_server(SCRATCH / "pgtest", cleanup_mode="stop")  # type: ignore[attr-defined]
-    return str(server.get_uri())
+    # Stopped when the last test worker exits; one orphaned by a killed run is recovered here.
+    return embedded.acquire(SCRATCH / "test-server")
 
 
 def _connect_kwargs(url: str) -> tuple[str, dict[str, str]]:

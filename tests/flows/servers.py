@@ -42,7 +42,7 @@ def listening_socket() -> socket.socket:
     return sock
 
 
-def _bound_port(log: Path) -> int | None:
+def bound_port(log: Path) -> int | None:
     """The port uvicorn says it listens on (its log is JSON lines)."""
     for line in log.read_text(errors="replace").splitlines():
         try:
@@ -77,7 +77,7 @@ def start_server(db: Database, data_dir: Path, *extra_args: str) -> LiveServer:
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"server exited early:\n{log.read_text()}")
-        port = port or _bound_port(log)
+        port = port or bound_port(log)
         if port is not None:
             base_url = f"http://127.0.0.1:{port}"
             try:

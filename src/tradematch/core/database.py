@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import warnings
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
@@ -17,29 +16,18 @@ from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 from sqlalchemy import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from tradematch.core import embedded
 from tradematch.core.config import Settings
 
 log = logging.getLogger(__name__)
 
 EMBEDDED_DB_NAME = "tradematch"
-_embedded_servers: dict[Path, Any] = {}
 
 
 def start_embedded_postgres(data_dir: Path) -> str:
-    """Start (or join) the embedded server in ``data_dir/pgdata``; return its libpq URL."""
-    with warnings.catch_warnings():
-        # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); /tmp is used then.
-        warnings.simplefilter("ignore", UserWarning)
-        import pgserver  # imported lazily: only the embedded default needs it
-
-    pgdata = (data_dir / "pgdata").resolve()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    server = _embedded_servers.get(pgdata)
-    if server is None:
-        server = pgserver.get_server(pgdata, cleanup_mode="stop")  # type: ignore[attr-defined]
-        _embedded_servers[pgdata] = server
-    uri: str = server.get_uri()
-    return uri
+    """Start (or join) the embedded server in ``data_dir/pgdata``; return its libpq URL. It is
+    stopped when the last process using it exits (``core/embedded.py``)."""
+    return embedded.acquire(data_dir)
 
 
 def to_async_url(url: str) -> str:

@@ -10,10 +10,17 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tradematch.core.errors import AppError
-from tradematch.core.metrics import RBAC_DENIALS
+from tradematch.core.metrics import DATABASE_UNAVAILABLE, RBAC_DENIALS
+from tradematch.core.outage import (
+    DRIVER_ERRORS,
+    DatabaseUnavailable,
+    describe,
+    is_database_unavailable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +89,20 @@ def allowed_methods(app: FastAPI, path: str) -> list[str]:
     return sorted(methods)
 
 
+def database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """503 with Retry-After, and one log line: an outage is not a bug, so no traceback."""
+    DATABASE_UNAVAILABLE.inc()
+    error = exc if isinstance(exc, DatabaseUnavailable) else DatabaseUnavailable()
+    cause = exc.__cause__ if isinstance(exc, DatabaseUnavailable) and exc.__cause__ else exc
+    log.warning(
+        "database unavailable: %s %s answered 503 (%s)",
+        request.method,
+        request.url.path,
+        describe(cause),
+    )
+    return error_response(request, 503, error.body(), error.headers())
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def app_error(request: Request, exc: AppError) -> JSONResponse:
@@ -122,6 +143,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(DBAPIError)
     async def database_error(request: Request, exc: DBAPIError) -> JSONResponse:
+        if is_database_unavailable(exc):
+            return database_unavailable(request, exc)
         sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None) or ""
         if sqlstate in ("40001", "40P01", "55P03"):  # serialization failure, deadlock, lock timeout
             return error_response(
@@ -131,6 +154,21 @@ def install(app: FastAPI) -> None:
         return error_response(
             request, 500, {"error": "Internal server error", "code": "INTERNAL_ERROR"}
         )
+
+    # A database that is away surfaces as the driver's own errors too (a missing socket file is
+    # a FileNotFoundError from inside asyncpg). Handled here rather than by the catch-all below,
+    # which Starlette runs outside the middleware: its response has no X-Request-ID, and the
+    # server logs the exception a second time.
+    async def connection_failure(request: Request, exc: Exception) -> JSONResponse:
+        if is_database_unavailable(exc):
+            return database_unavailable(request, exc)
+        log.exception("unhandled error", exc_info=exc)
+        return error_response(
+            request, 500, {"error": "Internal server error", "code": "INTERNAL_ERROR"}
+        )
+
+    for failure in (DatabaseUnavailable, SQLAlchemyTimeoutError, OSError, *DRIVER_ERRORS):
+        app.add_exception_handler(failure, connection_failure)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

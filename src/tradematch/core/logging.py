@@ -11,6 +11,8 @@ from typing import Any
 
 import structlog
 
+from tradematch.core.outage import QuietDisconnects
+
 
 def configure_logging(level: str = "INFO", json_logs: bool = True) -> None:
     shared: list[structlog.types.Processor] = [
@@ -37,6 +39,7 @@ def configure_logging(level: str = "INFO", json_logs: bool = True) -> None:
     )
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(formatter)
+    handler.addFilter(QuietDisconnects())  # a dropped connection is not worth a traceback
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

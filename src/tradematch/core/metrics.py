@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
+DATABASE_UNAVAILABLE = Counter(
+    "tradematch_database_unavailable_total",
+    "Requests answered 503 DATABASE_UNAVAILABLE because the database was away.",
+)
 REQUEST_LATENCY = Histogram(
     "tradematch_http_request_duration_seconds",
     "HTTP request latency by route template, method and status class.",

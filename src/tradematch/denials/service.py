@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tradematch.authz.actor import Actor
 from tradematch.authz.roles import Role, require
 from tradematch.authz.scopes import denial_counts_visible_to
+from tradematch.core.outage import Outage, is_database_unavailable
 from tradematch.denials import repository
 from tradematch.denials.schemas import ActorDenials, DenialReport
 from tradematch.events.unit_of_work import unit_of_work
@@ -114,13 +115,19 @@ class DenialRecorder:
     async def run(
         self, sessionmaker: async_sessionmaker[AsyncSession], period: float, stop: asyncio.Event
     ) -> None:
+        outage = Outage("denial counts")
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=period)
             try:
                 await self.flush(sessionmaker)
-            except Exception:
-                log.exception("could not write denial counts; retrying next period")
+            except Exception as exc:
+                if is_database_unavailable(exc):  # kept in memory; one line per outage
+                    outage.failed(exc)
+                else:
+                    log.exception("could not write denial counts; retrying next period")
+            else:
+                outage.recovered()
 
 
 @asynccontextmanager

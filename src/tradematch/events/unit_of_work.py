@@ -13,11 +13,13 @@ Reading needs no unit of work: ``async with sessionmaker() as session`` reads an
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from tradematch.core import outage
 from tradematch.events import log
 
 Sessionmaker = async_sessionmaker[AsyncSession]
@@ -29,7 +31,17 @@ async def unit_of_work(sessionmaker: Sessionmaker) -> AsyncIterator[AsyncSession
         try:
             yield session
             await log.flush(session)
-            await session.commit()
+            await session.flush()
+            try:
+                await session.commit()
+            except Exception as exc:
+                # Lost before COMMIT: everything rolled back. Lost during COMMIT: the outcome is
+                # unknown, and the caller is told so a client retries with the same key.
+                if not outage.is_database_unavailable(exc):
+                    raise
+                with contextlib.suppress(Exception):  # the connection is gone
+                    await session.rollback()
+                raise outage.CommitOutcomeUnknown() from exc
         except BaseException:
             await session.rollback()
             raise

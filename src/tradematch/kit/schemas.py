@@ -88,5 +88,11 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (409, "Illegal state transition or conflicting request"),
         (422, "Invalid input; nothing was changed"),
         (429, "Rate limited"),
+        (
+            503,
+            "DATABASE_UNAVAILABLE: the database is away for a moment (restart, failover). "
+            "Retry after `Retry-After` seconds with the same Idempotency-Key; "
+            '`"outcome": "unknown"` means the connection failed while saving',
+        ),
     )
 }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -9,6 +11,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from tradematch.migrations import current_revision, head_revision
 
 router = APIRouter(tags=["ops"])
+READY_TIMEOUT_SECONDS = 3.0
 
 
 @router.get("/healthz", summary="Liveness: the process is up")
@@ -20,7 +23,9 @@ async def healthz() -> dict[str, str]:
 async def readyz(request: Request) -> JSONResponse:
     engine = request.app.state.engine
     try:
-        current = await current_revision(engine)  # a round trip: the database answers
+        # Bounded: a database that does not answer is as unavailable as one that refuses.
+        async with asyncio.timeout(READY_TIMEOUT_SECONDS):
+            current = await current_revision(engine)  # a round trip: the database answers
     except Exception as exc:  # readiness reports, it does not raise
         return JSONResponse(
             {"status": "unavailable", "reason": type(exc).__name__}, status_code=503

@@ -37,6 +37,7 @@ from tradematch.authz.roles import Role
 from tradematch.core.config import Settings
 from tradematch.core.logging import RedactTokens
 from tradematch.core.metrics import LIVE_SOCKETS
+from tradematch.core.outage import Outage, is_database_unavailable
 from tradematch.events import service as events
 from tradematch.events.log import NOTIFY_CHANNEL
 from tradematch.events.service import NewEvent, view_for
@@ -52,7 +53,6 @@ from tradematch.realtime.protocol import (
 log = logging.getLogger(__name__)
 
 FETCH_LIMIT = 500
-_DB_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError)
 _SQLALCHEMY_ONLY_ARGS = ("prepared_statement_cache_size", "prepared_statement_name_func")
 
 
@@ -139,6 +139,7 @@ class Hub:
 
     async def run(self) -> None:
         retry = self.poll_seconds
+        outage = Outage("live-update hub", base_seconds=self.poll_seconds, cap_seconds=5.0)
         while not self._stopping:
             self._wake.clear()
             try:
@@ -150,14 +151,18 @@ class Hub:
                 if time.monotonic() >= self._next_revalidation:
                     await self._revalidate()
                 retry = self.poll_seconds
+                outage.recovered()
             except Exception as exc:  # nothing may silence live updates for good: retry
-                if isinstance(exc, _DB_ERRORS):
-                    log.warning("live-update hub: database connection lost (%r); retrying", exc)
+                # Whatever the driver raised, an error on a connection that is now closed is
+                # the connection's loss (terminated, say), as SQLAlchemy judges its own.
+                lost = self._db is not None and self._db.is_closed()
+                if lost or is_database_unavailable(exc):  # one line per outage
+                    delay = outage.failed(exc)
                 else:
                     log.exception("live-update hub: fetch failed; retrying")
+                    delay, retry = retry, min(retry * 2, 30.0)
                 await self._close_db()
-                await asyncio.sleep(retry)
-                retry = min(retry * 2, 30.0)
+                await asyncio.sleep(delay)
                 continue
             await self._wake_or_poll()
 

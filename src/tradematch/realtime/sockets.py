@@ -14,6 +14,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from tradematch.accounts import service as accounts
 from tradematch.authz.actor import Actor
 from tradematch.core.errors import Unauthorized
+from tradematch.core.outage import describe, is_database_unavailable
 from tradematch.core.security import read_token
 from tradematch.realtime.connection import Connection
 from tradematch.realtime.hub import Hub
@@ -76,7 +77,14 @@ async def serve(websocket: WebSocket) -> None:
         except BadMessage as exc:
             await _close(websocket, CLOSE_POLICY_VIOLATION, str(exc))
             return
-    authenticated = await authenticate(app, bearer_token(websocket))
+    try:
+        authenticated = await authenticate(app, bearer_token(websocket))
+    except Exception as exc:
+        if not is_database_unavailable(exc):
+            raise
+        log.warning("live-update socket refused: database unavailable (%s)", describe(exc))
+        await _close(websocket, CLOSE_TRY_AGAIN_LATER, "Database unavailable: retry shortly")
+        return
     if authenticated is None:
         await _close(websocket, CLOSE_POLICY_VIOLATION, "Invalid or expired token")
         return
@@ -115,8 +123,13 @@ async def _pump(websocket: WebSocket, hub: Hub, connection: Connection) -> None:
     if receiver in done or _client_gone(results[0]):
         return
     if sender in done:  # the sender failed (a replay could not read the log, say)
-        log.error("live-update socket failed", exc_info=_exception(results[0]))
-        connection.end(1011, "Internal error: reconnect and resume")
+        failure = _exception(results[0])
+        if failure is not None and is_database_unavailable(failure):
+            log.warning("live-update socket ended: database unavailable (%s)", describe(failure))
+            connection.end(CLOSE_TRY_AGAIN_LATER, "Database unavailable: reconnect and resume")
+        else:
+            log.error("live-update socket failed", exc_info=failure)
+            connection.end(1011, "Internal error: reconnect and resume")
     assert connection.close_code is not None
     await _close(websocket, connection.close_code, connection.close_reason)
 

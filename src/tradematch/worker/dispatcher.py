@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import random
 import time
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -30,7 +29,9 @@ from tradematch.core.metrics import (
     NOTIFICATION_OUTCOMES,
     NOTIFICATIONS_DEAD,
 )
+from tradematch.core.outage import Outage, describe, is_database_unavailable
 from tradematch.events.log import NOTIFY_CHANNEL
+from tradematch.kit.backoff import backoff_seconds
 from tradematch.notifications import delivery as outbox
 from tradematch.notifications.channels.base import Delivery, DeliveryFailed, Undeliverable
 from tradematch.notifications.channels.email import EmailChannel
@@ -42,24 +43,12 @@ log = structlog.get_logger("tradematch.dispatcher")
 DEAD_GAUGE_SECONDS = 30.0
 ERROR_PAUSE_SECONDS = 1.0
 MIN_ROUND_SECONDS = 0.05
+LISTEN_RETRY_SECONDS = 5.0
 
 
 class Channel(Protocol):
     async def deliver(self, delivery: Delivery) -> None: ...
     async def close(self) -> None: ...
-
-
-def backoff_seconds(
-    attempts: int,
-    base: float,
-    cap: float,
-    uniform: Callable[[float, float], float] = random.uniform,
-) -> float:
-    """Delay before the next attempt after ``attempts`` failures: doubling from ``base`` up to
-    ``cap``, with "equal jitter" (half fixed, half random) so retries of many rows that failed
-    together spread out, yet never come back at once."""
-    ceiling = min(cap, base * 2.0 ** min(attempts - 1, 62))
-    return ceiling / 2 + uniform(0, ceiling / 2)
 
 
 class Dispatcher:
@@ -83,17 +72,29 @@ class Dispatcher:
         """Deliver until ``stop`` is set; then finish the sends in flight (their rows are
         recorded) and return."""
         structlog.contextvars.clear_contextvars()  # nothing of the starting request's context
+        outage = Outage("notification dispatcher", cap_seconds=5.0)
         listener = await self._listen()
+        listen_again_at = time.monotonic() + LISTEN_RETRY_SECONDS
         try:
             while not stop.is_set():
                 self._wake.clear()  # a NOTIFY from now on means another round
                 started = time.monotonic()
                 try:
                     full = await self.round()
-                except Exception:
-                    log.exception("dispatcher_round_failed")
-                    await _sleep_or(stop, ERROR_PAUSE_SECONDS)
+                except Exception as exc:
+                    if is_database_unavailable(exc):  # one line per outage, then backoff
+                        await _sleep_or(stop, outage.failed(exc))
+                    else:
+                        log.exception("dispatcher_round_failed")
+                        await _sleep_or(stop, ERROR_PAUSE_SECONDS)
                     continue
+                outage.recovered()
+                if listener is not None and listener.broken:  # say, the database restarted
+                    await listener.close()
+                    listener = None
+                if listener is None and time.monotonic() >= listen_again_at:
+                    listener = await self._listen()
+                    listen_again_at = time.monotonic() + LISTEN_RETRY_SECONDS
                 if not full:
                     await self._idle(stop)
                     # Under a stream of events, NOTIFYs come faster than rounds are worth.
@@ -103,7 +104,7 @@ class Dispatcher:
         finally:
             await self._drain()
             if listener is not None:
-                await listener()
+                await listener.close()
             for channel in self.channels.values():
                 with contextlib.suppress(Exception):
                     await channel.close()
@@ -160,9 +161,9 @@ class Dispatcher:
         else:
             try:
                 waited = await outbox.mark_sent(self.sessions, delivery.id)
-            except Exception:
+            except Exception as exc:
                 # Sent, but not recorded: the lease runs out and it is sent again, recognisably.
-                bound.exception("notification_record_failed")
+                _record_failed(bound, exc)
                 return
             NOTIFICATION_OUTCOMES.labels(delivery.channel, "sent").inc()
             if waited is not None:
@@ -182,8 +183,8 @@ class Dispatcher:
                 max_attempts=settings.notify_max_attempts,
                 final=final,
             )
-        except Exception:
-            bound.exception("notification_record_failed")
+        except Exception as exc:
+            _record_failed(bound, exc)
             return
         if status is None:
             return
@@ -239,9 +240,9 @@ class Dispatcher:
         for channel in CHANNELS:
             NOTIFICATIONS_DEAD.labels(channel).set(counts.get(channel, 0))
 
-    async def _listen(self) -> Callable[[], Any] | None:
+    async def _listen(self) -> _Listener | None:
         """LISTEN for committed events on a connection of its own, to wake at once. Optional:
-        without it (or if it breaks) the poll interval still finds every row."""
+        without it (or while it is broken) the poll interval still finds every row."""
         engine = self.sessions.kw.get("bind")
         if engine is None:
             return None
@@ -254,17 +255,40 @@ class Dispatcher:
                 self._wake.set()
 
             await driver.add_listener(NOTIFY_CHANNEL, wake)
-        except Exception:
-            log.warning("dispatcher_listen_unavailable", exc_info=True)
+        except Exception as exc:
+            if is_database_unavailable(exc):
+                log.warning("dispatcher_listen_unavailable", error=describe(exc))
+            else:
+                log.warning("dispatcher_listen_unavailable", exc_info=True)
             return None
+        return _Listener(connection, driver, wake)
 
-        async def close() -> None:
-            with contextlib.suppress(Exception):
-                await driver.remove_listener(NOTIFY_CHANNEL, wake)
-            with contextlib.suppress(Exception):
-                await connection.close()
 
-        return close
+class _Listener:
+    def __init__(self, connection: Any, driver: Any, wake: Callable[..., None]) -> None:
+        self.connection = connection
+        self.driver = driver
+        self.wake = wake
+
+    @property
+    def broken(self) -> bool:
+        return bool(self.driver.is_closed())
+
+    async def close(self) -> None:
+        with contextlib.suppress(Exception):
+            if self.broken:  # not back into the pool
+                await self.connection.invalidate()
+            else:
+                await self.driver.remove_listener(NOTIFY_CHANNEL, self.wake)
+        with contextlib.suppress(Exception):
+            await self.connection.close()
+
+
+def _record_failed(bound: Any, exc: Exception) -> None:
+    if is_database_unavailable(exc):  # the lease runs out and the row is due again
+        bound.warning("notification_record_failed", error=describe(exc))
+    else:
+        bound.exception("notification_record_failed")
 
 
 async def _sleep_or(stop: asyncio.Event, seconds: float) -> None:

@@ -27,6 +27,7 @@ Loop = Callable[[async_sessionmaker[AsyncSession], Settings, asyncio.Event], Awa
 
 RESTART_PAUSE_SECONDS = 5.0
 SHUTDOWN_GRACE_SECONDS = 30.0
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 
 
 def worker_loops() -> dict[str, Loop]:
@@ -99,18 +100,21 @@ async def _stop(task: asyncio.Task[None], stop: asyncio.Event) -> None:
 
 
 async def run_worker_process(settings: Settings, database_url: str) -> None:
-    """``tradematch worker``: the loops against ``database_url`` until SIGTERM or SIGINT."""
+    """``tradematch worker``: the loops against ``database_url`` until SIGTERM, SIGINT or
+    SIGHUP."""
     from tradematch.core.database import create_engine
     from tradematch.sessions import create_sessionmaker
 
     engine = create_engine(database_url, pool_size=max(2, min(settings.db_pool_size, 20)))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
+    previous = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS}
+    for sig in STOP_SIGNALS:
         loop.add_signal_handler(sig, stop.set)
     try:
         await run_worker_loops(create_sessionmaker(engine), settings, stop)
     finally:
-        for sig in (signal.SIGTERM, signal.SIGINT):
+        for sig, handler in previous.items():
             loop.remove_signal_handler(sig)
+            signal.signal(sig, handler)  # asyncio leaves the default behind: restore the CLI's
         await engine.dispose()

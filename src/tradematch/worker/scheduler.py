@@ -53,6 +53,7 @@ from tradematch.core.metrics import (
     SCHEDULER_RUN_SECONDS,
     SCHEDULER_TRANSITIONS,
 )
+from tradematch.core.outage import Outage, is_database_unavailable
 from tradematch.denials import service as denials
 from tradematch.events.unit_of_work import unit_of_work
 from tradematch.idempotency import service as idempotency
@@ -66,6 +67,7 @@ log = structlog.get_logger("tradematch.scheduler")
 HOUSEKEEPING_LOCK = 7_431_200
 MILESTONE_ROUNDS = 50  # bounded per run: auto_approve_due handles a batch per call
 JITTER = 0.1  # periods vary by ±10 %, so workers started together drift apart
+OUTAGE_RETRY_CAP_SECONDS = 30.0
 
 Sessionmaker = async_sessionmaker[AsyncSession]
 Finder = Callable[[AsyncSession, Settings, datetime, str | None, int], Awaitable[list[str]]]
@@ -125,7 +127,9 @@ class Sweep:
             try:
                 async with unit_of_work(sessionmaker) as session:
                     done = await self.step(session, settings, item, now)
-            except Exception:
+            except Exception as exc:
+                if is_database_unavailable(exc):
+                    raise  # not this item's fault: the whole run stops and is retried
                 SCHEDULER_ERRORS.labels(self.name).inc()
                 log.exception("scheduled item failed; retried on the next run")
                 return Counter()
@@ -221,20 +225,27 @@ async def run_task(
     *,
     now: datetime | None = None,
     stop: asyncio.Event | None = None,
+    outage: Outage | None = None,
 ) -> Counter[str]:
-    """One run of one task; errors are logged and counted, never raised."""
+    """One run of one task; errors are logged and counted, never raised. A database outage is
+    reported to ``outage`` (one log line for the whole outage) when one is given."""
     started = time.perf_counter()
     with log_scope(scheduler_task=task.name):
         try:
             done = await task.run(
                 sessionmaker, settings, now or clock.now(), stop or asyncio.Event()
             )
-        except Exception:
+        except Exception as exc:
             SCHEDULER_ERRORS.labels(task.name).inc()
-            log.exception("scheduler task failed; retried on its next run")
+            if outage is not None and is_database_unavailable(exc):
+                outage.failed(exc)
+            else:
+                log.exception("scheduler task failed; retried on its next run")
             return Counter()
         finally:
             SCHEDULER_RUN_SECONDS.labels(task.name).observe(time.perf_counter() - started)
+    if outage is not None:
+        outage.recovered()
     SCHEDULER_LAST_RUN.labels(task.name).set(time.time())
     return done
 
@@ -271,13 +282,19 @@ async def scheduler_loop(
         log.warning("service clock shifted", offset_seconds=settings.clock_offset_seconds)
     tasks = scheduled_tasks(settings)
     due = {task.name: time.monotonic() for task in tasks}
+    outage = Outage("scheduler", base_seconds=1.0, cap_seconds=OUTAGE_RETRY_CAP_SECONDS)
     log.info("scheduler started", periods={t.name: t.period for t in tasks})
     while not stop.is_set():
         for task in tasks:
             if stop.is_set():
                 break
             if time.monotonic() >= due[task.name]:
-                await run_task(task, sessionmaker, settings, stop=stop)
+                await run_task(task, sessionmaker, settings, stop=stop, outage=outage)
+                if outage.active:
+                    # The database is away: try this task again soon, with backoff, rather than
+                    # a whole period later; the tasks after it wait for it (still due).
+                    due[task.name] = time.monotonic() + min(task.period, outage.retry_in)
+                    break
                 due[task.name] = time.monotonic() + _next_period(task.period)
         wait = max(0.0, min(due.values()) - time.monotonic())
         with contextlib.suppress(TimeoutError):
