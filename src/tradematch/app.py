@@ -7,11 +7,11 @@ from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 
-from tradematch import __version__
+from tradematch import __version__, web
 from tradematch.core import http_errors
 from tradematch.core.config import Settings, get_settings
 from tradematch.core.database import create_engine, create_sessionmaker, resolve_database_url
-from tradematch.core.middleware import RequestContextMiddleware
+from tradematch.core.middleware import RequestContextMiddleware, SecurityHeadersMiddleware
 from tradematch.core.routing import TransactionalRoute
 
 
@@ -92,12 +92,16 @@ def create_app(
             "messaging, escrow, reviews and the event log. Amounts are pounds, exact to the penny."
         ),
         lifespan=lifespan,
+        docs_url=None,  # served by the web package from vendored assets (works offline)
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.signing_key = settings.signing_key()
     app.router.route_class = TransactionalRoute
     for prefix, router in api_routers():
         app.include_router(router, prefix=prefix)
+    web.mount(app)
     http_errors.install(app)
+    app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(RequestContextMiddleware)
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
@@ -18,6 +19,7 @@ from tradematch.escrow.schemas import EscrowView
 from tradematch.events import repository as events
 from tradematch.events.queries import admin_view
 from tradematch.events.schemas import AdminEventView
+from tradematch.events.verify import verify_chains
 from tradematch.jobs import repository as job_repository
 from tradematch.jobs import service as jobs
 from tradematch.jobs.schemas import JobDetail
@@ -27,6 +29,7 @@ from tradematch.leads import service as lead_service
 from tradematch.leads.models import Lead
 from tradematch.leads.schemas import LeadAdmin
 from tradematch.milestones import repository as milestone_repository
+from tradematch.notifications import repository as notification_repository
 from tradematch.milestones import service as milestone_service
 from tradematch.milestones.schemas import MilestoneView
 from tradematch.quotes import service as quote_service
@@ -84,6 +87,85 @@ async def admin_events(
     records = await events.feed(session, None, after=after, limit=limit, job_id=job_id)
     return AdminEventPage(
         items=[admin_view(r) for r in records], next_after=records[-1].seq if records else after
+    )
+
+
+class ChainBreak(ResponseModel):
+    event_id: str
+    seq: int
+    reason: str
+
+
+class ChainVerification(ResponseModel):
+    job_id: str
+    ok: bool
+    events: int
+    first_break: ChainBreak | None
+
+
+@router.get("/jobs/{job_id}/chain", response_model=ChainVerification)
+async def verify_job_chain(job_id: str, actor: AdminDep, session: SessionDep) -> ChainVerification:
+    """Walk one job's event hash chain (as ``tradematch events verify`` does for all) and name
+    the first event that does not match."""
+    if await job_repository.get(session, jobs_owned_by(actor), job_id) is None:
+        raise NotFound("Job not found")
+    report = await verify_chains(session, job_id=job_id)
+    first = report.breaks[0] if report.breaks else None
+    return ChainVerification(
+        job_id=job_id,
+        ok=report.ok,
+        events=report.events,
+        first_break=ChainBreak(event_id=first.event_id, seq=first.seq, reason=first.reason)
+        if first
+        else None,
+    )
+
+
+class DeadLetter(ResponseModel):
+    notification_id: str
+    event_id: str
+    event_type: str
+    user_id: str
+    channel: str
+    title: str
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+
+
+class DeadLetterPage(ResponseModel):
+    items: list[DeadLetter]
+    next_cursor: str | None
+
+
+@router.get("/notifications/dead", response_model=DeadLetterPage)
+async def dead_letters(
+    actor: AdminDep,
+    session: SessionDep,
+    cursor: Annotated[str | None, Query(max_length=40, pattern="^ntf_[0-9A-Z]{26}$")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> DeadLetterPage:
+    """Notifications that failed every attempt and were parked, newest first
+    (``tradematch events replay`` re-drives them)."""
+    rows = await notification_repository.dead_letters(session, limit=limit + 1, before=cursor)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return DeadLetterPage(
+        items=[
+            DeadLetter(
+                notification_id=n.id,
+                event_id=n.event_id,
+                event_type=event_type,
+                user_id=n.user_id,
+                channel=n.channel,
+                title=n.title,
+                attempts=n.attempts,
+                last_error=n.last_error,
+                created_at=n.created_at,
+            )
+            for n, event_type in rows
+        ],
+        next_cursor=rows[-1][0].id if more else None,
     )
 
 

@@ -263,3 +263,19 @@ async def revive_dead(session: AsyncSession, event_ids: list[str]) -> int:
         .returning(Notification.id)
     )
     return len(revived.all())
+
+
+async def dead_letters(
+    session: AsyncSession, *, limit: int, before: str | None
+) -> list[tuple[Notification, str]]:
+    """Notifications parked as dead after their last attempt, newest first, each with its
+    event's type."""
+    statement = (
+        select(Notification, EventRecord.type)
+        .join(EventRecord, EventRecord.id == Notification.event_id)
+        .where(Notification.status == "dead")
+    )
+    if before is not None:
+        statement = statement.where(Notification.id < before)
+    result = await session.execute(statement.order_by(Notification.id.desc()).limit(limit))
+    return [(row[0], row[1]) for row in result.all()]

@@ -19,3 +19,14 @@ async def get(
 async def for_job(session: AsyncSession, job_id: str) -> list[Quote]:
     result = await session.execute(select(Quote).where(Quote.job_id == job_id).order_by(Quote.id))
     return list(result.scalars())
+
+
+async def in_scope(
+    session: AsyncSession, scope: QuoteScope, *, job_id: str | None, limit: int
+) -> list[Quote]:
+    """Quotes in scope, newest first, optionally of one job."""
+    statement = select(Quote).where(scope)
+    if job_id is not None:
+        statement = statement.where(Quote.job_id == job_id)
+    result = await session.execute(statement.order_by(Quote.id.desc()).limit(limit))
+    return list(result.scalars())

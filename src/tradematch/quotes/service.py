@@ -313,3 +313,9 @@ async def for_job(session: AsyncSession, actor: Actor, job_id: str) -> QuoteList
     if job is None:
         raise NotFound("Job not found")
     return QuoteList(items=[view(q) for q in await repository.for_job(session, job.id)])
+
+
+async def mine(session: AsyncSession, actor: Actor, *, job_id: str | None, limit: int) -> QuoteList:
+    """A vendor's own quotes (every status), newest first."""
+    found = await repository.in_scope(session, quotes_visible_to(actor), job_id=job_id, limit=limit)
+    return QuoteList(items=[view(q) for q in found])

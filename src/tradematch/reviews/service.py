@@ -16,6 +16,7 @@ from tradematch.jobs import repository as jobs
 from tradematch.jobs.states import JOB
 from tradematch.kit import clock
 from tradematch.kit.ids import new_id
+from tradematch.reviews import repository
 from tradematch.reviews.models import Review
 from tradematch.reviews.moderation import hold_reason
 from tradematch.reviews.schemas import (
@@ -248,3 +249,19 @@ async def held(session: AsyncSession) -> list[ReviewOwnView]:
         select(Review).where(Review.status == "held").order_by(Review.id).limit(200)
     )
     return [own_view(r) for r in result.scalars()]
+
+
+async def for_job(session: AsyncSession, actor: Actor, job_id: str) -> ReviewOwnView:
+    """The job's review: for the customer who wrote it (with its moderation status), the
+    vendor it is about once it is published, and admin."""
+    if actor.is_vendor:
+        review = await repository.for_job(
+            session, reviews_about(actor), job_id, published_only=True
+        )
+    else:
+        review = await repository.for_job(
+            session, reviews_written_by(actor), job_id, published_only=False
+        )
+    if review is None:
+        raise NotFound("Review not found")
+    return own_view(review)

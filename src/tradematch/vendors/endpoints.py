@@ -5,6 +5,8 @@ from fastapi import APIRouter
 from tradematch.accounts.schemas import VendorProfileOwn
 from tradematch.core.deps import ActorDep, SessionDep, VendorDep
 from tradematch.core.routing import TransactionalRoute
+from tradematch.kit.catalogue import Trade
+from tradematch.kit.schemas import ResponseModel
 from tradematch.vendors import service
 from tradematch.vendors.schemas import VendorProfileUpdate, VendorPublicProfile
 
@@ -13,6 +15,16 @@ router = APIRouter(tags=["vendors"], route_class=TransactionalRoute)
 
 class OwnProfileResponse(VendorProfileOwn):
     vendor_id: str
+
+
+class TradeCatalogue(ResponseModel):
+    items: list[Trade]
+
+
+@router.get("/trades", response_model=TradeCatalogue)
+async def trade_catalogue() -> TradeCatalogue:
+    """The fixed catalogue of trades (for sign-up and job forms); no sign-in needed."""
+    return TradeCatalogue(items=list(Trade))
 
 
 @router.patch("/vendors/me", response_model=OwnProfileResponse)
