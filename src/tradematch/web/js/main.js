@@ -28,4 +28,6 @@ function Root() {
   return html`<${App} key=${state.session.userId} />`;
 }
 
-mount(html`<${Root} />`, document.getElementById("app"));
+const root = document.getElementById("app");
+root.textContent = ""; // the "Loading…" placeholder
+mount(html`<${Root} />`, root);

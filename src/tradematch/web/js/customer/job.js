@@ -13,12 +13,15 @@ import { ErrorNote, Field, Loading, money, Notice, Section, Status, when, words 
 /** A resource of this job, re-read on each of the job's events; a 404 is "not yet". */
 function useJobResource(jobId, path) {
   return useResource(
-    () => api.get(path).catch((e) => (e instanceof ApiError && e.status === 404 ? null : Promise.reject(e))),
+    () => (path === null ? Promise.resolve(null) : api.get(path)).catch((e) => (e instanceof ApiError && e.status === 404 ? null : Promise.reject(e))),
     [jobId, path],
     "*",
     (event) => event.job_id === jobId,
   );
 }
+
+// After the award the job has an escrow account and milestones (before it, they are 404).
+const AWARDED = ["in_progress", "disputed", "completed", "closed"];
 
 export function JobPage({ jobId }) {
   const job = useJobResource(jobId, `${C}/jobs/${jobId}`);
@@ -61,10 +64,9 @@ export function JobPage({ jobId }) {
         <${Quotes} jobId=${jobId} names=${names} />
       </div>
       <div>
-        <${Escrow} jobId=${jobId} />
-        <${Milestones} jobId=${jobId} />
+        ${AWARDED.includes(j.status) ? html`<${Escrow} jobId=${jobId} /><${Milestones} jobId=${jobId} />` : null}
         ${["in_progress"].includes(j.status) ? html`<${Dispute} jobId=${jobId} />` : null}
-        ${["completed", "closed"].includes(j.status) ? html`<${Review} jobId=${jobId} />` : null}
+        ${["completed", "closed"].includes(j.status) ? html`<${Review} jobId=${jobId} reviewed=${j.status === "closed"} />` : null}
         <${Section} title="History" id="history-title"><${Timeline} jobId=${jobId} /><//>
       </div>
     </div>
@@ -237,8 +239,9 @@ function Dispute({ jobId }) {
   <//>`;
 }
 
-function Review({ jobId }) {
-  const review = useJobResource(jobId, `${C}/jobs/${jobId}/review`);
+function Review({ jobId, reviewed }) {
+  // A review closes the job: before that there is none to read (only the form).
+  const review = useJobResource(jobId, reviewed ? `${C}/jobs/${jobId}/review` : null);
   const action = useAction();
   const post = (ev) => {
     ev.preventDefault();

@@ -62,9 +62,9 @@ function SignUpForm() {
   return html`<form class="card" onSubmit=${submit}>
     <h2>Create an account</h2>
     <fieldset>
-      <legend>I am</legend>
-      <label class="inline"><input type="radio" name="role" value="customer" checked=${role === "customer"} onChange=${() => setRole("customer")} /> looking for a tradesperson</label>
-      <label class="inline"><input type="radio" name="role" value="vendor" checked=${role === "vendor"} onChange=${() => setRole("vendor")} /> a tradesperson</label>
+      <legend>I am a</legend>
+      <label class="inline"><input type="radio" name="role" value="customer" checked=${role === "customer"} onChange=${() => setRole("customer")} /> Customer</label>
+      <label class="inline"><input type="radio" name="role" value="vendor" checked=${role === "vendor"} onChange=${() => setRole("vendor")} /> Tradesperson</label>
     </fieldset>
     <${Field} label="Your name" name="name" required autocomplete="name" />
     <${Field} label="Email" name="email" type="email" required autocomplete="email" />

@@ -2,11 +2,12 @@
 import { api, C, currentSession } from "../api.js";
 import { html, useEffect, useRef } from "./html.js";
 import { useAction, useResource } from "./hooks.js";
-import { ErrorNote, Notice, when } from "./widgets.js";
+import { ErrorNote, Loading, Notice, when } from "./widgets.js";
 
 export function Conversation({ conversationId, title, enabled = true }) {
   const messages = useResource(
-    () => api.get(`${C}/conversations/${conversationId}/messages`, { order: "asc", limit: 100 }),
+    // The latest 100, shown oldest first.
+    () => api.get(`${C}/conversations/${conversationId}/messages`, { limit: 100 }),
     [conversationId],
     ["MESSAGE_SENT"],
     (event) => event.payload && event.payload.conversation_id === conversationId,
@@ -14,7 +15,7 @@ export function Conversation({ conversationId, title, enabled = true }) {
   const send = useAction();
   const form = useRef(null);
   const me = currentSession().userId;
-  const items = messages.data ? messages.data.items : [];
+  const items = messages.data ? [...messages.data.items].reverse() : [];
   const last = items.length ? items[items.length - 1].message_id : null;
   useEffect(() => {
     if (last) api.patch(`${C}/conversations/${conversationId}/mark-read`, {}).catch(() => {});
@@ -34,6 +35,7 @@ export function Conversation({ conversationId, title, enabled = true }) {
   const label = `Messages — ${title}`;
   return html`<div class="conversation">
     <h3>${label}</h3>
+    <${Loading} resource=${messages} />
     <ol class="messages" role="log" aria-label=${label} aria-live="polite">
       ${items.map(
         (m) => html`<li class=${`message from-${m.sender_role}${m.sender_id === me ? " mine" : ""}`}>

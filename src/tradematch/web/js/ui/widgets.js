@@ -16,8 +16,13 @@ export const TIMEFRAMES = [
   ["flexible", "Flexible"],
 ];
 
+const sentence = (value) => {
+  const text = words(value);
+  return text.charAt(0).toUpperCase() + text.slice(1);
+};
+
 export function Status({ value }) {
-  return html`<span class=${`status status-${value}`}>${words(value)}</span>`;
+  return html`<span class=${`status status-${value}`}>${sentence(value)}</span>`;
 }
 
 export function ErrorNote({ error }) {
@@ -35,13 +40,15 @@ export function Loading({ resource }) {
   return null;
 }
 
+// Fields are uncontrolled (the browser keeps what the user typed across re-renders, which live
+// updates cause at any time): the value given is only the initial one.
 export function Field({ label, name, type = "text", value, required, hint, idSuffix = "", ...rest }) {
   const id = `f-${name}-${idSuffix}`;
   return html`<div class="field">
     <label for=${id}>${label}</label>
     ${type === "textarea"
-      ? html`<textarea id=${id} name=${name} required=${required} ...${rest}>${value ?? ""}</textarea>`
-      : html`<input id=${id} name=${name} type=${type} value=${value ?? ""} required=${required} ...${rest} />`}
+      ? html`<textarea id=${id} name=${name} required=${required} defaultValue=${value ?? ""} ...${rest}></textarea>`
+      : html`<input id=${id} name=${name} type=${type} defaultValue=${value ?? ""} required=${required} ...${rest} />`}
     ${hint ? html`<small class="muted">${hint}</small>` : null}
   </div>`;
 }
@@ -51,7 +58,7 @@ export function Select({ label, name, options, value, required, idSuffix = "" })
   return html`<div class="field">
     <label for=${id}>${label}</label>
     <select id=${id} name=${name} required=${required}>
-      ${options.map(([v, text]) => html`<option value=${v} selected=${v === value}>${text}</option>`)}
+      ${options.map(([v, text]) => html`<option value=${v} defaultSelected=${v === value}>${text}</option>`)}
     </select>
   </div>`;
 }

@@ -45,7 +45,7 @@ export function LeadPage({ leadId }) {
             <${MyQuote} lead=${l} />
           </div>
           <div>
-            ${won ? html`<${Escrow} jobId=${l.job_id} /><${Milestones} jobId=${l.job_id} /><${Dispute} jobId=${l.job_id} /><${Review} jobId=${l.job_id} />` : null}
+            ${won ? html`<${Contract} jobId=${l.job_id} />` : null}
             <${Section} title="History" id="history-title"><${Timeline} jobId=${l.job_id} /><//>
           </div>
         </div>`
@@ -149,10 +149,17 @@ function QuoteForm({ lead, quote, done }) {
   </form>`;
 }
 
-function Escrow({ jobId }) {
+function Contract({ jobId }) {
   const escrow = useJobResource(jobId, `${C}/jobs/${jobId}/escrow`);
   const e = escrow.data;
-  if (!e) return null;
+  if (!e) return html`<${Loading} resource=${escrow} />`;
+  return html`<${Escrow} escrow=${e} />
+    <${Milestones} jobId=${jobId} escrow=${e} />
+    ${["held", "partial_released"].includes(e.status) ? html`<${Dispute} jobId=${jobId} />` : null}
+    ${e.status === "released" ? html`<${Review} jobId=${jobId} />` : null}`;
+}
+
+function Escrow({ escrow: e }) {
   return html`<${Section} title="Escrow" id="escrow-title">
     <dl class="facts">
       <dt>Status</dt><dd><${Status} value=${e.status} /></dd>
@@ -165,13 +172,12 @@ function Escrow({ jobId }) {
   <//>`;
 }
 
-function Milestones({ jobId }) {
+function Milestones({ jobId, escrow }) {
   const milestones = useJobResource(jobId, `${C}/jobs/${jobId}/milestones`);
-  const escrow = useJobResource(jobId, `${C}/jobs/${jobId}/escrow`);
   const action = useAction();
   const [photos, setPhotos] = useState([]);
   const items = milestones.data ? milestones.data.items : [];
-  const funded = escrow.data && ["held", "partial_released"].includes(escrow.data.status);
+  const funded = ["held", "partial_released"].includes(escrow.status);
   const submit = (ev, m) => {
     ev.preventDefault();
     const v = formValues(ev.target);

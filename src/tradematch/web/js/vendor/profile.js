@@ -36,12 +36,12 @@ export function Profile() {
     <fieldset>
       <legend>Trades</legend>
       ${trades.data.items.map(
-        (t) => html`<label class="inline"><input type="checkbox" name="trades" value=${t} checked=${p.trades.includes(t)} /> ${t}</label>`,
+        (t) => html`<label class="inline"><input type="checkbox" name="trades" value=${t} defaultChecked=${p.trades.includes(t)} /> ${t}</label>`,
       )}
     </fieldset>
     <${Field} label="Base postcode" name="postcode" value=${p.postcode} required />
     <${Field} label="Service radius (miles)" name="service_radius_miles" type="number" min="1" max="100" value=${p.service_radius_miles} required />
-    <label class="inline"><input type="checkbox" name="accepting_leads" checked=${p.accepting_leads} /> Send me new leads</label>
+    <label class="inline"><input type="checkbox" name="accepting_leads" defaultChecked=${p.accepting_leads} /> Send me new leads</label>
     <${ErrorNote} error=${action.error} />
     ${saved ? html`<${Notice}>Profile saved.<//>` : null}
     <button type="submit" class="primary" disabled=${action.busy}>Save profile</button>
