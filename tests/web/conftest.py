@@ -105,6 +105,7 @@ class Tab:
     page_errors: list[str] = field(default_factory=list)
     dialogs: list[str] = field(default_factory=list)
     responses: list[Any] = field(default_factory=list)
+    frames: list[str] = field(default_factory=list)  # WebSocket messages received
 
     def script_errors(self) -> list[str]:
         """Errors a script raised or logged (not a 404 of an API read: that is an answer)."""
@@ -155,6 +156,10 @@ async def open_tab(browser: Any, base_url: str, viewport: dict[str, int] = DESKT
 
     page.on("dialog", on_dialog)
     page.on("response", lambda response: tab.responses.append(response))
+    page.on(
+        "websocket",
+        lambda ws: ws.on("framereceived", lambda frame: tab.frames.append(str(frame))),
+    )
     await page.goto("/")
     return tab
 
@@ -174,6 +179,27 @@ async def signed_in(
     browser: Any, site: Site, user: User, route: str = "", viewport: dict[str, int] = DESKTOP
 ) -> Tab:
     return await sign_in(await open_tab(browser, site.base_url, viewport), user, route)
+
+
+async def everything_the_browser_holds(tab: Tab) -> str:
+    """The page's text, its DOM with every attribute, every API response body and WebSocket
+    message it received, and its local and session storage: all a person or a script there
+    could read."""
+    page = tab.page
+    parts = [
+        await page.locator("body").inner_text(),
+        await page.evaluate("document.documentElement.outerHTML"),
+        await page.evaluate("JSON.stringify({...localStorage})"),
+        await page.evaluate("JSON.stringify({...sessionStorage})"),
+        *tab.frames,
+    ]
+    for response in tab.responses:
+        if "/api/" in response.url:
+            try:
+                parts.append(await response.text())
+            except Exception:  # noqa: S112 (a body the browser did not keep, e.g. a redirect)
+                continue
+    return "\n".join(parts)
 
 
 def artifact(name: str) -> Path:

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from playwright.async_api import expect
 
+from tests.flows import awarded_job
 from tests.helpers import new_area, postcode_in
 
 from .conftest import LIVE_TIMEOUT_MS, Site, Tab, open_tab, signed_in
@@ -169,3 +170,30 @@ async def user_id(tab: Tab) -> str:
     return str(
         await tab.page.evaluate("JSON.parse(sessionStorage.getItem('tradematch.session')).userId")
     )
+
+
+async def test_a_dispute_resolved_from_the_admin_dashboard(browser: Any, site: Site) -> None:
+    job = await awarded_job(site.api, amount=80)
+    customer = await signed_in(browser, site, job.customer, f"#/jobs/{job.job_id}")
+    winner = await signed_in(browser, site, job.winner, f"#/leads/{job.quoting.leads[job.winner.user_id]}")
+    admin = await signed_in(browser, site, site.admin, "#/disputes")
+    c, v, a = customer.page, winner.page, admin.page
+    await expect(v.get_by_role("region", name="Escrow").get_by_text("Held", exact=True)).to_be_visible()
+
+    await c.get_by_role("button", name="Raise a dispute").click()
+    await c.get_by_label("What went wrong").fill("The tap still drips after the visit")
+    await c.get_by_role("button", name="Raise dispute").click()
+    await expect(c.get_by_text("Disputed", exact=True).first).to_be_visible()
+    await live(a.get_by_text("The tap still drips after the visit"))
+    await live(v.get_by_role("region", name="Escrow").get_by_text("Disputed", exact=True))
+
+    await a.get_by_label("Resolution").select_option("refund_customer")
+    await a.get_by_label("Note").fill("Refunded: the work was not finished")
+    await a.get_by_role("button", name="Resolve dispute").click()
+    await expect(a.get_by_text("No open disputes.")).to_be_visible()
+    await live(c.get_by_role("region", name="Escrow").get_by_text("Refunded", exact=True))
+    await live(v.get_by_role("region", name="Escrow").get_by_text("Refunded", exact=True))
+    await a.get_by_role("button", name="Resolved").click()
+    await expect(a.get_by_text("Refunded: the work was not finished")).to_be_visible()
+    for tab in (customer, winner, admin):
+        assert tab.script_errors() == [] and tab.dialogs == []

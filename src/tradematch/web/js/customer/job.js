@@ -21,7 +21,8 @@ function useJobResource(jobId, path) {
 }
 
 // After the award the job has an escrow account and milestones (before it, they are 404).
-const AWARDED = ["in_progress", "disputed", "completed", "closed"];
+const AWARDED = ["in_progress", "disputed", "completed", "closed", "cancelled"];
+const CONVERSING = ["live", "in_progress", "disputed"];
 
 export function JobPage({ jobId }) {
   const job = useJobResource(jobId, `${C}/jobs/${jobId}`);
@@ -58,7 +59,7 @@ export function JobPage({ jobId }) {
           </ul>
           ${selected && selected.conversation_id
             ? html`<${Conversation} conversationId=${selected.conversation_id} title=${selected.business_name} key=${selected.conversation_id}
-                enabled=${["accepted", "quote_sent", "quote_accepted"].includes(selected.lead_status)} />`
+                enabled=${CONVERSING.includes(j.status) && ["accepted", "quote_sent", "quote_accepted"].includes(selected.lead_status)} />`
             : null}
         <//>
         <${Quotes} jobId=${jobId} names=${names} />

@@ -36,7 +36,8 @@ export function Conversation({ conversationId, title, enabled = true }) {
   return html`<div class="conversation">
     <h3>${label}</h3>
     <${Loading} resource=${messages} />
-    <ol class="messages" role="log" aria-label=${label} aria-live="polite">
+    <div class="messages" role="log" aria-label=${label} aria-live="polite" tabindex="0">
+    <ol>
       ${items.map(
         (m) => html`<li class=${`message from-${m.sender_role}${m.sender_id === me ? " mine" : ""}`}>
           <span class="who">${m.sender_role === "system" ? "TradeMatch" : m.sender_id === me ? "You" : title}</span>
@@ -46,6 +47,7 @@ export function Conversation({ conversationId, title, enabled = true }) {
         </li>`,
       )}
     </ol>
+    </div>
     ${enabled
       ? html`<form ref=${form} class="send" onSubmit=${submit}>
           <label for=${`msg-${conversationId}`}>Message to ${title}</label>

@@ -186,7 +186,7 @@ function Milestones({ jobId, escrow }) {
     if (photos.length) evidence.photo_upload_ids = photos.map((p) => p.upload_id);
     action.run(() => api.post(`${C}/milestones/${m.milestone_id}/submit`, { completion_evidence: evidence }, `submit:${m.milestone_id}:${m.status}`));
   };
-  if (!items.length) return null;
+  if (!items.length) return html`<${Loading} resource=${milestones} />`;
   return html`<${Section} title="Milestones" id="milestones-title">
     <${ErrorNote} error=${action.error} />
     <ol class="list">
