@@ -3,7 +3,8 @@
 ``MATRIX`` is the whole access policy in one table. Each row names the exact status every actor
 gets for a request that would succeed for the rightful actor:
 
-- anonymous: 401 everywhere except sign-up, sign-in, the ops probes and the API docs;
+- anonymous: 401 everywhere except sign-up, sign-in, the trade catalogue, the ops probes, the
+  API docs and the dashboards' page and service worker;
 - a role that may never do this: 403 ``FORBIDDEN`` (vendor on job routes, customer on leads,
   anyone but admin under ``/api/admin``);
 - the right role, someone else's object: 404 ``NOT_FOUND``, byte for byte the answer for an id
@@ -231,6 +232,7 @@ MATRIX: dict[tuple[str, str], Case] = {
     # vendors
     ("PATCH", f"{API}/vendors/me"): Case(Row(401, 403, 403, 200, 200, 200, 403), _availability),
     ("GET", f"{API}/vendors/{{vendor_id}}"): Case(SIGNED_IN),
+    ("GET", f"{API}/trades"): Case(PUBLIC),  # the catalogue, for the sign-up form
     # events: the rival holds a lead on the job too, so it sees that lead's part of the history
     ("GET", f"{API}/events"): Case(SIGNED_IN),
     ("GET", f"{API}/events/{{job_id}}"): Case(Row(401, 200, 404, 200, 200, 404, 200)),
@@ -248,6 +250,7 @@ MATRIX: dict[tuple[str, str], Case] = {
     # the owner compares and decides; a vendor never sees another vendor's quote
     ("POST", f"{API}/quotes"): Case(Row(401, 403, 403, 201, 409, 404, 403), _quote, fresh=True),
     ("GET", f"{API}/quotes/{{quote_id}}"): Case(Row(401, 200, 404, 200, 404, 404, 200)),
+    ("GET", f"{API}/quotes"): Case(Row(401, 403, 403, 200, 200, 200, 403)),  # a vendor's own
     ("PATCH", f"{API}/quotes/{{quote_id}}"): Case(HOLDER_ACTS, _quote_edit),
     ("PATCH", f"{API}/quotes/{{quote_id}}/withdraw"): Case(
         HOLDER_ACTS, _empty, fresh=True, stages=("quoted",)
@@ -296,6 +299,9 @@ MATRIX: dict[tuple[str, str], Case] = {
         OWNER_DECIDES, _reply, fresh=True, stages=("responded",)
     ),
     ("GET", f"{API}/vendors/{{vendor_id}}/reviews"): Case(SIGNED_IN),
+    ("GET", f"{API}/jobs/{{job_id}}/review"): Case(
+        CONTRACT_READ, job=CONTRACT, fresh=True, stages=("reviewed",)
+    ),
     # admin
     ("GET", "/api/admin/jobs/{job_id}"): Case(ADMIN_ONLY),
     ("GET", "/api/admin/leads/{lead_id}"): Case(ADMIN_ONLY),
@@ -308,6 +314,8 @@ MATRIX: dict[tuple[str, str], Case] = {
         ADMIN_ONLY, _resolve, fresh=True, stages=("disputed",)
     ),
     ("GET", "/api/admin/reviews/held"): Case(ADMIN_ONLY),
+    ("GET", "/api/admin/jobs/{job_id}/chain"): Case(ADMIN_ONLY),
+    ("GET", "/api/admin/notifications/dead"): Case(ADMIN_ONLY),
     ("PATCH", "/api/admin/reviews/{review_id}/moderate"): Case(
         ADMIN_ONLY, _moderate, fresh=True, stages=("held_review",)
     ),
@@ -319,6 +327,9 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("GET", "/docs"): Case(PUBLIC),
     ("GET", "/docs/oauth2-redirect"): Case(PUBLIC),
     ("GET", "/redoc"): Case(PUBLIC),
+    # the dashboards (their scripts and styles are static files under /static and /js)
+    ("GET", "/"): Case(PUBLIC),
+    ("GET", "/sw.js"): Case(PUBLIC),
 }
 
 HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})

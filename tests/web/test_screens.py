@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import gzip
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -190,4 +189,17 @@ async def test_the_first_screen_is_interactive_within_a_second(
     await expect(tab.page.get_by_role("link", name="Post a job").first).to_be_visible()
     warm = await tab.page.evaluate("performance.now()")
     assert cold < 1000 and warm < 1000, (cold, warm)
-    _ = Path  # typing only
+
+
+@pytest.mark.parametrize(("path", "shows"), [("/docs", "POST"), ("/redoc", "accounts")])
+async def test_the_api_docs_render_with_nothing_from_elsewhere(
+    browser: Any, site: Site, path: str, shows: str
+) -> None:
+    tab = await open_tab(browser, site.base_url)
+    requested: list[str] = []
+    tab.page.on("request", lambda request: requested.append(request.url))
+    await tab.page.goto(path)
+    await expect(tab.page.get_by_text("TradeMatch Connection Layer").first).to_be_visible()
+    await expect(tab.page.get_by_text(shows, exact=True).first).to_be_visible()
+    assert [u for u in requested if not u.startswith(site.base_url)] == []
+    assert tab.script_errors() == []

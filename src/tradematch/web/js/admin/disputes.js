@@ -40,7 +40,7 @@ function DisputeItem({ dispute: d }) {
   };
   return html`<li>
     <p><strong>Dispute on <a href=${href("jobs", d.job_id)}>job ${d.job_id}</a></strong> <${Status} value=${d.status} />
-      <span class="muted">raised by the ${d.raised_by} · ${when(d.created_at)}</span></p>
+      <span class="muted">raised by ${d.raised_by} · ${when(d.created_at)}</span></p>
     <p>${d.reason}</p>
     ${d.resolution ? html`<p>Resolution: ${words(d.resolution)} ${d.vendor_share !== null ? `(vendor share £${d.vendor_share})` : ""} ${d.resolution_note || ""}</p>` : null}
     ${d.status === "open"
