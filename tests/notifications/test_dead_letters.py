@@ -33,9 +33,7 @@ async def test_dead_letters_are_listed_newest_first_with_their_event(
     finally:
         await conn.close()
 
-    response = await fresh_api.client.get(
-        "/api/admin/notifications/dead", headers=admin.headers
-    )
+    response = await fresh_api.client.get("/api/admin/notifications/dead", headers=admin.headers)
     assert response.status_code == 200, response.text
     page = response.json()
     assert [n["notification_id"] for n in page["items"]] == [dead[1]["id"], dead[0]["id"]]

@@ -12,7 +12,9 @@ async def test_a_vendor_lists_only_its_own_quotes(api: Api) -> None:
 
     async def mine(user: object, **params: str) -> list[dict[str, object]]:
         response = await api.client.get(
-            "/api/connection/quotes", params=params, headers=user.headers  # type: ignore[attr-defined]
+            "/api/connection/quotes",
+            params=params,
+            headers=user.headers,  # type: ignore[attr-defined]
         )
         assert response.status_code == 200, response.text
         return list(response.json()["items"])

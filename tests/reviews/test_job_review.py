@@ -19,7 +19,11 @@ async def test_the_review_of_a_job_for_each_party(api: Api) -> None:
         assert response.status_code == 200, response.text
         body = response.json()
         assert body["review_id"] == posted.json()["review_id"]
-        assert (body["rating"], body["status"], body["job_id"]) == (4, "published", published.job_id)
+        assert (body["rating"], body["status"], body["job_id"]) == (
+            4,
+            "published",
+            published.job_id,
+        )
     for user in (published.loser, published.other_customer, published.outsider):
         assert (await api.client.get(path, headers=user.headers)).status_code == 404
 

@@ -123,11 +123,15 @@ async def test_the_nine_steps_live_between_two_browsers(browser: Any, site: Site
     fund_keys: list[str] = []
     c.on(
         "request",
-        lambda req: req.url.endswith("/escrow/fund")
-        and fund_keys.append(req.headers.get("idempotency-key", "")),
+        lambda req: (
+            req.url.endswith("/escrow/fund")
+            and fund_keys.append(req.headers.get("idempotency-key", ""))
+        ),
     )
     await c.get_by_role("button", name="Pay £120.00 into escrow").click()
-    await expect(c.get_by_role("alert").filter(has_text="Not enough in your wallet")).to_be_visible()
+    await expect(
+        c.get_by_role("alert").filter(has_text="Not enough in your wallet")
+    ).to_be_visible()
     await expect(c.get_by_label("Top-up amount (£)")).to_have_value("120")
     await c.get_by_role("button", name="Top up and pay").click()
     escrow = c.get_by_role("region", name="Escrow")
@@ -175,10 +179,14 @@ async def user_id(tab: Tab) -> str:
 async def test_a_dispute_resolved_from_the_admin_dashboard(browser: Any, site: Site) -> None:
     job = await awarded_job(site.api, amount=80)
     customer = await signed_in(browser, site, job.customer, f"#/jobs/{job.job_id}")
-    winner = await signed_in(browser, site, job.winner, f"#/leads/{job.quoting.leads[job.winner.user_id]}")
+    winner = await signed_in(
+        browser, site, job.winner, f"#/leads/{job.quoting.leads[job.winner.user_id]}"
+    )
     admin = await signed_in(browser, site, site.admin, "#/disputes")
     c, v, a = customer.page, winner.page, admin.page
-    await expect(v.get_by_role("region", name="Escrow").get_by_text("Held", exact=True)).to_be_visible()
+    await expect(
+        v.get_by_role("region", name="Escrow").get_by_text("Held", exact=True)
+    ).to_be_visible()
 
     await c.get_by_role("button", name="Raise a dispute").click()
     await c.get_by_label("What went wrong").fill("The tap still drips after the visit")

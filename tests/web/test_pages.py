@@ -131,8 +131,18 @@ def test_every_vendored_library_has_its_licence() -> None:
 def test_the_package_ships_the_dashboards(tmp_path: Path) -> None:
     """``pip install .`` (not editable) must carry the static files: build the wheel and look."""
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-         "-w", str(tmp_path), str(ROOT)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
         check=True,
         capture_output=True,
         timeout=300,

@@ -26,9 +26,7 @@ def digits(text: str) -> str:
     return re.sub(r"\D", "", text)
 
 
-async def test_a_vendor_before_accepting_sees_no_customer_contact(
-    browser: Any, site: Site
-) -> None:
+async def test_a_vendor_before_accepting_sees_no_customer_contact(browser: Any, site: Site) -> None:
     area = new_area()
     customer = await site.api.customer(
         postcode=postcode_in(area, "9ZZ"), name="Wilhelmina Drippington", phone="07700 900777"

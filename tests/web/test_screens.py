@@ -27,7 +27,7 @@ from tests.flows import (
 from tests.helpers import User, postcode_in
 from tradematch.web import SCRIPTS, STATIC
 
-from .conftest import DESKTOP, PHONE, Site, Tab, artifact, open_tab, sign_in, signed_in
+from .conftest import DESKTOP, PHONE, Site, Tab, artifact, open_tab, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.fresh_db]
 
@@ -50,14 +50,20 @@ async def world(site: Site) -> World:
     for approval and messages, a draft, an offered lead, a completed job with a published review
     and one held for moderation, and an open dispute."""
     api = site.api
-    job = await awarded_job(api, amount=120, milestones=[
-        {"title": "Strip out the old tap", "amount": 40},
-        {"title": "Fit and test the new tap", "amount": 80},
-    ])
+    job = await awarded_job(
+        api,
+        amount=120,
+        milestones=[
+            {"title": "Strip out the old tap", "amount": 40},
+            {"title": "Fit and test the new tap", "amount": 80},
+        ],
+    )
     await send_message(api, job.winner, job.conversation_id, "I can come on Tuesday at 9.")
     await send_message(api, job.customer, job.conversation_id, "Tuesday is perfect, thanks.")
     assert (await submit(api, job.winner, job.milestone_ids[0])).status_code == 200
-    await api.create_job(job.customer, title="Paint the hallway", trade_category="Painting & Decorating")
+    await api.create_job(
+        job.customer, title="Paint the hallway", trade_category="Painting & Decorating"
+    )
     done = await another_completed_job(api, job.winner)
     assert (await post_review(api, done.customer, done.job_id)).status_code == 201
     held = await another_completed_job(api, job.winner)
@@ -72,7 +78,10 @@ async def world(site: Site) -> World:
     await api.publish(newcomer, fresh["job_id"])
     offered = await api.lead_for(job.winner, fresh["job_id"])
     return World(
-        job.customer, job.winner, job.job_id, job.quoting.leads[job.winner.user_id],
+        job.customer,
+        job.winner,
+        job.job_id,
+        job.quoting.leads[job.winner.user_id],
         offered["lead_id"],
     )
 
@@ -149,7 +158,8 @@ async def test_every_screen_is_accessible_and_holds_at_both_widths(
     for tab in tabs.values():
         assert tab.script_errors() == [], tab.script_errors()
         foreign = {
-            urlsplit(r.url).netloc for r in tab.responses
+            urlsplit(r.url).netloc
+            for r in tab.responses
             if urlsplit(r.url).netloc not in ("", urlsplit(site.base_url).netloc)
         }
         assert foreign == set(), foreign

@@ -48,7 +48,10 @@ async def test_hostile_text_renders_as_text_everywhere(browser: Any, site: Site)
     await api_ok(site, "PATCH", f"{api}/vendors/me", job.winner, {"business_name": IMG})
     for body in (SCRIPT, IMG, LINK, MARKDOWN_LINK):
         await api_ok(
-            site, "POST", f"{api}/conversations/{job.conversation_id}/messages", job.winner,
+            site,
+            "POST",
+            f"{api}/conversations/{job.conversation_id}/messages",
+            job.winner,
             {"body": body},
         )
     milestone = job.milestone_ids[0]
@@ -56,11 +59,22 @@ async def test_hostile_text_renders_as_text_everywhere(browser: Any, site: Site)
     assert response.status_code == 200, response.text
     await api_ok(site, "PATCH", f"{api}/milestones/{milestone}/approve", job.customer, {})
     review = await api_ok(
-        site, "POST", f"{api}/reviews", job.customer,
-        {"job_id": job.job_id, "rating": 4, "feedback": f"{SCRIPT} {LINK}", "recommend_yes_no": True},
+        site,
+        "POST",
+        f"{api}/reviews",
+        job.customer,
+        {
+            "job_id": job.job_id,
+            "rating": 4,
+            "feedback": f"{SCRIPT} {LINK}",
+            "recommend_yes_no": True,
+        },
     )
     await api_ok(
-        site, "PATCH", f"{api}/reviews/{review['review_id']}/respond", job.winner,
+        site,
+        "PATCH",
+        f"{api}/reviews/{review['review_id']}/respond",
+        job.winner,
         {"response": IMG},
     )
     # A second job whose title and description carry the payloads, offered to the same vendor.

@@ -29,9 +29,9 @@ from tradematch.leads import service as lead_service
 from tradematch.leads.models import Lead
 from tradematch.leads.schemas import LeadAdmin
 from tradematch.milestones import repository as milestone_repository
-from tradematch.notifications import repository as notification_repository
 from tradematch.milestones import service as milestone_service
 from tradematch.milestones.schemas import MilestoneView
+from tradematch.notifications import repository as notification_repository
 from tradematch.quotes import service as quote_service
 from tradematch.quotes.schemas import QuoteView
 from tradematch.reviews import service as review_service

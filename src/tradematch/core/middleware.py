@@ -92,7 +92,10 @@ class SecurityHeadersMiddleware:
             if message["type"] == "http.response.start":
                 headers = message.setdefault("headers", [])
                 present = {name.lower() for name, _ in headers}
-                for name, value in [(b"content-security-policy", policy.encode()), *SECURITY_HEADERS]:
+                for name, value in [
+                    (b"content-security-policy", policy.encode()),
+                    *SECURITY_HEADERS,
+                ]:
                     if name not in present:
                         headers.append((name, value))
             await send(message)

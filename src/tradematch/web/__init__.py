@@ -34,9 +34,7 @@ def mount(app: FastAPI) -> None:
 
     @app.get("/sw.js", include_in_schema=False)
     async def service_worker() -> FileResponse:
-        return FileResponse(
-            SCRIPTS / "sw.js", media_type="text/javascript", headers=WORKER_HEADERS
-        )
+        return FileResponse(SCRIPTS / "sw.js", media_type="text/javascript", headers=WORKER_HEADERS)
 
     @app.get("/docs", include_in_schema=False)
     async def swagger_ui() -> FileResponse:
