@@ -22,7 +22,6 @@ function useJobResource(jobId, path) {
 
 // After the award the job has an escrow account and milestones (before it, they are 404).
 const AWARDED = ["in_progress", "disputed", "completed", "closed", "cancelled"];
-const CONVERSING = ["live", "in_progress", "disputed"];
 
 export function JobPage({ jobId }) {
   const job = useJobResource(jobId, `${C}/jobs/${jobId}`);
@@ -37,7 +36,7 @@ export function JobPage({ jobId }) {
     <h1>${j.title}</h1>
     <p><${Status} value=${j.status} /> <span class="muted">${j.trade_category} · ${money(j.budget_min)}–${money(j.budget_max)} · ${words(j.timeframe)} · ${j.postcode}</span></p>
     ${j.description ? html`<p class="description">${j.description}</p>` : null}
-    <${Photos} photos=${j.photos} label="Job photo" />
+    <${Photos} photos=${j.photo_uploads} label="Job photo" />
     <${JobActions} job=${j} />
     <div class="columns">
       <div>
@@ -58,8 +57,7 @@ export function JobPage({ jobId }) {
             )}
           </ul>
           ${selected && selected.conversation_id
-            ? html`<${Conversation} conversationId=${selected.conversation_id} title=${selected.business_name} key=${selected.conversation_id}
-                enabled=${CONVERSING.includes(j.status) && ["accepted", "quote_sent", "quote_accepted"].includes(selected.lead_status)} />`
+            ? html`<${Conversation} conversationId=${selected.conversation_id} title=${selected.business_name} key=${selected.conversation_id} />`
             : null}
         <//>
         <${Quotes} jobId=${jobId} names=${names} />

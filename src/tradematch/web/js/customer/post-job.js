@@ -49,7 +49,7 @@ export function PostJob({ jobId }) {
     <${Select} label="Timeframe" name="timeframe" value=${draft.timeframe || "within_a_week"} options=${TIMEFRAMES} />
     <${Field} label="Postcode" name="postcode" value=${draft.postcode} hint="Leave empty to use your own postcode." />
     <${Field} label="Description" name="description" type="textarea" rows="4" maxlength="5000" value=${draft.description} />
-    <${PhotoPicker} label="Photos of the job" initial=${draft.photos || []} onChange=${setPhotos} />
+    <${PhotoPicker} label="Photos of the job" initial=${draft.photo_uploads || []} onChange=${setPhotos} />
     <${ErrorNote} error=${action.error} />
     <div class="actions">
       <button type="submit" name="intent" value="draft" disabled=${action.busy}>Save draft</button>

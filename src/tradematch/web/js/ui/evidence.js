@@ -7,7 +7,7 @@ const safeLink = (url) => typeof url === "string" && /^https:\/\//i.test(url);
 export function Evidence({ evidence }) {
   if (!evidence) return null;
   const links = (evidence.photos || []).filter((p) => typeof p === "string");
-  const uploads = [...(evidence.photo_uploads || []), ...(evidence.photos || []).filter((p) => p && p.upload_id)];
+  const uploads = evidence.photo_uploads || [];
   return html`<div class="evidence">
     <p>${evidence.description}</p>
     <${Photos} photos=${uploads} label="Evidence photo" />

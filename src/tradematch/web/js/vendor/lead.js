@@ -26,7 +26,7 @@ export function LeadPage({ leadId }) {
     <p><${Status} value=${l.status} /> <span class="muted">${l.trade_category} · ${l.outcode} · about ${l.approx_distance_miles} miles · ${money(l.budget_min)}–${money(l.budget_max)} · ${words(l.timeframe)}</span>
       ${l.status === "offered" ? html` · <${Countdown} until=${l.expires_at} />` : null}</p>
     ${l.description ? html`<p class="description">${l.description}</p>` : null}
-    <${Photos} photos=${l.photos} label="Job photo" />
+    <${Photos} photos=${l.photo_uploads} label="Job photo" />
     ${l.status === "offered" ? html`<${Decide} lead=${l} />` : null}
     ${engaged
       ? html`<div class="columns">
