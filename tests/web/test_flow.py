@@ -205,3 +205,83 @@ async def test_a_dispute_resolved_from_the_admin_dashboard(browser: Any, site: S
     await expect(a.get_by_text("Refunded: the work was not finished")).to_be_visible()
     for tab in (customer, winner, admin):
         assert tab.script_errors() == [] and tab.dialogs == []
+
+
+async def test_a_draft_edited_published_and_cancelled_while_a_vendor_watches(
+    browser: Any, site: Site
+) -> None:
+    area = new_area()
+    customer_user = await site.api.customer(postcode=postcode_in(area, "2BB"))
+    vendor_user = await site.api.vendor(postcode=postcode_in(area, "3CC"), radius=5)
+    customer = await signed_in(browser, site, customer_user, "#/post")
+    vendor = await signed_in(browser, site, vendor_user)
+    c, v = customer.page, vendor.page
+
+    await c.get_by_label("Title").fill("Fix dripping bath tap")
+    await c.get_by_label("Budget from (£)").fill("40")
+    await c.get_by_label("Budget up to (£)").fill("90")
+    await c.get_by_role("button", name="Save draft").click()
+    await expect(c.get_by_text("Draft", exact=True).first).to_be_visible()
+    await c.get_by_role("link", name="Edit draft").click()
+    await expect(c.get_by_label("Title")).to_have_value("Fix dripping bath tap")
+    await c.get_by_label("Title").fill("Fix dripping bath and basin taps")
+    await c.get_by_label("Description").fill("Both taps in the main bathroom.")
+    await c.get_by_role("button", name="Save draft").click()
+    await expect(c.get_by_role("heading", name="Fix dripping bath and basin taps")).to_be_visible()
+    await expect(
+        v.get_by_text("No leads right now.")
+    ).to_be_visible()  # a draft is offered to no one
+
+    await c.get_by_role("button", name="Publish job").click()
+    await expect(c.get_by_text("Live", exact=True).first).to_be_visible()
+    await live(v.get_by_role("link", name="Fix dripping bath and basin taps"))
+    await v.get_by_role("link", name="Fix dripping bath and basin taps").click()
+    await expect(v.get_by_text("Both taps in the main bathroom.")).to_be_visible()
+
+    await c.get_by_role("button", name="Cancel job").click()
+    await expect(c.get_by_text("Cancelled", exact=True).first).to_be_visible()
+    await live(v.get_by_role("heading", name=NO_LONGER_AVAILABLE))
+
+    # The customer's notifications: an unread count in the navigation, read one by one.
+    await c.get_by_role("link", name=re.compile("^Notifications")).click()
+    await expect(c.get_by_role("heading", name="Notifications")).to_be_visible()
+    mark = c.get_by_role("button", name=re.compile("^Mark .* as read$"))
+    before = await mark.count()
+    if before:
+        await mark.first.click()
+        await expect(mark).to_have_count(before - 1)
+    for tab in (customer, vendor):
+        assert tab.script_errors() == [] and tab.dialogs == []
+
+
+async def test_offline_is_shown_and_what_was_missed_arrives_on_reconnection(
+    browser: Any, site: Site
+) -> None:
+    job = await awarded_job(site.api, amount=70, funded=False)
+    lead_id = job.quoting.leads[job.winner.user_id]
+    vendor = await signed_in(browser, site, job.winner, f"#/leads/{lead_id}")
+    sockets: list[str] = []
+    vendor.page.on("websocket", lambda ws: sockets.append(ws.url))
+    v = vendor.page
+    await expect(v.get_by_role("status").filter(has_text="Live")).to_be_visible()
+    log = v.get_by_role("log")
+    await expect(log.get_by_text("Quote accepted. Job in progress.")).to_be_visible()
+
+    async def customer_says(text: str) -> None:
+        response = await site.api.client.post(
+            f"/api/connection/conversations/{job.conversation_id}/messages",
+            json={"body": text},
+            headers=job.customer.headers,
+        )
+        assert response.status_code == 201, response.text
+
+    await customer_says("Are you still coming at nine?")  # an event seen live: a place to resume
+    await live(log.get_by_text("Are you still coming at nine?"))
+    await vendor.context.set_offline(True)
+    await live(v.get_by_role("status").filter(has_text="Offline"))
+    await customer_says("Sent while you were offline")
+    await vendor.context.set_offline(False)
+    await expect(v.get_by_role("status").filter(has_text="Live")).to_be_visible(timeout=5000)
+    await live(log.get_by_text("Sent while you were offline"))
+    assert sockets and "resume_from=" in sockets[-1], sockets
+    assert vendor.script_errors() == []
