@@ -2,6 +2,7 @@
 // one conversation per tradesperson, quotes, escrow, milestones, dispute, review and history.
 import { api, ApiError, C } from "../api.js";
 import { Conversation } from "../ui/conversation.js";
+import { Dispute } from "../ui/dispute.js";
 import { Evidence } from "../ui/evidence.js";
 import { html, useState } from "../ui/html.js";
 import { formValues, useAction, useResource } from "../ui/hooks.js";
@@ -64,7 +65,7 @@ export function JobPage({ jobId }) {
       </div>
       <div>
         ${AWARDED.includes(j.status) ? html`<${Escrow} jobId=${jobId} /><${Milestones} jobId=${jobId} />` : null}
-        ${["in_progress"].includes(j.status) ? html`<${Dispute} jobId=${jobId} />` : null}
+        ${["in_progress"].includes(j.status) ? html`<${Dispute} jobId=${jobId} title="Problem with the work?" />` : null}
         ${["completed", "closed"].includes(j.status) ? html`<${Review} jobId=${jobId} reviewed=${j.status === "closed"} />` : null}
         <${Section} title="History" id="history-title"><${Timeline} jobId=${jobId} /><//>
       </div>
@@ -213,28 +214,6 @@ function Milestones({ jobId }) {
         </li>`,
       )}
     </ol>
-  <//>`;
-}
-
-function Dispute({ jobId }) {
-  const [open, setOpen] = useState(false);
-  const action = useAction();
-  const submit = (ev) => {
-    ev.preventDefault();
-    const { reason } = formValues(ev.target);
-    action.run(async () => {
-      await api.post(`${C}/jobs/${jobId}/dispute`, { reason }, `dispute:${jobId}`);
-      setOpen(false);
-    });
-  };
-  return html`<${Section} title="Problem with the work?" id="dispute-title">
-    ${open
-      ? html`<form onSubmit=${submit}>
-          <${Field} label="What went wrong" name="reason" type="textarea" required maxlength="500" idSuffix="dispute" />
-          <${ErrorNote} error=${action.error} />
-          <button type="submit" class="danger" disabled=${action.busy}>Raise dispute</button>
-        </form>`
-      : html`<button type="button" onClick=${() => setOpen(true)}>Raise a dispute</button>`}
   <//>`;
 }
 

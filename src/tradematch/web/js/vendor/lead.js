@@ -3,6 +3,7 @@
 // milestones with evidence, dispute and the review. A lead that is gone says only that.
 import { api, ApiError, C } from "../api.js";
 import { Conversation } from "../ui/conversation.js";
+import { Dispute } from "../ui/dispute.js";
 import { Evidence } from "../ui/evidence.js";
 import { html, useState } from "../ui/html.js";
 import { formValues, useAction, useResource } from "../ui/hooks.js";
@@ -155,7 +156,7 @@ function Contract({ jobId }) {
   if (!e) return html`<${Loading} resource=${escrow} />`;
   return html`<${Escrow} escrow=${e} />
     <${Milestones} jobId=${jobId} escrow=${e} />
-    ${["held", "partial_released"].includes(e.status) ? html`<${Dispute} jobId=${jobId} />` : null}
+    ${["held", "partial_released"].includes(e.status) ? html`<${Dispute} jobId=${jobId} title="Problem with this job?" />` : null}
     ${e.status === "released" ? html`<${Review} jobId=${jobId} />` : null}`;
 }
 
@@ -206,28 +207,6 @@ function Milestones({ jobId, escrow }) {
         </li>`,
       )}
     </ol>
-  <//>`;
-}
-
-function Dispute({ jobId }) {
-  const [open, setOpen] = useState(false);
-  const action = useAction();
-  const submit = (ev) => {
-    ev.preventDefault();
-    const { reason } = formValues(ev.target);
-    action.run(async () => {
-      await api.post(`${C}/jobs/${jobId}/dispute`, { reason }, `dispute:${jobId}`);
-      setOpen(false);
-    });
-  };
-  return html`<${Section} title="Problem with this job?" id="dispute-title">
-    ${open
-      ? html`<form onSubmit=${submit}>
-          <${Field} label="What went wrong" name="reason" type="textarea" required maxlength="500" idSuffix="dispute" />
-          <${ErrorNote} error=${action.error} />
-          <button type="submit" class="danger" disabled=${action.busy}>Raise dispute</button>
-        </form>`
-      : html`<button type="button" onClick=${() => setOpen(true)}>Raise a dispute</button>`}
   <//>`;
 }
 
