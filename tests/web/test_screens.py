@@ -222,3 +222,18 @@ async def test_the_api_docs_render_with_nothing_from_elsewhere(
     await expect(tab.page.get_by_text(shows, exact=True).first).to_be_visible(timeout=20_000)
     assert [u for u in requested if not u.startswith(site.base_url)] == []
     assert tab.script_errors() == []
+
+
+async def test_the_service_worker_registers_with_a_scope_covering_the_dashboards(
+    browser: Any, site: Site
+) -> None:
+    tab = await open_tab(browser, site.base_url)
+    scope = await tab.page.evaluate(
+        """async () => {
+            const registration = await navigator.serviceWorker.register("/sw.js", { scope: "/" });
+            await navigator.serviceWorker.ready;
+            return registration.scope;
+        }"""
+    )
+    assert scope == f"{site.base_url}/"
+    assert tab.script_errors() == []
