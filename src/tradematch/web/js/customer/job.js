@@ -4,6 +4,7 @@ import { api, ApiError, C } from "../api.js";
 import { Conversation } from "../ui/conversation.js";
 import { Dispute } from "../ui/dispute.js";
 import { Evidence } from "../ui/evidence.js";
+import { JOB_CHANGES, LEAD_CHANGES, MONEY_CHANGES, QUOTE_CHANGES, REVIEW_CHANGES } from "../ui/events.js";
 import { html, useState } from "../ui/html.js";
 import { formValues, useAction, useResource } from "../ui/hooks.js";
 import { Photos } from "../ui/photos.js";
@@ -11,12 +12,12 @@ import { href } from "../ui/router.js";
 import { Timeline } from "../ui/timeline.js";
 import { ErrorNote, Field, Loading, money, Notice, Section, Status, when, words } from "../ui/widgets.js";
 
-/** A resource of this job, re-read on each of the job's events; a 404 is "not yet". */
-function useJobResource(jobId, path) {
+/** A resource of this job, re-read on the job's events of ``types``; a 404 is "not yet". */
+function useJobResource(jobId, path, types) {
   return useResource(
     () => (path === null ? Promise.resolve(null) : api.get(path)).catch((e) => (e instanceof ApiError && e.status === 404 ? null : Promise.reject(e))),
     [jobId, path],
-    "*",
+    types,
     (event) => event.job_id === jobId,
   );
 }
@@ -25,8 +26,8 @@ function useJobResource(jobId, path) {
 const AWARDED = ["in_progress", "disputed", "completed", "closed", "cancelled"];
 
 export function JobPage({ jobId }) {
-  const job = useJobResource(jobId, `${C}/jobs/${jobId}`);
-  const vendors = useJobResource(jobId, `${C}/jobs/${jobId}/vendors`);
+  const job = useJobResource(jobId, `${C}/jobs/${jobId}`, JOB_CHANGES);
+  const vendors = useJobResource(jobId, `${C}/jobs/${jobId}/vendors`, LEAD_CHANGES);
   const [talkingTo, setTalkingTo] = useState(null);
   if (!job.data) return html`<${Loading} resource=${job} />${job.data === null && !job.loading ? html`<p>Job not found.</p>` : null}`;
   const j = job.data;
@@ -90,7 +91,7 @@ function JobActions({ job }) {
 }
 
 function Quotes({ jobId, names }) {
-  const quotes = useJobResource(jobId, `${C}/jobs/${jobId}/quotes`);
+  const quotes = useJobResource(jobId, `${C}/jobs/${jobId}/quotes`, QUOTE_CHANGES);
   const action = useAction();
   const decide = (q, verb) =>
     action.run(() => api.patch(`${C}/quotes/${q.quote_id}/${verb}`, {}, `${verb}:${q.quote_id}`));
@@ -121,7 +122,7 @@ function Quotes({ jobId, names }) {
 }
 
 function Escrow({ jobId }) {
-  const escrow = useJobResource(jobId, `${C}/jobs/${jobId}/escrow`);
+  const escrow = useJobResource(jobId, `${C}/jobs/${jobId}/escrow`, MONEY_CHANGES);
   const wallet = useResource(() => api.get(`${C}/wallet`), [], ["ESCROW_FUNDED", "PAYMENT_RELEASED", "DISPUTE_RESOLVED"]);
   const fund = useAction();
   const topUp = useAction();
@@ -177,7 +178,7 @@ function Escrow({ jobId }) {
 }
 
 function Milestones({ jobId }) {
-  const milestones = useJobResource(jobId, `${C}/jobs/${jobId}/milestones`);
+  const milestones = useJobResource(jobId, `${C}/jobs/${jobId}/milestones`, MONEY_CHANGES);
   const action = useAction();
   const [asking, setAsking] = useState(null);
   const items = milestones.data ? milestones.data.items : [];
@@ -219,7 +220,7 @@ function Milestones({ jobId }) {
 
 function Review({ jobId, reviewed }) {
   // A review closes the job: before that there is none to read (only the form).
-  const review = useJobResource(jobId, reviewed ? `${C}/jobs/${jobId}/review` : null);
+  const review = useJobResource(jobId, reviewed ? `${C}/jobs/${jobId}/review` : null, REVIEW_CHANGES);
   const action = useAction();
   const post = (ev) => {
     ev.preventDefault();

@@ -1,6 +1,7 @@
 // One conversation: the messages (a live log) and, while messaging is open, a form to send
 // text and photos. Whether it is open is the API's word (messaging_enabled), not a guess.
 import { api, C, currentSession } from "../api.js";
+import { CONVERSATION_CHANGES } from "./events.js";
 import { html, useEffect, useRef, useState } from "./html.js";
 import { useAction, useResource } from "./hooks.js";
 import { PhotoPicker, Photos } from "./photos.js";
@@ -16,7 +17,7 @@ export function Conversation({ conversationId, title }) {
     ["MESSAGE_SENT"],
     (event) => event.payload && event.payload.conversation_id === conversationId,
   );
-  const summaries = useResource(() => api.get(`${C}/conversations`, { limit: 100 }), [conversationId]);
+  const summaries = useResource(() => api.get(`${C}/conversations`, { limit: 100 }), [conversationId], CONVERSATION_CHANGES);
   const summary = summaries.data && summaries.data.items.find((c) => c.conversation_id === conversationId);
   const enabled = summary ? summary.messaging_enabled : true;
   const send = useAction();

@@ -47,7 +47,7 @@ export function Timeline({ jobId, path }) {
     () => api.get(path || `${C}/events/${jobId}`, { limit: 200 }),
     [jobId, path],
     "*",
-    (event) => event.job_id === jobId,
+    (event) => event.job_id === jobId && event.type !== "MESSAGES_READ",
   );
   const items = events.data ? events.data.items.filter((e) => e.type !== "MESSAGES_READ") : [];
   return html`<div>

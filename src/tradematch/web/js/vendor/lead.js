@@ -5,6 +5,7 @@ import { api, ApiError, C } from "../api.js";
 import { Conversation } from "../ui/conversation.js";
 import { Dispute } from "../ui/dispute.js";
 import { Evidence } from "../ui/evidence.js";
+import { JOB_CHANGES, LEAD_CHANGES, MONEY_CHANGES, QUOTE_CHANGES, REVIEW_CHANGES } from "../ui/events.js";
 import { html, useState } from "../ui/html.js";
 import { formValues, useAction, useResource } from "../ui/hooks.js";
 import { PhotoPicker, Photos } from "../ui/photos.js";
@@ -16,7 +17,12 @@ const ENGAGED = ["accepted", "quote_sent", "quote_accepted"];
 const orNull = (e) => (e instanceof ApiError && e.status === 404 ? null : Promise.reject(e));
 
 export function LeadPage({ leadId }) {
-  const lead = useResource(() => api.get(`${C}/leads/${leadId}`).catch(orNull), [leadId]);
+  const lead = useResource(
+    () => api.get(`${C}/leads/${leadId}`).catch(orNull),
+    [leadId],
+    [...JOB_CHANGES, ...LEAD_CHANGES],
+    (e) => !e.payload || !e.payload.lead_id || e.payload.lead_id === leadId,
+  );
   const l = lead.data;
   if (!l) return html`<${Loading} resource=${lead} />${l === null && !lead.loading ? html`<p>Lead not found.</p>` : null}`;
   if (GONE.includes(l.status)) return html`<div><h1>${NO_LONGER_AVAILABLE}</h1><p><a href="#/leads">Back to leads</a></p></div>`;
@@ -76,12 +82,12 @@ function Decide({ lead }) {
   </div>`;
 }
 
-function useJobResource(jobId, path, query) {
-  return useResource(() => api.get(path, query).catch(orNull), [jobId, path], "*", (e) => e.job_id === jobId);
+function useJobResource(jobId, path, types, query) {
+  return useResource(() => api.get(path, query).catch(orNull), [jobId, path], types, (e) => e.job_id === jobId);
 }
 
 function MyQuote({ lead }) {
-  const quotes = useJobResource(lead.job_id, `${C}/quotes`, { job_id: lead.job_id });
+  const quotes = useJobResource(lead.job_id, `${C}/quotes`, QUOTE_CHANGES, { job_id: lead.job_id });
   const [editing, setEditing] = useState(false);
   const action = useAction();
   const items = quotes.data ? quotes.data.items : [];
@@ -151,7 +157,7 @@ function QuoteForm({ lead, quote, done }) {
 }
 
 function Contract({ jobId }) {
-  const escrow = useJobResource(jobId, `${C}/jobs/${jobId}/escrow`);
+  const escrow = useJobResource(jobId, `${C}/jobs/${jobId}/escrow`, MONEY_CHANGES);
   const e = escrow.data;
   if (!e) return html`<${Loading} resource=${escrow} />`;
   return html`<${Escrow} escrow=${e} />
@@ -174,7 +180,7 @@ function Escrow({ escrow: e }) {
 }
 
 function Milestones({ jobId, escrow }) {
-  const milestones = useJobResource(jobId, `${C}/jobs/${jobId}/milestones`);
+  const milestones = useJobResource(jobId, `${C}/jobs/${jobId}/milestones`, MONEY_CHANGES);
   const action = useAction();
   const [photos, setPhotos] = useState([]);
   const items = milestones.data ? milestones.data.items : [];
@@ -211,7 +217,7 @@ function Milestones({ jobId, escrow }) {
 }
 
 function Review({ jobId }) {
-  const review = useJobResource(jobId, `${C}/jobs/${jobId}/review`);
+  const review = useJobResource(jobId, `${C}/jobs/${jobId}/review`, REVIEW_CHANGES);
   const action = useAction();
   const r = review.data;
   if (!r) return null;
