@@ -175,7 +175,9 @@ def shown_filename(upload: Upload, viewer: Actor) -> str:
     """Job photos are seen by vendors before the customer's contact is unlocked: contact
     details typed into their names are redacted for every vendor, as in the lead preview."""
     if upload.job_id is not None and viewer.is_vendor and viewer.user_id != upload.uploader_id:
-        return redact_contact_details(upload.filename) or upload.filename
+        # The stem only: "jane@example.com.jpg" would otherwise lose ".jpg" to the address.
+        stem, dot, extension = upload.filename.rpartition(".")
+        return (redact_contact_details(stem) or "upload") + dot + extension
     return upload.filename
 
 
