@@ -10,7 +10,7 @@ import httpx
 
 from tests.conftest import Database
 from tests.flows import awarded_job, events_of, request_changes
-from tests.helpers import Api, User, marketplace
+from tests.helpers import Api, User, marketplace, new_area, postcode_in
 from tradematch.kit.ids import new_id
 
 from .support import API, encode, pdf, picture, png
@@ -72,7 +72,7 @@ async def test_a_job_is_created_with_its_photos_in_order(api: Api) -> None:
 
 async def test_refusals_do_not_say_whose_upload_it_was(api: Api, worker_db: Database) -> None:
     customer, stranger = await api.customer(), await api.customer()
-    vendor = await api.vendor(postcode="LS1 4AP")
+    vendor = await api.vendor(postcode=postcode_in(new_area()), radius=1)
     theirs = (await api.upload(stranger, image(3)))["upload_id"]
     vendors_own = (await api.upload(vendor, image(4)))["upload_id"]
     used = (await api.upload(customer, image(5)))["upload_id"]

@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from PIL import Image
 
 from tests.conftest import Database
-from tests.helpers import Api, User
+from tests.helpers import Api, User, new_area, postcode_in
 from tradematch.app import create_app
 from tradematch.core.config import Settings
 
@@ -261,7 +261,7 @@ async def test_transparency_survives_and_thumbnails_are_small(api: Api) -> None:
 
 
 async def test_a_pdf_is_accepted_and_served_as_a_download(api: Api) -> None:
-    vendor = await api.vendor(postcode="LS1 4AP")
+    vendor = await api.vendor(postcode=postcode_in(new_area()), radius=1)
     document = pdf()
     body = await uploaded(api, vendor, document, "quote breakdown.txt")
     assert body["content_type"] == "application/pdf"

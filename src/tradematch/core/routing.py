@@ -94,7 +94,12 @@ async def _user_idempotency_guard(
 async def _streamed_idempotency_guard(
     request: Request,
     actor: Annotated[Actor | None, Depends(optional_actor)],
-    idempotency_key: IdempotencyKeyHeader = None,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias=idempotency.HEADER, max_length=255, description="Makes the request safe to retry."
+        ),
+    ] = None,
 ) -> None:
     if actor is not None:
         key = idempotency.extract_key(idempotency_key, b"")
