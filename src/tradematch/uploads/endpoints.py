@@ -87,77 +87,76 @@ async def upload_file(
     return await service.receive(session, actor, uploads, received)
 
 
-async def _serve(
-    upload_id: str,
-    variant: Variant,
-    request: Request,
-    session: SessionDep,
-    uploads: UploadsDep,
-    actor: Actor | None,
-    viewer: str | None,
-    exp: str | None,
-    sig: str | None,
-    if_none_match: str | None,
-) -> Response:
-    if actor is None:
+class FileRead:
+    """A read of an upload's file or thumbnail: by bearer token, or by a signed link."""
+
+    def __init__(
+        self,
+        upload_id: str,
+        request: Request,
+        session: SessionDep,
+        uploads: UploadsDep,
+        actor: OptionalActorDep,
+        viewer: LinkPart = None,
+        exp: LinkPart = None,
+        sig: LinkPart = None,
+        if_none_match: Annotated[str | None, Header(max_length=1000)] = None,
+    ) -> None:
+        self.upload_id, self.request, self.session = upload_id, request, session
+        self.uploads, self.actor, self.if_none_match = uploads, actor, if_none_match
+        self.link = (viewer, exp, sig)
+
+    async def _reader(self, variant: Variant) -> Actor:
+        if self.actor is not None:
+            return self.actor
+        viewer, exp, sig = self.link
         if viewer is None and exp is None and sig is None:
             raise Unauthorized()
         if viewer is None or exp is None or sig is None:
             raise NotFound(service.NOT_FOUND)
         actor = await service.signed_viewer(
-            session, uploads.links, upload_id, variant, viewer=viewer, exp=exp, sig=sig
+            self.session,
+            self.uploads.links,
+            self.upload_id,
+            variant,
+            viewer=viewer,
+            exp=exp,
+            sig=sig,
         )
-        request.state.actor = actor  # denial counts name the viewer
-    download = await service.download(session, actor, upload_id, variant)
-    etag = f'"{download.key}"'
-    headers = {
-        **_FILE_HEADERS,
-        "ETag": etag,
-        "Content-Disposition": _disposition(download.inline, download.filename),
-    }
-    if etag in _etags(if_none_match):
-        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
-    chunks = await service.open_blob(uploads, download)
-    return StreamingResponse(chunks, media_type=download.content_type, headers=headers)
+        self.request.state.actor = actor  # denial counts name the viewer
+        return actor
+
+    async def respond(self, variant: Variant) -> Response:
+        actor = await self._reader(variant)
+        download = await service.download(self.session, actor, self.upload_id, variant)
+        etag = f'"{download.key}"'
+        headers = {
+            **_FILE_HEADERS,
+            "ETag": etag,
+            "Content-Disposition": _disposition(download.inline, download.filename),
+        }
+        if etag in _etags(self.if_none_match):
+            return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
+        chunks = await service.open_blob(self.uploads, download)
+        return StreamingResponse(chunks, media_type=download.content_type, headers=headers)
+
+
+FileReadDep = Annotated[FileRead, Depends()]
 
 
 @router.get("/uploads/{upload_id}", response_class=Response, responses=_FILE_RESPONSES)
-async def get_upload(
-    upload_id: str,
-    request: Request,
-    session: SessionDep,
-    uploads: UploadsDep,
-    actor: OptionalActorDep,
-    viewer: LinkPart = None,
-    exp: LinkPart = None,
-    sig: LinkPart = None,
-    if_none_match: Annotated[str | None, Header(max_length=1000)] = None,
-) -> Response:
+async def get_upload(read: FileReadDep) -> Response:
     """The file: a photo inline, a PDF as a download. With the bearer token, or through the
     signed `url` an API response gave you (for `<img src>`), for as long as you may see what it
     is attached to."""
-    return await _serve(
-        upload_id, "file", request, session, uploads, actor, viewer, exp, sig, if_none_match
-    )
+    return await read.respond("file")
 
 
 @router.get("/uploads/{upload_id}/thumbnail", response_class=Response, responses=_FILE_RESPONSES)
-async def get_upload_thumbnail(
-    upload_id: str,
-    request: Request,
-    session: SessionDep,
-    uploads: UploadsDep,
-    actor: OptionalActorDep,
-    viewer: LinkPart = None,
-    exp: LinkPart = None,
-    sig: LinkPart = None,
-    if_none_match: Annotated[str | None, Header(max_length=1000)] = None,
-) -> Response:
+async def get_upload_thumbnail(read: FileReadDep) -> Response:
     """A photo's thumbnail (at most 320 px a side; JPEG, or PNG with transparency). PDFs have
     none (404)."""
-    return await _serve(
-        upload_id, "thumbnail", request, session, uploads, actor, viewer, exp, sig, if_none_match
-    )
+    return await read.respond("thumbnail")
 
 
 def _etags(header: str | None) -> set[str]:
