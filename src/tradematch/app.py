@@ -31,6 +31,7 @@ def api_routers() -> list[tuple[str, APIRouter]]:
     from tradematch.quotes.endpoints import router as quotes
     from tradematch.realtime.endpoints import router as realtime
     from tradematch.reviews.endpoints import router as reviews
+    from tradematch.uploads.endpoints import router as uploads
     from tradematch.vendors.endpoints import router as vendors
 
     return [
@@ -47,6 +48,7 @@ def api_routers() -> list[tuple[str, APIRouter]]:
         ("/api/connection", events),
         ("/api/connection", notifications),
         ("/api/connection", realtime),
+        ("/api/connection", uploads),
         ("/api/admin", admin),
         ("/api/admin", admin_denials),
         ("", ops),

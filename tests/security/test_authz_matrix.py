@@ -44,7 +44,7 @@ from tests.helpers import PASSWORD, Api, User
 from tradematch.core.security import issue_token
 from tradematch.kit.ids import new_id
 
-from .support import ACTORS, World, build_world
+from .support import ACTORS, JOB_PHOTO, World, build_world
 
 
 class Row(NamedTuple):
@@ -68,6 +68,7 @@ class Case:
     fresh: bool = False  # the rightful call changes state others rely on: a world of its own
     accepted: bool = True  # in a fresh world: has the holder accepted its lead yet?
     stages: tuple[str, ...] = ()  # in a fresh world: how far the money side goes (support.STAGES)
+    files: Body | None = None  # a multipart/form-data body (files by field) instead of JSON
 
 
 def _registration(world: World) -> dict[str, Any]:
@@ -150,6 +151,10 @@ def _evidence(world: World) -> dict[str, Any]:
             "description": "New valve fitted",
         }
     }
+
+
+def _upload(world: World) -> dict[str, Any]:
+    return {"file": ("valve.png", JOB_PHOTO, "image/png")}
 
 
 def _changes(world: World) -> dict[str, Any]:
@@ -302,6 +307,11 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("GET", f"{API}/jobs/{{job_id}}/review"): Case(
         CONTRACT_READ, job=CONTRACT, fresh=True, stages=("reviewed",)
     ),
+    # uploads: customers and vendors upload; a job's photo is seen by its customer, the vendors
+    # holding a lead on the job (the holder accepted, the rival is offered) and admins
+    ("POST", f"{API}/uploads"): Case(Row(401, 201, 201, 201, 201, 201, 403), files=_upload),
+    ("GET", f"{API}/uploads/{{upload_id}}"): Case(Row(401, 200, 404, 200, 200, 404, 200)),
+    ("GET", f"{API}/uploads/{{upload_id}}/thumbnail"): Case(Row(401, 200, 404, 200, 200, 404, 200)),
     # admin
     ("GET", "/api/admin/jobs/{job_id}"): Case(ADMIN_ONLY),
     ("GET", "/api/admin/leads/{lead_id}"): Case(ADMIN_ONLY),
@@ -344,6 +354,7 @@ ID_PREFIXES = {
     "milestone_id": "ms",
     "review_id": "rev",
     "dispute_id": "dsp",
+    "upload_id": "upl",
 }
 # Every parameter of the shared world: a quote, an award with a milestone, a review, a dispute.
 SHARED_STAGES = ("quoted", "funded", "reviewed", "disputed")
@@ -385,6 +396,8 @@ async def send(
     world: World,
     headers: dict[str, str],
 ) -> httpx.Response:
+    if case.files is not None:
+        return await client.request(method, path, files=case.files(world), headers=headers)
     body = case.body(world) if case.body is not None else None
     return await client.request(method, path, json=body, headers=headers)
 

@@ -36,6 +36,7 @@ from tradematch.quotes import service as quote_service
 from tradematch.quotes.schemas import QuoteView
 from tradematch.reviews import service as review_service
 from tradematch.reviews.schemas import Moderate, ReviewChanged, ReviewOwnView
+from tradematch.uploads.deps import UploadLinksDep
 
 router = APIRouter(tags=["admin"], route_class=TransactionalRoute)
 
@@ -51,9 +52,11 @@ class AdminEventPage(ResponseModel):
 
 
 @router.get("/jobs/{job_id}", response_model=AdminJob)
-async def admin_job(job_id: str, actor: AdminDep, session: SessionDep) -> AdminJob:
+async def admin_job(
+    job_id: str, actor: AdminDep, session: SessionDep, links: UploadLinksDep
+) -> AdminJob:
     """Any job, with every lead and its price."""
-    detail = await jobs.get(session, actor, job_id)
+    detail = await jobs.get(session, actor, links, job_id)
     job = await job_repository.get(session, jobs_owned_by(actor), job_id)
     assert job is not None
     found = (
@@ -182,7 +185,9 @@ class AdminEscrow(EscrowView):
 
 
 @router.get("/jobs/{job_id}/escrow", response_model=AdminEscrow)
-async def admin_escrow(job_id: str, actor: AdminDep, session: SessionDep) -> AdminEscrow:
+async def admin_escrow(
+    job_id: str, actor: AdminDep, session: SessionDep, links: UploadLinksDep
+) -> AdminEscrow:
     escrow = await escrow_service.for_job(session, job_id)
     if escrow is None:
         raise NotFound("Escrow not found")
@@ -192,7 +197,7 @@ async def admin_escrow(job_id: str, actor: AdminDep, session: SessionDep) -> Adm
         customer_id=escrow.customer_id,
         vendor_id=escrow.vendor_id,
         quote_id=escrow.quote_id,
-        milestones=[milestone_service.view(m) for m in milestones],
+        milestones=await milestone_service.views(session, actor, links, milestones),
     )
 
 

@@ -10,16 +10,19 @@ from __future__ import annotations
 
 from typing import NewType
 
-from sqlalchemy import ColumnElement, false, or_, select, true
+from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
 
 from tradematch.accounts.models import User
 from tradematch.authz.actor import Actor
 from tradematch.escrow.models import EscrowAccount
 from tradematch.jobs.models import Job
 from tradematch.leads.models import Lead
-from tradematch.messaging.models import Conversation
+from tradematch.leads.states import OPEN_LEAD_STATES
+from tradematch.messaging.models import Conversation, Message
+from tradematch.milestones.models import Milestone
 from tradematch.quotes.models import Quote
 from tradematch.reviews.models import Review
+from tradematch.uploads.models import Upload
 
 JobScope = NewType("JobScope", ColumnElement[bool])
 LeadScope = NewType("LeadScope", ColumnElement[bool])
@@ -28,6 +31,7 @@ UserScope = NewType("UserScope", ColumnElement[bool])
 QuoteScope = NewType("QuoteScope", ColumnElement[bool])
 EscrowScope = NewType("EscrowScope", ColumnElement[bool])
 ReviewScope = NewType("ReviewScope", ColumnElement[bool])
+UploadScope = NewType("UploadScope", ColumnElement[bool])
 
 
 def jobs_owned_by(actor: Actor) -> JobScope:
@@ -104,3 +108,48 @@ def jobs_in_contract(actor: Actor) -> JobScope:
     if actor.is_vendor:
         return JobScope(Job.awarded_vendor_id == actor.user_id)
     return JobScope(Job.customer_id == actor.user_id)
+
+
+# Vendors holding one of these leads on a job see its photos (as in their lead preview).
+PHOTO_LEAD_STATES = (*OPEN_LEAD_STATES, "quote_accepted")
+
+
+def uploads_readable_by(actor: Actor) -> UploadScope:
+    """An upload is readable by whoever may read what it is attached to: job photos by the
+    job's customer and the vendors holding a lead on it; message attachments by the two
+    participants; milestone evidence by the job's customer and the winning vendor. Admins read
+    every attached upload. Unattached, by its uploader alone (not even admins: it is shared with
+    nobody yet)."""
+    me = actor.user_id
+    unattached = and_(
+        Upload.job_id.is_(None), Upload.message_id.is_(None), Upload.milestone_id.is_(None)
+    )
+    if actor.is_admin:
+        return UploadScope(or_(~unattached, Upload.uploader_id == me))
+    job_photo = exists().where(
+        Job.id == Upload.job_id,
+        or_(
+            Job.customer_id == me,
+            exists().where(
+                Lead.job_id == Job.id, Lead.vendor_id == me, Lead.status.in_(PHOTO_LEAD_STATES)
+            ),
+        ),
+    )
+    message_attachment = exists().where(
+        Message.id == Upload.message_id,
+        Conversation.id == Message.conversation_id,
+        or_(Conversation.customer_id == me, Conversation.vendor_id == me),
+    )
+    milestone_evidence = exists().where(
+        Milestone.id == Upload.milestone_id,
+        Job.id == Milestone.job_id,
+        or_(Job.customer_id == me, Job.awarded_vendor_id == me),
+    )
+    return UploadScope(
+        or_(
+            and_(unattached, Upload.uploader_id == me),
+            and_(Upload.job_id.is_not(None), job_photo),
+            and_(Upload.message_id.is_not(None), message_attachment),
+            and_(Upload.milestone_id.is_not(None), milestone_evidence),
+        )
+    )

@@ -18,6 +18,7 @@ from fastapi.routing import APIRoute
 from starlette.responses import Response
 
 from tradematch.authz.actor import Actor
+from tradematch.core import compensation
 from tradematch.core.deps import optional_actor
 from tradematch.core.errors import ValidationFailed
 from tradematch.core.metrics import IDEMPOTENT_REPLAYS
@@ -28,6 +29,7 @@ from tradematch.kit.schemas import ERROR_RESPONSES
 MUTATING_METHODS = frozenset({"POST", "PATCH", "PUT"})
 _ANONYMOUS_SCOPE = "__idempotency_anonymous_scope__"
 _NO_IDEMPOTENCY = "__idempotency_not_applicable__"
+_STREAMED_BODY = "__idempotency_streamed_body__"
 
 IdempotencyKeyHeader = Annotated[
     str | None,
@@ -56,6 +58,14 @@ def naturally_idempotent(endpoint: Any) -> Any:
     return endpoint
 
 
+def streams_body(endpoint: Any) -> Any:
+    """Mark an endpoint that reads its own large body as a stream (file uploads): the route
+    does not buffer the body to fingerprint it. The endpoint calls ``claim_streamed_key`` once
+    it has read the body, with a digest of what it read."""
+    setattr(endpoint, _STREAMED_BODY, True)
+    return endpoint
+
+
 async def _claim(request: Request, scope: str, key: str, body: bytes) -> None:
     claim = idempotency.Claim(
         scope=scope,
@@ -81,6 +91,28 @@ async def _user_idempotency_guard(
         await _claim(request, f"user:{actor.user_id}", key, body)
 
 
+async def _streamed_idempotency_guard(
+    request: Request,
+    actor: Annotated[Actor | None, Depends(optional_actor)],
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias=idempotency.HEADER, max_length=255, description="Makes the request safe to retry."
+        ),
+    ] = None,
+) -> None:
+    if actor is not None:
+        key = idempotency.extract_key(idempotency_key, b"")
+        request.state.streamed_idempotency = (f"user:{actor.user_id}", key)
+
+
+async def claim_streamed_key(request: Request, digest: bytes) -> None:
+    """Claim the Idempotency-Key of a ``streams_body`` endpoint, fingerprinted by ``digest``."""
+    pending: tuple[str, str | None] | None = getattr(request.state, "streamed_idempotency", None)
+    if pending is not None and pending[1] is not None:
+        await _claim(request, pending[0], pending[1], digest)
+
+
 async def _anonymous_idempotency_guard(
     request: Request, idempotency_key: IdempotencyKeyHeader = None
 ) -> None:
@@ -100,6 +132,8 @@ async def _anonymous_idempotency_guard(
 def _guard_for(endpoint: Any) -> Any:
     if getattr(endpoint, _NO_IDEMPOTENCY, False):
         return None
+    if getattr(endpoint, _STREAMED_BODY, False):
+        return _streamed_idempotency_guard
     if hasattr(endpoint, _ANONYMOUS_SCOPE):
         return _anonymous_idempotency_guard
     return _user_idempotency_guard
@@ -130,6 +164,7 @@ class TransactionalRoute(APIRoute):
                     response = await handler(request)
                     if response.status_code >= 400:
                         await session.rollback()
+                        await compensation.undo(session)
                         return response
                     claim: idempotency.Claim | None = getattr(
                         request.state, "idempotency_claim", None
@@ -143,13 +178,16 @@ class TransactionalRoute(APIRoute):
                         )
                     await events.flush(session)
                     await session.commit()
+                    compensation.forget(session)
                 except idempotency.Replay as replay:
                     await session.rollback()
+                    await compensation.undo(session)
                     IDEMPOTENT_REPLAYS.inc()
                     return replay.response()
                 except BaseException:
                     events.discard_pending(session)
                     await session.rollback()
+                    await compensation.undo(session)
                     raise
                 return response
 

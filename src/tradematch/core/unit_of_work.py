@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from tradematch.core import compensation
 from tradematch.events import service as events
 
 
@@ -28,7 +29,9 @@ async def unit_of_work(
             yield session
             await events.flush(session)
             await session.commit()
+            compensation.forget(session)
         except BaseException:
             events.discard_pending(session)
             await session.rollback()
+            await compensation.undo(session)
             raise

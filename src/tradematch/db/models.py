@@ -19,6 +19,7 @@ from tradematch.notifications.models import (
 from tradematch.ops.models import DenialCount
 from tradematch.quotes.models import Quote
 from tradematch.reviews.models import Review
+from tradematch.uploads.models import Upload
 
 __all__ = [
     "Base",
@@ -45,6 +46,7 @@ __all__ = [
     "PushSubscription",
     "Quote",
     "Review",
+    "Upload",
     "User",
     "VendorProfile",
     "VendorTrade",

@@ -29,6 +29,9 @@ from tradematch.kit import clock
 from tradematch.kit.ids import new_id
 from tradematch.kit.postcodes import outcode_of
 from tradematch.leads import service as leads
+from tradematch.uploads import service as uploads
+from tradematch.uploads.links import UploadLinks
+from tradematch.uploads.schemas import UploadView
 
 
 async def _owned(session: AsyncSession, actor: Actor, job_id: str, *, lock: bool = False) -> Job:
@@ -38,7 +41,7 @@ async def _owned(session: AsyncSession, actor: Actor, job_id: str, *, lock: bool
     return job
 
 
-def _detail(job: Job, open_leads: int) -> JobDetail:
+def _detail(job: Job, open_leads: int, photos: list[UploadView]) -> JobDetail:
     return JobDetail(
         job_id=job.id,
         status=job.status,
@@ -54,6 +57,7 @@ def _detail(job: Job, open_leads: int) -> JobDetail:
         updated_at=job.updated_at,
         published_at=job.published_at,
         cancelled_at=job.cancelled_at,
+        photo_uploads=photos,
     )
 
 
@@ -78,12 +82,17 @@ async def create(session: AsyncSession, actor: Actor, request: JobCreate) -> Job
     )
     session.add(job)
     await session.flush()
+    await uploads.attach_job_photos(session, actor, job.id, request.photo_upload_ids, replace=False)
     event_id = emit(
         session,
         EventType.JOB_CREATED,
         actor=actor,
         job_id=job.id,
-        payload={"status": job.status, "trade_category": job.trade_category},
+        payload={
+            "status": job.status,
+            "trade_category": job.trade_category,
+            "photo_upload_ids": request.photo_upload_ids,
+        },
         audience=[job.customer_id],
     )
     return JobCreated(job_id=job.id, status=job.status, event_id=event_id)
@@ -112,6 +121,10 @@ async def update_draft(
         job.outcode = outcode_of(change.postcode)
     if job.budget_min_pence > job.budget_max_pence:
         raise ValidationFailed("budget_min must not exceed budget_max")
+    if change.photo_upload_ids is not None:
+        await uploads.attach_job_photos(
+            session, actor, job.id, change.photo_upload_ids, replace=True
+        )
     await session.flush()
     event_id = emit(
         session,
@@ -168,14 +181,21 @@ async def cancel(session: AsyncSession, actor: Actor, job_id: str) -> JobChanged
     return JobChanged(job_id=job.id, status=job.status, event_id=event_id)
 
 
-async def get(session: AsyncSession, actor: Actor, job_id: str) -> JobDetail:
+async def get(session: AsyncSession, actor: Actor, links: UploadLinks, job_id: str) -> JobDetail:
     job = await _owned(session, actor, job_id)
     counts = await repository.open_lead_counts(session, [job.id])
-    return _detail(job, counts.get(job.id, 0))
+    photos = await uploads.views_of(session, links, actor, "job", [job.id])
+    return _detail(job, counts.get(job.id, 0), photos[job.id])
 
 
 async def list_mine(
-    session: AsyncSession, actor: Actor, *, limit: int, cursor: str | None, status: str | None
+    session: AsyncSession,
+    actor: Actor,
+    links: UploadLinks,
+    *,
+    limit: int,
+    cursor: str | None,
+    status: str | None,
 ) -> JobList:
     found = await repository.list_jobs(
         session, jobs_owned_by(actor), limit=limit + 1, before=cursor, status=status
@@ -183,8 +203,9 @@ async def list_mine(
     more = len(found) > limit
     found = found[:limit]
     counts = await repository.open_lead_counts(session, [j.id for j in found])
+    photos = await uploads.views_of(session, links, actor, "job", [j.id for j in found])
     return JobList(
-        items=[_detail(j, counts.get(j.id, 0)) for j in found],
+        items=[_detail(j, counts.get(j.id, 0), photos[j.id]) for j in found],
         next_cursor=found[-1].id if more else None,
     )
 

@@ -10,6 +10,7 @@ from pydantic import Field
 from tradematch.kit.catalogue import Timeframe, Trade
 from tradematch.kit.money import Money
 from tradematch.kit.schemas import Reason, RequestModel, ResponseModel
+from tradematch.uploads.schemas import UploadView
 
 
 class LeadPreview(ResponseModel):
@@ -31,6 +32,9 @@ class LeadPreview(ResponseModel):
     approx_distance_miles: float
     offered_at: datetime
     expires_at: datetime
+    photo_uploads: list[UploadView] = Field(
+        description="The job's photos (file names redacted like the text)."
+    )
     contact_unlocked: bool = Field(False, description="False: customer details are hidden.")
 
 
@@ -61,6 +65,7 @@ class LeadDetail(ResponseModel):
     accepted_at: datetime | None
     conversation_id: str | None
     customer: CustomerContact
+    photo_uploads: list[UploadView] = Field(description="The job's photos.")
     contact_unlocked: bool = Field(True, description="True: customer details are shown.")
 
 

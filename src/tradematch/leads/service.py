@@ -6,7 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tradematch.accounts.models import User
 from tradematch.authz.actor import SYSTEM, Actor
-from tradematch.authz.scopes import jobs_involving, leads_held_by
+from tradematch.authz.scopes import PHOTO_LEAD_STATES, jobs_involving, leads_held_by
 from tradematch.core.config import Settings
 from tradematch.core.errors import NotFound
 from tradematch.events.service import emit
@@ -31,6 +31,9 @@ from tradematch.leads.schemas import (
 from tradematch.leads.states import ENGAGED_LEAD_STATES, LEAD
 from tradematch.messaging import service as messaging
 from tradematch.messaging.models import Conversation
+from tradematch.uploads import service as uploads
+from tradematch.uploads.links import UploadLinks
+from tradematch.uploads.schemas import UploadView
 
 ACCEPTED_MESSAGE = "Lead accepted. Customer contact details now visible."
 NO_LONGER_AVAILABLE = "This job is no longer available"
@@ -119,9 +122,14 @@ async def close_open_leads(
 
 
 def _vendor_view(
-    lead: Lead, job: Job, customer: User, conversation_id: str | None
+    lead: Lead,
+    job: Job,
+    customer: User,
+    conversation_id: str | None,
+    photos: dict[str, list[UploadView]],
 ) -> LeadDetail | LeadPreview:
-    """The vendor's view: contact details only while the vendor is engaged on the job."""
+    """The vendor's view: contact details only while the vendor is engaged on the job; the
+    job's photos while the lead is in play (as the upload access rule has it)."""
     common = {
         "lead_id": lead.id,
         "job_id": job.id,
@@ -134,6 +142,7 @@ def _vendor_view(
         "approx_distance_miles": round(lead.distance_miles),
         "offered_at": lead.offered_at,
         "expires_at": lead.expires_at,
+        "photo_uploads": photos.get(job.id, []) if lead.status in PHOTO_LEAD_STATES else [],
     }
     if lead.status in ENGAGED_LEAD_STATES:
         return LeadDetail(
@@ -168,8 +177,21 @@ async def _conversation_ids(session: AsyncSession, lead_ids: list[str]) -> dict[
     return dict(result.all())
 
 
+async def _job_photos(
+    session: AsyncSession, actor: Actor, links: UploadLinks, leads: list[Lead]
+) -> dict[str, list[UploadView]]:
+    in_play = [lead.job_id for lead in leads if lead.status in PHOTO_LEAD_STATES]
+    return await uploads.views_of(session, links, actor, "job", in_play)
+
+
 async def list_leads(
-    session: AsyncSession, actor: Actor, *, limit: int, cursor: str | None, status: str | None
+    session: AsyncSession,
+    actor: Actor,
+    links: UploadLinks,
+    *,
+    limit: int,
+    cursor: str | None,
+    status: str | None,
 ) -> LeadList:
     rows = await repository.list_with_jobs(
         session, leads_held_by(actor), limit=limit + 1, before=cursor, status=status
@@ -177,18 +199,24 @@ async def list_leads(
     more = len(rows) > limit
     rows = rows[:limit]
     conversations = await _conversation_ids(session, [row.Lead.id for row in rows])
+    photos = await _job_photos(session, actor, links, [row.Lead for row in rows])
     return LeadList(
-        items=[_vendor_view(r.Lead, r.Job, r.User, conversations.get(r.Lead.id)) for r in rows],
+        items=[
+            _vendor_view(r.Lead, r.Job, r.User, conversations.get(r.Lead.id), photos) for r in rows
+        ],
         next_cursor=rows[-1].Lead.id if more else None,
     )
 
 
-async def get_lead(session: AsyncSession, actor: Actor, lead_id: str) -> LeadDetail | LeadPreview:
+async def get_lead(
+    session: AsyncSession, actor: Actor, links: UploadLinks, lead_id: str
+) -> LeadDetail | LeadPreview:
     row = await repository.get_with_job(session, leads_held_by(actor), lead_id)
     if row is None:
         raise NotFound("Lead not found")
     conversations = await _conversation_ids(session, [lead_id])
-    return _vendor_view(row.Lead, row.Job, row.User, conversations.get(lead_id))
+    photos = await _job_photos(session, actor, links, [row.Lead])
+    return _vendor_view(row.Lead, row.Job, row.User, conversations.get(lead_id), photos)
 
 
 def admin_view(lead: Lead) -> LeadAdmin:

@@ -25,6 +25,9 @@ from tradematch.messaging.schemas import (
     MessageView,
     SendMessage,
 )
+from tradematch.uploads import service as uploads
+from tradematch.uploads.links import UploadLinks
+from tradematch.uploads.schemas import UploadView
 
 LEAD_ACCEPTED_TEXT = "Lead accepted. Messaging enabled."
 
@@ -87,7 +90,7 @@ async def lock_for_leads(session: AsyncSession, lead_ids: list[str]) -> list[str
     return await repository.lock_for_leads(session, lead_ids)
 
 
-def _view(message: Message, conversation: Conversation) -> MessageView:
+def _view(message: Message, conversation: Conversation, attached: list[UploadView]) -> MessageView:
     if message.sender_id is None:
         role = "system"
     elif message.sender_id == conversation.customer_id:
@@ -103,6 +106,7 @@ def _view(message: Message, conversation: Conversation) -> MessageView:
         sender_role=role,
         body=message.body,
         attachments=list(message.attachments or []),
+        attachment_uploads=attached,
         quote_id=message.quote_id,
         created_at=message.created_at,
     )
@@ -111,6 +115,7 @@ def _view(message: Message, conversation: Conversation) -> MessageView:
 async def read_page(
     session: AsyncSession,
     actor: Actor,
+    links: UploadLinks,
     conversation_id: str,
     *,
     limit: int,
@@ -125,8 +130,11 @@ async def read_page(
     )
     more = len(messages) > limit
     messages = messages[:limit]
+    attached = await uploads.views_of(
+        session, links, actor, "message", [m.id for m in messages if m.kind == "attachment"]
+    )
     return MessagePage(
-        items=[_view(m, conversation) for m in messages],
+        items=[_view(m, conversation, attached.get(m.id, [])) for m in messages],
         next_cursor=str(messages[-1].position) if more else None,
     )
 
@@ -151,10 +159,18 @@ async def send(
         {
             "id": new_id("msg"),
             "sender_id": actor.user_id,
-            "kind": "attachment" if attachments else "text",
+            "kind": "attachment" if attachments or request.attachment_upload_ids else "text",
             "body": request.body,
             "attachments": attachments,
         },
+    )
+    await uploads.attach(
+        session,
+        actor,
+        request.attachment_upload_ids,
+        parent="message",
+        parent_id=message.id,
+        images_only=False,
     )
     recipient = (
         conversation.vendor_id
@@ -174,6 +190,7 @@ async def send(
             "position": message.position,
             "kind": message.kind,
             "sender_id": actor.user_id,
+            "attachment_upload_ids": request.attachment_upload_ids,
         },
         audience=[conversation.customer_id, conversation.vendor_id],
         context={
