@@ -13,6 +13,7 @@ from playwright.async_api import expect
 
 from tests.flows import awarded_job
 from tests.helpers import new_area, postcode_in
+from tests.uploads.support import jpeg_with_gps, png
 
 from .conftest import LIVE_TIMEOUT_MS, Site, Tab, open_tab, signed_in
 
@@ -66,14 +67,20 @@ async def test_the_nine_steps_live_between_two_browsers(browser: Any, site: Site
     await c.get_by_label("Budget from (£)").fill("50")
     await c.get_by_label("Budget up to (£)").fill("150")
     await c.get_by_label("Timeframe").select_option("urgent")
+    await c.get_by_label("Photos of the job", exact=True).set_input_files(
+        {"name": "tap.jpg", "mimeType": "image/jpeg", "buffer": jpeg_with_gps()}
+    )
+    await expect(c.get_by_role("img", name="Photo 1")).to_be_visible()
     await c.get_by_role("button", name="Post job").click()
     await expect(c.get_by_role("heading", name="Fix leaking kitchen tap")).to_be_visible()
     await expect(c.get_by_text("Live", exact=True).first).to_be_visible()
     await live(v.get_by_role("link", name="Fix leaking kitchen tap"))
     await live(r.get_by_role("link", name="Fix leaking kitchen tap"))
+    await expect(c.get_by_role("img", name="Job photo 1")).to_be_visible()
 
     # 2. The plumber accepts the lead: the customer sees who, with contact details.
     await v.get_by_role("link", name="Fix leaking kitchen tap").click()
+    await expect(v.get_by_role("img", name="Job photo 1")).to_be_visible()  # seen before accepting
     await v.get_by_role("button", name="Accept lead").click()
     await expect(v.get_by_text("Cathy Customer").first).to_be_visible()
     await live(c.get_by_text("Pat's Plumbing").first)
@@ -143,10 +150,15 @@ async def test_the_nine_steps_live_between_two_browsers(browser: Any, site: Site
     await v.get_by_label("What was done for “Replace washer and test”").fill(
         "Tap installed and tested. Works perfectly."
     )
+    await v.get_by_label("Evidence photos", exact=True).set_input_files(
+        {"name": "done.png", "mimeType": "image/png", "buffer": png()}
+    )
+    await expect(v.get_by_role("img", name="Photo 1")).to_be_visible()
     await v.get_by_role("button", name="Submit “Replace washer and test” for approval").click()
     approve = c.get_by_role("button", name=re.compile("Approve “Replace washer and test”"))
     await live(approve)
     await expect(c.get_by_text("Tap installed and tested. Works perfectly.")).to_be_visible()
+    await expect(c.get_by_role("img", name="Evidence photo 1")).to_be_visible()
 
     # 8. The customer approves: the money is released and the plumber sees it.
     await approve.click()

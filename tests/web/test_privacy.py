@@ -4,13 +4,16 @@ storage — including contact details the customer typed into the job's text."""
 
 from __future__ import annotations
 
+import io
 import re
 from typing import Any
 
 import pytest
+from PIL import Image
 from playwright.async_api import expect
 
 from tests.helpers import new_area, postcode_in
+from tests.uploads.support import GPS_IFD, jpeg_with_gps
 
 from .conftest import LIVE_TIMEOUT_MS, Site, everything_the_browser_holds, signed_in
 
@@ -33,8 +36,23 @@ async def test_a_vendor_before_accepting_sees_no_customer_contact(browser: Any, 
     )
     vendor = await site.api.vendor(postcode=postcode_in(area, "2CC"), radius=5)
     tab = await signed_in(browser, site, vendor)  # open before the job exists: it arrives live
+    photo = await site.api.client.post(
+        "/api/connection/uploads",
+        files={
+            "file": (
+                "kitchen tap, ring 07700900321.jpg",
+                jpeg_with_gps(artist="Wilhelmina"),
+                "image/jpeg",
+            )
+        },
+        headers=customer.headers,
+    )
+    assert photo.status_code == 201, photo.text
     job = await site.api.create_job(
-        customer, title="Tap drips; call 07700900321", description=DESCRIPTION
+        customer,
+        title="Tap drips; call 07700900321",
+        description=DESCRIPTION,
+        photo_upload_ids=[photo.json()["upload_id"]],
     )
     await site.api.publish(customer, job["job_id"])
 
@@ -44,6 +62,9 @@ async def test_a_vendor_before_accepting_sees_no_customer_contact(browser: Any, 
     await lead.click()
     await expect(page.get_by_role("button", name="Accept lead")).to_be_visible()
     await expect(page.get_by_text("Tap drips all night")).to_be_visible()
+    image = page.get_by_role("img", name="Job photo 1")
+    await expect(image).to_be_visible()
+    await image.evaluate("img => img.decode()")  # loaded and decoded: a real picture
     await page.get_by_role("link", name="Notifications").click()
     await expect(page.get_by_role("heading", name="Notifications")).to_be_visible()
     await page.go_back()
@@ -61,6 +82,21 @@ async def test_a_vendor_before_accepting_sees_no_customer_contact(browser: Any, 
         "9ZZ",
     ]:
         assert secret.lower() not in held.lower(), secret
+    # The photo as the browser received it: re-encoded, no EXIF, no GPS, no comment or XMP.
+    pictures = [
+        await response.body()
+        for response in tab.responses
+        if "/uploads/" in response.url
+        and response.ok
+        and response.headers.get("content-type", "").startswith("image/")
+    ]
+    assert pictures
+    for body in pictures:
+        with Image.open(io.BytesIO(body)) as received:
+            exif = received.getexif()
+            assert len(exif) == 0 and not exif.get_ifd(GPS_IFD), dict(exif)
+            assert "xmp" not in received.info and "comment" not in received.info
+        assert b"Wilhelmina" not in body and b"example.com" not in body
     held_digits = digits(held)
     for number in ["7700900777", "7700900321"]:
         assert number not in held_digits, number
