@@ -97,8 +97,13 @@ async def test_the_nine_steps_live_between_two_browsers(browser: Any, site: Site
     log = c.get_by_role("log", name="Messages — Pat's Plumbing")
     await live(log.get_by_text("Can you confirm the exact timing?"))
     await c.get_by_label("Message to Pat's Plumbing").fill("Tomorrow at 9 works for me.")
+    await c.get_by_label("Attach photos", exact=True).set_input_files(
+        {"name": "under-sink.png", "mimeType": "image/png", "buffer": png()}
+    )
+    await expect(c.get_by_role("img", name="Photo 1")).to_be_visible()
     await c.get_by_role("button", name="Send message").click()
     await live(v.get_by_role("log").get_by_text("Tomorrow at 9 works for me."))
+    await live(v.get_by_role("log").get_by_role("img", name="Attached photo 1"))
 
     # 4. The plumber quotes £120 with two milestones; the rival quotes £150.
     await v.get_by_label("Quote amount (£)").fill("120")
