@@ -70,7 +70,7 @@ async def test_the_nine_steps_live_between_two_browsers(browser: Any, site: Site
     await c.get_by_label("Photos of the job", exact=True).set_input_files(
         {"name": "tap.jpg", "mimeType": "image/jpeg", "buffer": jpeg_with_gps()}
     )
-    await expect(c.get_by_role("img", name="Photo 1")).to_be_visible()
+    await expect(c.get_by_role("img", name="Photo 1", exact=True)).to_be_visible()
     await c.get_by_role("button", name="Post job").click()
     await expect(c.get_by_role("heading", name="Fix leaking kitchen tap")).to_be_visible()
     await expect(c.get_by_text("Live", exact=True).first).to_be_visible()
@@ -100,7 +100,7 @@ async def test_the_nine_steps_live_between_two_browsers(browser: Any, site: Site
     await c.get_by_label("Attach photos", exact=True).set_input_files(
         {"name": "under-sink.png", "mimeType": "image/png", "buffer": png()}
     )
-    await expect(c.get_by_role("img", name="Photo 1")).to_be_visible()
+    await expect(c.get_by_role("img", name="Photo 1", exact=True)).to_be_visible()
     await c.get_by_role("button", name="Send message").click()
     await live(v.get_by_role("log").get_by_text("Tomorrow at 9 works for me."))
     await live(v.get_by_role("log").get_by_role("img", name="Attached photo 1"))
@@ -158,7 +158,7 @@ async def test_the_nine_steps_live_between_two_browsers(browser: Any, site: Site
     await v.get_by_label("Evidence photos", exact=True).set_input_files(
         {"name": "done.png", "mimeType": "image/png", "buffer": png()}
     )
-    await expect(v.get_by_role("img", name="Photo 1")).to_be_visible()
+    await expect(v.get_by_role("img", name="Photo 1", exact=True)).to_be_visible()
     await v.get_by_role("button", name="Submit “Replace washer and test” for approval").click()
     approve = c.get_by_role("button", name=re.compile("Approve “Replace washer and test”"))
     await live(approve)
