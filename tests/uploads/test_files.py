@@ -13,9 +13,9 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
-from fastapi import FastAPI
 from PIL import Image
 
+from tests.flows.apps import app_for
 from tests.flows.database import Database
 from tests.flows.deals import API
 from tests.flows.files import (
@@ -31,7 +31,6 @@ from tests.flows.files import (
     webp,
 )
 from tests.flows.users import Api, User, new_area, postcode_in
-from tradematch.app import create_app
 from tradematch.core.config import Settings
 
 SMALL_LIMIT = 50_000
@@ -343,11 +342,8 @@ async def test_the_default_limit_is_ten_megabytes(api: Api) -> None:
 @pytest_asyncio.fixture(scope="module")
 async def small_limit_api(settings: Settings, worker_db: Database) -> AsyncIterator[Api]:
     limited = settings.model_copy(update={"upload_max_bytes": SMALL_LIMIT})
-    app: FastAPI = create_app(limited, database_url=worker_db.async_url)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
-            yield Api(c)
+    async with app_for(worker_db, limited) as (_, api):
+        yield api
 
 
 async def test_the_limit_is_configurable(small_limit_api: Api) -> None:
