@@ -3,9 +3,11 @@
 The server is the embedded one (``pgserver``) unless ``TRADEMATCH_TEST_DATABASE_URL`` names
 another (CI runs both). The schema is built once by running the Alembic migrations into a
 template database; each xdist worker gets a database cloned from it (``worker_db``, with the
-app on it: ``app``, ``client``, ``api``), and a test that asks for ``fresh_db`` (matching,
-races, immutability, anything that counts rows globally) gets a clone of its own (with
-``fresh_app`` and ``fresh_api`` on it). What tests share besides fixtures is in ``tests/flows``.
+app on it: ``app``, ``client``, ``api``; ``module_api`` and ``admin`` for worlds a module's tests
+share), a test that asks for ``fresh_db`` (matching, races, immutability, anything that counts
+rows globally) gets a clone of its own (with ``fresh_app`` and ``fresh_api`` on it), and a
+module that runs server processes gets ``module_db``. What tests share besides fixtures is in
+``tests/flows``.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from tests.flows.database import (
     the_server_url,
 )
 from tests.flows.servers import LiveServer, start_server, stop_server
-from tests.flows.users import Api
+from tests.flows.users import Api, User, create_admin
 from tradematch.app import create_app
 from tradematch.core.config import Settings
 from tradematch.kit import clock
@@ -73,6 +75,15 @@ async def fresh_db(server_url: str, template_db: str) -> AsyncIterator[Database]
     await drop_database(server_url, name)
 
 
+@pytest_asyncio.fixture(scope="module")
+async def module_db(server_url: str, template_db: str) -> AsyncIterator[Database]:
+    """A database of the test module's own (for the server processes its tests share)."""
+    name = f"tm_m_{uuid.uuid4().hex[:16]}"
+    await clone_database(server_url, template_db, name)
+    yield Database(server_url, name)
+    await drop_database(server_url, name)
+
+
 async def _started(app: FastAPI) -> AsyncIterator[FastAPI]:
     async with app.router.lifespan_context(app):
         yield app
@@ -112,6 +123,18 @@ async def fresh_api(fresh_app: FastAPI) -> AsyncIterator[Api]:
     """Helpers over a database of the test's own."""
     async with _client(fresh_app) as c:
         yield Api(c)
+
+
+@pytest_asyncio.fixture(scope="module")
+async def module_api(app: FastAPI) -> AsyncIterator[Api]:
+    """An API client living as long as the test module, for worlds shared by its tests."""
+    async with _client(app) as c:
+        yield Api(c)
+
+
+@pytest_asyncio.fixture(scope="module")
+async def admin(module_api: Api, worker_db: Database) -> User:
+    return await create_admin(module_api, worker_db.async_url)
 
 
 @pytest.fixture(autouse=True)

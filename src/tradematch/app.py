@@ -7,14 +7,14 @@ from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 
-from tradematch import __version__
+from tradematch import __version__, web
 from tradematch.api import idempotency
 from tradematch.api.deps import StrictQuery
 from tradematch.api.routing import TransactionalRoute
 from tradematch.core import http_errors
 from tradematch.core.config import Settings, get_settings
 from tradematch.core.database import create_engine, resolve_database_url
-from tradematch.core.middleware import RequestContextMiddleware
+from tradematch.core.middleware import RequestContextMiddleware, SecurityHeadersMiddleware
 from tradematch.kit.schemas import ERROR_RESPONSES
 from tradematch.sessions import create_sessionmaker
 
@@ -34,6 +34,7 @@ def api_routers() -> list[tuple[str, APIRouter]]:
     from tradematch.quotes.endpoints import router as quotes
     from tradematch.realtime.endpoints import router as realtime
     from tradematch.reviews.endpoints import router as reviews
+    from tradematch.uploads.endpoints import router as uploads
     from tradematch.vendors.endpoints import router as vendors
 
     return [
@@ -50,6 +51,7 @@ def api_routers() -> list[tuple[str, APIRouter]]:
         ("/api/connection", events),
         ("/api/connection", notifications),
         ("/api/connection", realtime),
+        ("/api/connection", uploads),
         ("/api/admin", admin),
         ("", ops),
     ]
@@ -96,6 +98,8 @@ def create_app(
             "messaging, escrow, reviews and the event log. Amounts are pounds, exact to the penny."
         ),
         lifespan=lifespan,
+        docs_url=None,  # served by the web package from vendored assets (works offline)
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.signing_key = settings.signing_key()
@@ -107,7 +111,9 @@ def create_app(
             )
         else:
             app.include_router(router, prefix=prefix)
+    web.mount(app)
     http_errors.install(app)
     idempotency.install(app)
+    app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(RequestContextMiddleware)
     return app

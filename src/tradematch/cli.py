@@ -172,11 +172,22 @@ def demo(
         str | None,
         typer.Option(help="A running server; default: start one on a fresh embedded database."),
     ] = None,
+    stay: Annotated[
+        bool | None,
+        typer.Option(
+            "--stay/--no-stay",
+            help="Keep the demo's own server running afterwards to look around the dashboards"
+            " (default: when run from a terminal).",
+        ),
+    ] = None,
 ) -> None:
-    """Drive the seed's nine-step flow through the real HTTP API and print every step."""
+    """Drive the seed's nine-step flow through the real HTTP API, print every step, then the
+    dashboard URL and demo accounts to sign in with."""
+    import sys
+
     from tradematch.demo import run_demo
 
-    run_demo(base_url, typer.echo)
+    run_demo(base_url, typer.echo, stay=sys.stdin.isatty() if stay is None else stay)
 
 
 @events_app.command("verify")

@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 
 from tradematch.core import embedded
+from tradematch.core.signals import Terminated
 
 PASSWORD = "demo-password-123"  # noqa: S105 (throw-away demo accounts)
 Echo = Callable[[str], None]
@@ -64,7 +65,9 @@ class Demo:
         response.raise_for_status()
         return dict(response.json())
 
-    def run(self) -> None:
+    def run(self) -> list[tuple[str, str]]:
+        """The nine steps; then a new job left live, so the dashboards have something open.
+        Returns the accounts a person can sign in with, as (who, email)."""
         customer = self.register("customer", "Cathy Customer", "SW1A 1AA")
         plumbers = [
             self.register(
@@ -192,6 +195,77 @@ class Demo:
             "The job's history (customer's view)", "GET", f"/api/connection/events/{job_id}", ct
         )
         self.echo("\nEvents: " + ", ".join(item["type"] for item in events["items"]))
+        second = self.call(
+            "A second job, left open for the dashboards",
+            "POST",
+            "/api/connection/jobs",
+            ct,
+            {
+                "title": "Bleed the radiators and check the boiler pressure",
+                "trade_category": "Plumbing",
+                "budget_min": 60,
+                "budget_max": 120,
+                "timeframe": "within_a_week",
+                "description": "Upstairs radiators are cold at the top.",
+            },
+        )
+        self.call(
+            "Customer publishes it",
+            "PATCH",
+            f"/api/connection/jobs/{second['job_id']}/publish",
+            ct,
+            {},
+        )
+        return [
+            ("customer (Cathy)", customer["email"]),
+            ("tradesperson who did the tap job", vendor["email"]),
+            ("tradesperson with a new lead", plumbers[1]["email"]),
+        ]
+
+
+def create_demo_admin(env: dict[str, str], tag: str) -> str | None:
+    """An administrator for the look-around, made the only way admins are: the CLI, against
+    the server's own database (``env``). None if that database is not reachable from here."""
+    email = f"admin-{tag}@example.com"
+    result = subprocess.run(  # noqa: S603 (our own interpreter and module)
+        [
+            sys.executable,
+            "-m",
+            "tradematch",
+            "admin",
+            "create",
+            "--email",
+            email,
+            "--name",
+            "Demo Admin",
+            "--phone",
+            "07700900000",
+            "--postcode",
+            "SW1A 1AA",
+        ],
+        env={**env, "TRADEMATCH_ADMIN_PASSWORD": PASSWORD},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    return email if result.returncode == 0 else None
+
+
+def print_guide(
+    echo: Echo, base_url: str, accounts: list[tuple[str, str]], admin: str | None
+) -> None:
+    echo("\n== Look around the dashboards ==")
+    echo(f"Open {base_url}/ in a browser and sign in (password for every account: {PASSWORD}):")
+    rows = [*accounts, ("admin", admin)] if admin else accounts
+    width = max(len(who) for who, _ in rows)
+    for who, email in rows:
+        echo(f"  {who.ljust(width)}  {email}")
+    if not admin:
+        echo(
+            "  (no admin: create one with `tradematch admin create` against the server's database)"
+        )
+    echo(f"API docs: {base_url}/docs")
 
 
 def _free_port() -> int:
@@ -201,7 +275,7 @@ def _free_port() -> int:
 
 
 @contextmanager
-def embedded_server() -> Iterator[str]:
+def embedded_server() -> Iterator[tuple[str, dict[str, str]]]:
     """A throw-away ``tradematch serve`` on an embedded database of its own."""
     with tempfile.TemporaryDirectory(prefix="tradematch-demo-") as data_dir:
         port = _free_port()
@@ -227,7 +301,7 @@ def embedded_server() -> Iterator[str]:
                 if time.monotonic() > deadline:
                     raise RuntimeError("the demo server did not become ready")
                 time.sleep(0.3)
-            yield base_url
+            yield base_url, env
         finally:
             process.terminate()
             try:
@@ -240,10 +314,23 @@ def embedded_server() -> Iterator[str]:
             embedded.reclaim(Path(data_dir))
 
 
-def run_demo(base_url: str | None, echo: Echo) -> None:
+def run_demo(base_url: str | None, echo: Echo, *, stay: bool = False) -> None:
+    """Run the flow and print how to sign in to the dashboards. On a server of its own
+    (no ``base_url``), ``stay`` keeps that server running until interrupted."""
     if base_url:
-        Demo(base_url, echo).run()
+        demo = Demo(base_url, echo)
+        accounts = demo.run()
+        print_guide(echo, base_url, accounts, create_demo_admin(dict(os.environ), demo.tag))
         return
-    with embedded_server() as url:
+    with embedded_server() as (url, env):
         echo(f"Started a demo server on an embedded database at {url}")
-        Demo(url, echo).run()
+        demo = Demo(url, echo)
+        accounts = demo.run()
+        print_guide(echo, url, accounts, create_demo_admin(env, demo.tag))
+        if stay:
+            echo("\nThe demo server keeps running; press Ctrl-C to stop it.")
+            try:
+                while True:
+                    time.sleep(3600)
+            except (KeyboardInterrupt, Terminated):  # Ctrl-C, SIGTERM, SIGHUP: a clean stop
+                echo("Stopping the demo server.")

@@ -19,6 +19,7 @@ from tradematch.notifications.models import (
 )
 from tradematch.quotes.models import Quote
 from tradematch.reviews.models import Review
+from tradematch.uploads.models import Upload
 from tradematch.vendors.models import VendorProfile, VendorTrade
 
 __all__ = [
@@ -46,6 +47,7 @@ __all__ = [
     "PushSubscription",
     "Quote",
     "Review",
+    "Upload",
     "User",
     "VendorProfile",
     "VendorTrade",

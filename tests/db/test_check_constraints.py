@@ -28,6 +28,7 @@ from tradematch.notifications.states import CHANNELS, NOTIFICATION_STATES
 from tradematch.quotes.states import QUOTE
 from tradematch.reviews.states import REVIEW
 from tradematch.tables import Base
+from tradematch.uploads.models import CONTENT_TYPES
 
 # (table, column) → the values the code allows in it.
 VALUES: dict[tuple[str, str], tuple[str, ...]] = {
@@ -51,6 +52,7 @@ VALUES: dict[tuple[str, str], tuple[str, ...]] = {
     ("notifications", "channel"): CHANNELS,
     ("notifications", "status"): NOTIFICATION_STATES,
     ("notification_preferences", "channel"): CHANNELS,
+    ("uploads", "content_type"): CONTENT_TYPES,
 }
 # A column compared with a literal: "(status)::text = 'draft'::text", "kind = 'provider'".
 COMPARISON = re.compile(r"\(?(\w+)\)?(?:::\w+(?: \w+)?)? (?:=|<>) '([^']*)'")

@@ -13,5 +13,9 @@
   condition;
 - ``peers``: an SMTP server and a web push service;
 - ``live``: a live-update socket client;
+- ``files``: files to upload (a phone's photo with GPS and an owner in its EXIF, PNG, WebP,
+  PDF), the calls that send them, reading an image back;
+- ``browser``: the dashboards in Chromium: signed-in tabs that record what they received, and
+  everything a page holds;
 - ``world``: the security tests' world of actors around one job.
 """

@@ -135,6 +135,18 @@ class Api:
         assert response.status_code == 201, response.text
         return dict(response.json())
 
+    async def upload(
+        self, user: User, content: bytes, filename: str = "photo.jpg"
+    ) -> dict[str, Any]:
+        """Upload a file that must be accepted (POST /uploads, multipart)."""
+        response = await self.client.post(
+            "/api/connection/uploads",
+            files={"file": (filename, content, "application/octet-stream")},
+            headers=user.headers,
+        )
+        assert response.status_code == 201, response.text
+        return dict(response.json())
+
     async def publish(self, customer: User, job_id: str) -> dict[str, Any]:
         response = await self.client.patch(
             f"/api/connection/jobs/{job_id}/publish", json={}, headers=customer.headers
@@ -170,9 +182,17 @@ class Marketplace:
     leads: dict[str, str]  # vendor user_id → lead_id
     outsider_vendor: User
     other_customer: User
+    photo_upload_id: str | None = None  # the job's photo, when one was asked for
 
 
-async def marketplace(api: Api, *, vendors: int = 2, description: str | None = None) -> Marketplace:
+async def marketplace(
+    api: Api,
+    *,
+    vendors: int = 2,
+    description: str | None = None,
+    photo: tuple[str, bytes] | None = None,
+) -> Marketplace:
+    """``photo``: (file name, content) uploaded by the customer and attached to the job."""
     area = new_area()
     customer = await api.customer(postcode=postcode_in(area, "2BB"))
     offered = [
@@ -180,11 +200,18 @@ async def marketplace(api: Api, *, vendors: int = 2, description: str | None = N
     ]
     outsider = await api.vendor(postcode=postcode_in(new_area()), radius=1)
     other_customer = await api.customer()
-    job = await api.create_job(customer, **({"description": description} if description else {}))
+    fields: dict[str, Any] = {"description": description} if description else {}
+    photo_upload_id = None
+    if photo is not None:
+        photo_upload_id = (await api.upload(customer, photo[1], photo[0]))["upload_id"]
+        fields["photo_upload_ids"] = [photo_upload_id]
+    job = await api.create_job(customer, **fields)
     published = await api.publish(customer, job["job_id"])
     assert published["leads_assigned"] == vendors, published
     leads = {v.user_id: (await api.lead_for(v, job["job_id"]))["lead_id"] for v in offered}
-    return Marketplace(customer, offered, job["job_id"], leads, outsider, other_customer)
+    return Marketplace(
+        customer, offered, job["job_id"], leads, outsider, other_customer, photo_upload_id
+    )
 
 
 async def create_admin(api: Api, database_url: str) -> User:

@@ -48,6 +48,10 @@ STAGES: dict[str, str | None] = {
     "responded": "reviewed",  # ...and the holder's response to it
     "held_review": "completed",  # a review held for moderation (``review_id``)
 }
+JOB_PHOTO = bytes.fromhex(  # a 1x1 PNG
+    "89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de"
+    "0000000c49444154789c63f8cfc0000003010100c9fe92ef0000000049454e44ae426082"
+)
 HELD_FEEDBACK = "Great job, call him on 07700 900456"  # contact details: held for moderation
 
 
@@ -96,6 +100,8 @@ async def _contract(api: Api, owner: User, holder: User, rival: User, stage: str
             for key in ("dispute_id", "review_id"):
                 if key in answer:
                     ids[key] = answer[key]
+            if "review_id" in answer:
+                ids["review_job_id"] = job_id
     return ids
 
 
@@ -104,7 +110,7 @@ async def build_world(
 ) -> World:
     """The world, with the money-side ``stages`` asked for; when several name the same
     parameter (``contract_job_id``, ``milestone_id``) the first stage's wins."""
-    market = await marketplace(api, vendors=2)
+    market = await marketplace(api, vendors=2, photo=("tap.png", JOB_PHOTO))
     holder, rival = market.vendors
     draft = await api.create_job(market.customer, title="Replace bathroom extractor fan")
     params = {
@@ -113,6 +119,7 @@ async def build_world(
         "lead_id": market.leads[holder.user_id],
         "rival_lead_id": market.leads[rival.user_id],
         "vendor_id": holder.user_id,
+        "upload_id": str(market.photo_upload_id),  # the live job's photo
     }
     if accepted:
         params["conversation_id"] = (await api.accept(holder, params["lead_id"]))["conversation_id"]

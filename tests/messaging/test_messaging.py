@@ -464,7 +464,7 @@ async def test_messages_are_immutable(api: Api, worker_db: Database) -> None:
         for statement in (
             "UPDATE messages SET body = 'Edited' WHERE id = $1",
             "DELETE FROM messages WHERE id = $1",
-            "TRUNCATE messages",
+            "TRUNCATE messages CASCADE",  # CASCADE gets past the uploads' foreign key
         ):
             # Each attempt in a transaction that is rolled back, so a broken trigger cannot
             # take the shared database's messages with it.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import FastAPI
 
 from tests.flows.database import Database
@@ -62,3 +64,26 @@ def test_the_tally_is_bounded() -> None:
     assert recorder.pending() == 5
     # The first two actors, then one overflow entry per status for everyone else.
     assert len(recorder._tally) == 4
+
+
+async def test_a_flush_waits_for_one_already_writing(
+    fresh_app: FastAPI, fresh_db: Database
+) -> None:
+    """The admin view flushes this process's counts before it reads; when the periodic flush
+    has just taken them and not committed yet, the view must still see them (it read too early
+    on a loaded machine before flushes were serialised)."""
+    recorder = DenialRecorder()
+    for _ in range(3):
+        recorder.record("usr_01J00000000000000000000000", "customer", 404)
+    sessionmaker = fresh_app.state.sessionmaker
+    periodic = asyncio.create_task(recorder.flush(sessionmaker))
+    await asyncio.sleep(0)  # the periodic flush has taken the counts and is writing them
+    assert recorder.pending() == 0
+    await recorder.flush(sessionmaker)  # what the admin view does before reading
+    conn = await fresh_db.connect()
+    try:
+        written = await conn.fetchval("SELECT coalesce(sum(count), 0) FROM denial_counts")
+    finally:
+        await conn.close()
+    assert written == 3
+    assert await periodic == 3

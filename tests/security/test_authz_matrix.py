@@ -3,7 +3,8 @@
 ``MATRIX`` is the whole access policy in one table. Each row names the exact status every actor
 gets for a request that would succeed for the rightful actor:
 
-- anonymous: 401 everywhere except sign-up, sign-in, the ops probes and the API docs;
+- anonymous: 401 everywhere except sign-up, sign-in, the trade catalogue, the ops probes, the
+  API docs and the dashboards' page and service worker;
 - a role that may never do this: 403 ``FORBIDDEN`` (vendor on job routes, customer on leads,
   anyone but admin under ``/api/admin``);
 - the right role, someone else's object: 404 ``NOT_FOUND``, byte for byte the answer for an id
@@ -40,7 +41,7 @@ from fastapi import FastAPI
 from starlette.routing import Route
 
 from tests.flows.users import PASSWORD, Api, User
-from tests.flows.world import ACTORS, World, build_world
+from tests.flows.world import ACTORS, JOB_PHOTO, World, build_world
 from tradematch.core.security import issue_token
 from tradematch.kit.ids import new_id
 
@@ -66,6 +67,7 @@ class Case:
     fresh: bool = False  # the rightful call changes state others rely on: a world of its own
     accepted: bool = True  # in a fresh world: has the holder accepted its lead yet?
     stages: tuple[str, ...] = ()  # in a fresh world: how far the money side goes (support.STAGES)
+    files: Body | None = None  # a multipart/form-data body (files by field) instead of JSON
 
 
 def _registration(world: World) -> dict[str, Any]:
@@ -150,6 +152,10 @@ def _evidence(world: World) -> dict[str, Any]:
     }
 
 
+def _upload(world: World) -> dict[str, Any]:
+    return {"file": ("valve.png", JOB_PHOTO, "image/png")}
+
+
 def _changes(world: World) -> dict[str, Any]:
     return {"reason": "The valve still drips"}
 
@@ -230,6 +236,7 @@ MATRIX: dict[tuple[str, str], Case] = {
     # vendors
     ("PATCH", f"{API}/vendors/me"): Case(Row(401, 403, 403, 200, 200, 200, 403), _availability),
     ("GET", f"{API}/vendors/{{vendor_id}}"): Case(SIGNED_IN),
+    ("GET", f"{API}/trades"): Case(PUBLIC),  # the catalogue, for the sign-up form
     # events: the rival holds a lead on the job too, so it sees that lead's part of the history
     ("GET", f"{API}/events"): Case(SIGNED_IN),
     ("GET", f"{API}/events/{{job_id}}"): Case(Row(401, 200, 404, 200, 200, 404, 200)),
@@ -247,6 +254,7 @@ MATRIX: dict[tuple[str, str], Case] = {
     # the owner compares and decides; a vendor never sees another vendor's quote
     ("POST", f"{API}/quotes"): Case(Row(401, 403, 403, 201, 409, 404, 403), _quote, fresh=True),
     ("GET", f"{API}/quotes/{{quote_id}}"): Case(Row(401, 200, 404, 200, 404, 404, 200)),
+    ("GET", f"{API}/quotes"): Case(Row(401, 403, 403, 200, 200, 200, 403)),  # a vendor's own
     ("PATCH", f"{API}/quotes/{{quote_id}}"): Case(HOLDER_ACTS, _quote_edit),
     ("PATCH", f"{API}/quotes/{{quote_id}}/withdraw"): Case(
         HOLDER_ACTS, _empty, fresh=True, stages=("quoted",)
@@ -295,6 +303,14 @@ MATRIX: dict[tuple[str, str], Case] = {
         OWNER_DECIDES, _reply, fresh=True, stages=("responded",)
     ),
     ("GET", f"{API}/vendors/{{vendor_id}}/reviews"): Case(SIGNED_IN),
+    ("GET", f"{API}/jobs/{{job_id}}/review"): Case(
+        CONTRACT_READ, job=CONTRACT, fresh=True, stages=("reviewed",)
+    ),
+    # uploads: customers and vendors upload; a job's photo is seen by its customer, the vendors
+    # holding a lead on the job (the holder accepted, the rival is offered) and admins
+    ("POST", f"{API}/uploads"): Case(Row(401, 201, 201, 201, 201, 201, 403), files=_upload),
+    ("GET", f"{API}/uploads/{{upload_id}}"): Case(Row(401, 200, 404, 200, 200, 404, 200)),
+    ("GET", f"{API}/uploads/{{upload_id}}/thumbnail"): Case(Row(401, 200, 404, 200, 200, 404, 200)),
     # admin
     ("GET", "/api/admin/jobs/{job_id}"): Case(ADMIN_ONLY),
     ("GET", "/api/admin/leads/{lead_id}"): Case(ADMIN_ONLY),
@@ -307,6 +323,8 @@ MATRIX: dict[tuple[str, str], Case] = {
         ADMIN_ONLY, _resolve, fresh=True, stages=("disputed",)
     ),
     ("GET", "/api/admin/reviews/held"): Case(ADMIN_ONLY),
+    ("GET", "/api/admin/jobs/{job_id}/chain"): Case(ADMIN_ONLY),
+    ("GET", "/api/admin/notifications/dead"): Case(ADMIN_ONLY),
     ("PATCH", "/api/admin/reviews/{review_id}/moderate"): Case(
         ADMIN_ONLY, _moderate, fresh=True, stages=("held_review",)
     ),
@@ -318,6 +336,9 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("GET", "/docs"): Case(PUBLIC),
     ("GET", "/docs/oauth2-redirect"): Case(PUBLIC),
     ("GET", "/redoc"): Case(PUBLIC),
+    # the dashboards (their scripts and styles are static files under /static and /js)
+    ("GET", "/"): Case(PUBLIC),
+    ("GET", "/sw.js"): Case(PUBLIC),
 }
 
 HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
@@ -332,6 +353,7 @@ ID_PREFIXES = {
     "milestone_id": "ms",
     "review_id": "rev",
     "dispute_id": "dsp",
+    "upload_id": "upl",
 }
 # Every parameter of the shared world: a quote, an award with a milestone, a review, a dispute.
 SHARED_STAGES = ("quoted", "funded", "reviewed", "disputed")
@@ -373,6 +395,8 @@ async def send(
     world: World,
     headers: dict[str, str],
 ) -> httpx.Response:
+    if case.files is not None:
+        return await client.request(method, path, files=case.files(world), headers=headers)
     body = case.body(world) if case.body is not None else None
     return await client.request(method, path, json=body, headers=headers)
 

@@ -11,7 +11,9 @@ with a note of which vendors had accepted at that moment, and the tests below se
 (b) no customer or vendor response carries a lead price, by key or by value;
 (c) no vendor sees another vendor's id or name, or how many vendors were offered the job;
 (d) the customer sees a vendor's contact details only once that vendor accepted;
-(e) admin alone sees lead prices.
+(e) admin alone sees lead prices;
+(f) the job's photo, named with the customer's phone and email and carrying their name, phone
+    and GPS position in its EXIF, reaches vendors with the name redacted and the file stripped.
 
 The lead price is configured to an amount no other number in the flow can equal.
 """
@@ -28,6 +30,7 @@ import pytest_asyncio
 from fastapi import FastAPI
 
 from tests.flows.database import Database
+from tests.flows.files import jpeg_with_gps, read_image
 from tests.flows.users import Api, User, create_admin, new_area, postcode_in
 from tests.flows.world import as_text, keys_of, walk
 from tradematch.app import create_app
@@ -49,6 +52,16 @@ class Seen:
 
 
 @dataclass
+class Fetched:
+    viewer: User
+    url: str
+    status: int
+    content: bytes
+    headers: dict[str, str]
+    accepted: frozenset[str]
+
+
+@dataclass
 class Flow:
     customer: User
     holder: User  # offered, accepts
@@ -64,6 +77,7 @@ class Flow:
     detail: Any = None  # the holder's GET /leads/{id} after accepting
     engaged_before: Any = None  # the customer's GET /jobs/{id}/vendors before anyone accepted
     engaged_after: Any = None  # … and after the holder accepted
+    photo_fetches: list[Fetched] = field(default_factory=list)  # vendors' GETs of job photos
 
     @property
     def vendors(self) -> list[User]:
@@ -106,6 +120,19 @@ async def vendor_looks_around(record: Recorder, vendor: User) -> None:
         lead = await record(vendor, "GET", f"{API}/leads/{flow.leads[vendor.user_id]}")
         if vendor.user_id not in flow.accepted:
             flow.previews[vendor.user_id] = lead
+        for photo in lead["photo_uploads"]:
+            for url in (photo["url"], photo["thumbnail_url"]):
+                response = await record.client.get(url)  # as an <img src>: no token
+                flow.photo_fetches.append(
+                    Fetched(
+                        vendor,
+                        url,
+                        response.status_code,
+                        response.content,
+                        dict(response.headers),
+                        frozenset(flow.accepted),
+                    )
+                )
 
 
 async def customer_looks_around(record: Recorder, customer: User) -> Any:
@@ -157,6 +184,11 @@ async def run_flow(api: Api, db: Database) -> Flow:
     admin = await create_admin(api, db.async_url)
     flow = Flow(customer, holder, rival, late, admin, job_id="", leads={})
     record = Recorder(api.client, flow)
+    photo = await api.upload(
+        customer,
+        jpeg_with_gps(artist=f"{customer.name} {customer.phone} {customer.email}"),
+        photo_name_for(customer),
+    )
 
     job = await record(
         customer,
@@ -169,6 +201,7 @@ async def run_flow(api: Api, db: Database) -> Flow:
             "budget_min": 60,
             "budget_max": 240,
             "timeframe": "urgent",
+            "photo_upload_ids": [photo["upload_id"]],
         },
         expect=201,
     )
@@ -234,6 +267,10 @@ async def run_flow(api: Api, db: Database) -> Flow:
     for vendor in flow.vendors:
         await vendor_looks_around(record, vendor)
     return flow
+
+
+def photo_name_for(customer: User) -> str:
+    return f"tap {customer.phone} {customer.email}.jpg"
 
 
 def phone_forms(phone: str) -> set[str]:
@@ -471,3 +508,40 @@ def test_customer_sees_vendor_contact_only_after_acceptance(flow: Flow) -> None:
     profiles = [s.body for s in customer_seen if s.request.startswith(f"GET {API}/vendors/")]
     assert len(profiles) == 3 * len(flow.vendors)
     assert all(not {"phone", "email", "contact", "postcode", "name"} & p.keys() for p in profiles)
+
+
+# (f) ------------------------------------------------------------------------------------------
+
+
+def test_job_photos_reach_vendors_stripped_and_with_redacted_names(flow: Flow) -> None:
+    traces = customer_traces(flow.customer)
+    shown = [
+        (s.viewer.user_id, photo)
+        for s in flow.seen
+        if s.viewer.role == "vendor" and s.request.startswith(f"GET {API}/leads")
+        for lead in s.body.get("items", [s.body])
+        for photo in lead["photo_uploads"]
+    ]
+    assert {vendor_id for vendor_id, _ in shown} == {v.user_id for v in flow.vendors}
+    assert all(photo["filename"] == "tap [redacted] [redacted].jpg" for _, photo in shown)
+    # Once the job is cancelled every lead is closed: the previews show no photo any more.
+    for vendor in flow.vendors:
+        last = [s.body for s in flow.by(vendor) if s.request.startswith(f"GET {API}/leads/")][-1]
+        assert last["status"] in ("closed", "declined") and last["photo_uploads"] == []
+    sealed = [f for f in flow.photo_fetches if f.viewer.user_id not in f.accepted]
+    # Every vendor fetched the photo and its thumbnail while sealed, through the signed links.
+    assert {f.viewer.user_id for f in sealed} == {v.user_id for v in flow.vendors}
+    assert all(f.status == 200 for f in sealed if f.accepted == frozenset())
+    for fetched in flow.photo_fetches:
+        if fetched.status != 200:
+            continue
+        image = read_image(fetched.content)
+        assert not image.getexif() and "exif" not in image.info, fetched.url
+        text = fetched.content.decode("latin-1").lower()
+        leaked = [label for label, value in traces.items() if value.lower() in text]
+        assert not leaked, (fetched.url, leaked)
+        disposition = fetched.headers["content-disposition"].lower()
+        assert not [label for label, value in traces.items() if value.lower() in disposition]
+    # Vendors out of the job (declined, or closed by the cancellation) lose the photo.
+    declined = [f for f in flow.photo_fetches if f.viewer.user_id == flow.rival.user_id]
+    assert declined and all(f.accepted == frozenset() for f in declined)

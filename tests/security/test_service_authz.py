@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.architecture.test_layers import DOMAIN, LOG, layer, modules
 from tests.flows.users import Api, User
-from tests.flows.world import World, build_world
+from tests.flows.world import JOB_PHOTO, World, build_world
 from tradematch.authz.actor import SYSTEM, Actor
 from tradematch.authz.roles import Role
 from tradematch.authz.scopes import jobs_owned_by
@@ -43,6 +43,9 @@ from tradematch.messaging.schemas import MarkRead, SendMessage
 from tradematch.milestones.schemas import Evidence
 from tradematch.quotes.schemas import QuoteCreate, QuoteUpdate
 from tradematch.reviews.schemas import ReviewCreate
+from tradematch.uploads.deps import runtime_of
+from tradematch.uploads.multipart import ReceivedFile
+from tradematch.uploads.service import Uploads
 from tradematch.vendors.schemas import VendorProfileUpdate
 
 CUSTOMERS = ("owner", "other_customer")
@@ -57,6 +60,7 @@ class Context:
     session: AsyncSession
     settings: Settings
     world: World
+    uploads: Uploads
 
     def __getitem__(self, param: str) -> str:
         return self.world.params[param]
@@ -120,13 +124,17 @@ CASES: dict[str, Case | Own] = {
         ),
     ),
     "jobs.service.get": Case(
-        ("other_customer", *VENDORS), lambda c, a: jobs.get(c.session, a, c["job_id"])
+        ("other_customer", *VENDORS),
+        lambda c, a: jobs.get(c.session, a, c.uploads.links, c["job_id"]),
     ),
     "jobs.service.get_for_admin": Case(
-        NOT_ADMIN, lambda c, a: jobs.get_for_admin(c.session, a, c["job_id"])
+        NOT_ADMIN, lambda c, a: jobs.get_for_admin(c.session, a, c.uploads.links, c["job_id"])
     ),
     "jobs.service.list_mine": Case(
-        VENDORS, lambda c, a: jobs.list_mine(c.session, a, limit=20, cursor=None, status=None)
+        VENDORS,
+        lambda c, a: jobs.list_mine(
+            c.session, a, c.uploads.links, limit=20, cursor=None, status=None
+        ),
     ),
     "jobs.lifecycle.publish": Case(
         ("other_customer", *NOT_CUSTOMERS),
@@ -140,12 +148,12 @@ CASES: dict[str, Case | Own] = {
     "leads.service.list_leads": Case(
         NOT_VENDORS,
         lambda c, a: module("leads.service").list_leads(
-            c.session, a, limit=20, cursor=None, status=None
+            c.session, a, c.uploads.links, limit=20, cursor=None, status=None
         ),
     ),
     "leads.service.get_lead": Case(
         ("rival", "outsider", *NOT_VENDORS),
-        lambda c, a: module("leads.service").get_lead(c.session, a, c["lead_id"]),
+        lambda c, a: module("leads.service").get_lead(c.session, a, c.uploads.links, c["lead_id"]),
     ),
     "leads.service.get_for_admin": Case(
         NOT_ADMIN, lambda c, a: module("leads.service").get_for_admin(c.session, a, c["lead_id"])
@@ -207,6 +215,10 @@ CASES: dict[str, Case | Own] = {
         ("other_customer", *VENDORS),
         lambda c, a: module("quotes.service").for_job(c.session, a, c["job_id"]),
     ),
+    "quotes.service.mine": Case(
+        NOT_VENDORS,
+        lambda c, a: module("quotes.service").mine(c.session, a, job_id=None, limit=10),
+    ),
     "quotes.award.award": Case(
         ("other_customer", *NOT_CUSTOMERS),
         lambda c, a: module("quotes.award").award(c.session, a, c["quote_id"]),
@@ -227,7 +239,13 @@ CASES: dict[str, Case | Own] = {
     "messaging.service.read_page": Case(
         ("other_customer", "rival", "outsider"),
         lambda c, a: module("messaging.service").read_page(
-            c.session, a, c["conversation_id"], limit=10, cursor=None, newest_first=True
+            c.session,
+            a,
+            c.uploads.links,
+            c["conversation_id"],
+            limit=10,
+            cursor=None,
+            newest_first=True,
         ),
     ),
     "messaging.service.send": Case(
@@ -269,7 +287,9 @@ CASES: dict[str, Case | Own] = {
     ),
     "milestones.service.list_for_job": Case(
         ("other_customer", "rival", "outsider"),
-        lambda c, a: module("milestones.service").list_for_job(c.session, a, c["contract_job_id"]),
+        lambda c, a: module("milestones.service").list_for_job(
+            c.session, a, c.uploads.links, c["contract_job_id"]
+        ),
     ),
     "milestones.service.submit": Case(
         ("rival", "outsider", *NOT_VENDORS),
@@ -335,6 +355,35 @@ CASES: dict[str, Case | Own] = {
     "reviews.service.held": Case(
         NOT_ADMIN, lambda c, a: module("reviews.service").held(c.session, a)
     ),
+    "reviews.service.for_job": Case(
+        ("other_customer", "rival", "outsider"),
+        lambda c, a: module("reviews.service").for_job(c.session, a, c["review_job_id"]),
+    ),
+    # uploads: the world's live job has a photo of the owner's (``upload_id``)
+    "uploads.service.receive": Case(
+        ("admin",),
+        lambda c, a: module("uploads.service").receive(
+            c.session, a, c.uploads, ReceivedFile(filename="tap.png", content=JOB_PHOTO)
+        ),
+    ),
+    "uploads.service.attach": Own(
+        "attaches only the actor's own unattached uploads (any other id is a 422); the caller "
+        "has locked the object they are attached to in the actor's scope"
+    ),
+    "uploads.service.attach_job_photos": Own(
+        "frees and attaches only the actor's own uploads; the caller has locked the draft job "
+        "in the actor's scope"
+    ),
+    "uploads.service.views_of": Case(
+        ("other_customer", "outsider"),
+        lambda c, a: _nothing_shown(
+            module("uploads.service").views_of(c.session, a, c.uploads.links, "job", [c["job_id"]])
+        ),
+    ),
+    "uploads.service.download": Case(
+        ("other_customer", "outsider"),
+        lambda c, a: module("uploads.service").download(c.session, a, c["upload_id"], "file"),
+    ),
     # events, notifications, denials
     "events.service.seen_by": Own("the events whose audience includes the actor"),
     "events.service.my_feed": Own("the events whose audience includes the actor"),
@@ -343,6 +392,10 @@ CASES: dict[str, Case | Own] = {
         lambda c, a: module("events.service").job_history(
             c.session, a, c["job_id"], after=0, limit=10
         ),
+    ),
+    "events.service.verify_job_chain": Case(
+        NOT_ADMIN,
+        lambda c, a: module("events.service").verify_job_chain(c.session, a, c["job_id"]),
     ),
     "events.service.admin_feed": Case(
         NOT_ADMIN,
@@ -356,6 +409,12 @@ CASES: dict[str, Case | Own] = {
         lambda c, a: module("notifications.service").mark_read(c.session, a, c["notification_id"]),
     ),
     "notifications.service.preferences": Own("the actor's own preferences"),
+    "notifications.service.dead_letters": Case(
+        NOT_ADMIN,
+        lambda c, a: module("notifications.service").dead_letters(
+            c.session, a, cursor=None, limit=10
+        ),
+    ),
     "notifications.service.change_preferences": Own("the actor's own preferences"),
     "notifications.service.register_push_subscription": Own("the actor's own browser"),
     "denials.service.report": Case(
@@ -375,6 +434,12 @@ def vendors_service() -> Any:
 
 async def _with_job(c: Context, param: str, function: Any, actor: Actor) -> Any:
     return await function(c.session, actor, await c.job(param))
+
+
+async def _nothing_shown(views: Awaitable[dict[str, list[Any]]]) -> dict[str, list[Any]] | None:
+    """None when no object shows any upload to the actor."""
+    shown = await views
+    return shown if any(shown.values()) else None
 
 
 def service_functions() -> set[str]:
@@ -429,7 +494,8 @@ async def test_wrong_actors_are_refused(
     for wrong in dict.fromkeys(case.wrong):
         async with app.state.sessionmaker() as session:
             try:
-                result = await case.call(Context(session, settings, world), _actor(world, wrong))
+                context = Context(session, settings, world, runtime_of(app.state))
+                result = await case.call(context, _actor(world, wrong))
             except AppError as refused:
                 answers[wrong] = refused.status_code
             else:

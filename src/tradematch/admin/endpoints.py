@@ -1,5 +1,6 @@
 """Admin views (mounted under ``/api/admin``): any job, lead and event unmasked (lead prices
-included), disputes, review moderation, and who is being refused how often."""
+included), one job's chain verification, disputes, review moderation, notifications that could
+not be delivered, and who is being refused how often."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from tradematch.disputes.schemas import DisputeList, DisputeResolved, ResolveDis
 from tradematch.escrow import service as escrow_service
 from tradematch.escrow.schemas import EscrowAdminView
 from tradematch.events import service as events
-from tradematch.events.schemas import AdminEventPage
+from tradematch.events.schemas import AdminEventPage, ChainVerification
 from tradematch.jobs import service as jobs
 from tradematch.jobs.schemas import JobDetail
 from tradematch.kit.schemas import ResponseModel
@@ -25,10 +26,13 @@ from tradematch.leads import service as leads
 from tradematch.leads.schemas import LeadAdmin
 from tradematch.milestones import service as milestones
 from tradematch.milestones.schemas import MilestoneView
+from tradematch.notifications import service as notifications
+from tradematch.notifications.schemas import DeadLetterPage
 from tradematch.quotes import service as quotes
 from tradematch.quotes.schemas import QuoteView
 from tradematch.reviews import service as reviews
 from tradematch.reviews.schemas import Moderate, ReviewChanged, ReviewOwnView
+from tradematch.uploads.deps import UploadLinksDep
 
 router = APIRouter(tags=["admin"], route_class=TransactionalRoute)
 
@@ -47,9 +51,11 @@ class HeldReviews(ResponseModel):
 
 
 @router.get("/jobs/{job_id}", response_model=AdminJob)
-async def admin_job(job_id: str, actor: AdminDep, session: SessionDep) -> AdminJob:
+async def admin_job(
+    job_id: str, actor: AdminDep, session: SessionDep, links: UploadLinksDep
+) -> AdminJob:
     """Any job, with every lead and its price."""
-    detail, customer_id = await jobs.get_for_admin(session, actor, job_id)
+    detail, customer_id = await jobs.get_for_admin(session, actor, links, job_id)
     # dict(), not model_dump(): the fields as stored (pence), not serialised to pounds.
     return AdminJob(
         **dict(detail),
@@ -75,15 +81,36 @@ async def admin_events(
     return await events.admin_feed(session, actor, after=after, limit=limit, job_id=job_id)
 
 
+@router.get("/jobs/{job_id}/chain", response_model=ChainVerification)
+async def verify_job_chain(job_id: str, actor: AdminDep, session: SessionDep) -> ChainVerification:
+    """Walk one job's event hash chain (as ``tradematch events verify`` does for all) and name
+    the first event that does not match."""
+    return await events.verify_job_chain(session, actor, job_id)
+
+
+@router.get("/notifications/dead", response_model=DeadLetterPage)
+async def dead_letters(
+    actor: AdminDep,
+    session: SessionDep,
+    cursor: Annotated[str | None, Query(max_length=40, pattern="^ntf_[0-9A-Z]{26}$")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> DeadLetterPage:
+    """Notifications that failed every attempt and were parked, newest first
+    (``tradematch events replay`` re-drives them)."""
+    return await notifications.dead_letters(session, actor, cursor=cursor, limit=limit)
+
+
 @router.get("/quotes/{quote_id}", response_model=QuoteView)
 async def admin_quote(quote_id: str, actor: AdminDep, session: SessionDep) -> QuoteView:
     return await quotes.get(session, actor, quote_id)
 
 
 @router.get("/jobs/{job_id}/escrow", response_model=AdminEscrow)
-async def admin_escrow(job_id: str, actor: AdminDep, session: SessionDep) -> AdminEscrow:
+async def admin_escrow(
+    job_id: str, actor: AdminDep, session: SessionDep, links: UploadLinksDep
+) -> AdminEscrow:
     escrow = await escrow_service.get_for_admin(session, actor, job_id)
-    plan = await milestones.list_for_job(session, actor, job_id)
+    plan = await milestones.list_for_job(session, actor, links, job_id)
     return AdminEscrow(**dict(escrow), milestones=plan.items)
 
 

@@ -4,6 +4,9 @@ Every route that changes something declares its policy as a dependency, and a te
 POST, PATCH and PUT route to having exactly one:
 
 - ``Idempotent``: keys scoped by the signed-in user (``user:<id>``);
+- ``IdempotentStream``: keys scoped by the signed-in user, for a route that reads its own large
+  body as a stream (file uploads): the body is not buffered to fingerprint it; the endpoint
+  claims the key with ``claim_streamed`` once it has read the body, with a digest of it;
 - ``idempotent_by(field)``: an anonymous route, keys scoped by a body field (registration: the
   email being registered);
 - ``NaturallyIdempotent``: the route stores nothing a retry could duplicate (signing in): keys
@@ -74,6 +77,32 @@ async def per_user(
         await _claim(request, f"user:{actor.user_id}", key, body)
 
 
+async def per_user_streamed(
+    request: Request,
+    actor: Annotated[Actor | None, Depends(optional_actor)],
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias=idempotency.HEADER, max_length=255, description="Makes the request safe to retry."
+        ),
+    ] = None,
+) -> None:
+    """Keys scoped by the signed-in user, claimed by the endpoint once it has read its body."""
+    if actor is None:
+        return  # the endpoint's own auth dependency answers 401
+    key = idempotency.extract_key(idempotency_key, b"")
+    if key is not None:
+        request.state.streamed_idempotency = (f"user:{actor.user_id}", key)
+
+
+async def claim_streamed(request: Request, digest: bytes) -> None:
+    """Claim the key of an ``IdempotentStream`` route, the request fingerprinted by ``digest``
+    (what identifies the body: for a file upload, the file and its name, not the framing)."""
+    pending: tuple[str, str] | None = getattr(request.state, "streamed_idempotency", None)
+    if pending is not None:
+        await _claim(request, *pending, digest)
+
+
 def idempotent_by(field: str) -> DependsParam:
     """Keys of an anonymous route, scoped by the (lowercased) body field ``field``."""
 
@@ -101,8 +130,13 @@ async def ignored() -> None:
 
 
 Idempotent = Depends(per_user)
+IdempotentStream = Depends(per_user_streamed)
 NaturallyIdempotent = Depends(ignored)
-POLICIES: tuple[Callable[..., Coroutine[Any, Any, None]], ...] = (per_user, ignored)
+POLICIES: tuple[Callable[..., Coroutine[Any, Any, None]], ...] = (
+    per_user,
+    per_user_streamed,
+    ignored,
+)
 
 
 async def _replayed(request: Request, replay: Exception) -> Response:

@@ -12,8 +12,8 @@ same table. Nothing widens a scope with a bare condition.
 
 Protected are the rows a user can name by id: jobs, leads, quotes, conversations and their
 messages, escrow accounts, milestones, reviews, disputes, events, in-app notifications, vendor
-profiles, denial counts. Rows a user only ever reaches as their own (the account, the wallet,
-notification preferences, push subscriptions) are read by the actor's own id.
+profiles, denial counts, uploads. Rows a user only ever reaches as their own (the account, the
+wallet, notification preferences, push subscriptions) are read by the actor's own id.
 
 ``SYSTEM`` (the scheduler, commands, and the cascades a user's action sets off on rows that user
 may not see, such as closing the other vendors' leads when a job is awarded) sees everything, as
@@ -35,11 +35,13 @@ from tradematch.escrow.models import EscrowAccount
 from tradematch.events.models import EventAudience, EventRecord
 from tradematch.jobs.models import Job
 from tradematch.leads.models import Lead
+from tradematch.leads.states import PHOTO_LEAD_STATES
 from tradematch.messaging.models import Conversation, Message
 from tradematch.milestones.models import Milestone
 from tradematch.notifications.models import Notification
 from tradematch.quotes.models import Quote
 from tradematch.reviews.models import Review
+from tradematch.uploads.models import Upload
 from tradematch.vendors.models import VendorProfile
 
 Model = TypeVar("Model")
@@ -99,6 +101,7 @@ EventScope = Scope[EventRecord]
 NotificationScope = Scope[Notification]
 VendorProfileScope = Scope[VendorProfile]
 DenialScope = Scope[DenialCount]
+UploadScope = Scope[Upload]
 
 
 # --- jobs ----------------------------------------------------------------------------------
@@ -257,5 +260,35 @@ def notifications_of(actor: Actor) -> NotificationScope:
     return _scope(Notification.user_id == actor.user_id)
 
 
+def every_notification_for(actor: Actor) -> NotificationScope:
+    """Every user's notifications, for admins (who look after delivery: the dead letters);
+    nothing for anyone else."""
+    return _everything() if actor.is_admin else _nothing()
+
+
 def denial_counts_visible_to(actor: Actor) -> DenialScope:
     return _everything() if actor.is_admin else _nothing()
+
+
+# --- uploads -------------------------------------------------------------------------------
+
+
+def uploads_readable_by(actor: Actor) -> UploadScope:
+    """An upload is readable by whoever may read what it is attached to: job photos by the
+    job's customer and the vendors holding a lead in play on it (``PHOTO_LEAD_STATES``, as in
+    their lead view); message attachments by the conversation's two parties; milestone evidence
+    by the job's two parties in contract. Admins read every attached upload. Unattached, by its
+    uploader alone (not even admins: it is shared with nobody yet)."""
+    unattached = and_(
+        Upload.job_id.is_(None), Upload.message_id.is_(None), Upload.milestone_id.is_(None)
+    )
+    leads_in_play = leads_held_by(actor) & Lead.status.in_(PHOTO_LEAD_STATES)
+    return _scope(
+        or_(
+            and_(unattached, Upload.uploader_id == actor.user_id),
+            Upload.job_id.in_(select(Job.id).where(jobs_owned_by(actor))),
+            Upload.job_id.in_(select(Lead.job_id).where(leads_in_play)),
+            Upload.message_id.in_(select(Message.id).where(messages_visible_to(actor))),
+            Upload.milestone_id.in_(select(Milestone.id).where(milestones_in_contract(actor))),
+        )
+    )

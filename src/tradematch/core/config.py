@@ -122,6 +122,27 @@ class Settings(BaseSettings):
         description="Live updates: messages queued per socket. A client further behind is "
         "disconnected with close code 4000 and should reconnect with resume_from.",
     )
+    # Uploads (uploads/): photos and PDFs attached to jobs, messages and milestone evidence.
+    upload_max_bytes: int = Field(
+        10 * 1024 * 1024,
+        ge=1024,
+        le=1024 * 1024 * 1024,
+        description="Largest upload accepted, in bytes (a larger body is cut off with 413).",
+    )
+    upload_max_pixels: int = Field(
+        40_000_000,
+        ge=1,
+        le=89_000_000,
+        description="Largest image accepted, in pixels (width x height); refuses "
+        "decompression bombs before decoding. At most Pillow's own bomb threshold.",
+    )
+    upload_url_ttl_seconds: int = Field(
+        600,
+        ge=30,
+        le=86_400,
+        description="Life of the signed upload links in API responses (rounded up to the next "
+        "five minutes).",
+    )
     db_pool_size: int = Field(10, ge=1, le=200, description="Connections per process.")
     log_level: str = Field("INFO", description="Python log level name.")
     log_json: bool = Field(True, description="JSON logs (false: human-readable console logs).")

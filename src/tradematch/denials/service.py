@@ -52,6 +52,9 @@ class DenialRecorder:
     def __init__(self, max_keys: int = MAX_KEYS) -> None:
         self.max_keys = max_keys
         self._tally: dict[tuple[datetime, str, int], _Tally] = {}
+        # One flush at a time: the admin view flushes before it reads, and must not read while
+        # the periodic flush holds counts it took but has not committed yet.
+        self._flushing = asyncio.Lock()
 
     def record(self, actor_id: str | None, role: str | None, status: int) -> None:
         if status not in COUNTED_STATUSES:
@@ -100,17 +103,19 @@ class DenialRecorder:
                 tally.last_seen_at = max(tally.last_seen_at, row["last_seen_at"])
 
     async def flush(self, sessionmaker: async_sessionmaker[AsyncSession]) -> int:
-        """Add the tally to the table; return how many denials were written."""
-        rows = self._take()
-        if not rows:
-            return 0
-        try:
-            async with unit_of_work(sessionmaker) as session:
-                await repository.add_denial_counts(session, rows)
-        except BaseException:
-            self._give_back(rows)
-            raise
-        return sum(row["count"] for row in rows)
+        """Add the tally to the table; return how many denials were written. Returns only once
+        every count taken before it, by this call or one already running, is committed."""
+        async with self._flushing:
+            rows = self._take()
+            if not rows:
+                return 0
+            try:
+                async with unit_of_work(sessionmaker) as session:
+                    await repository.add_denial_counts(session, rows)
+            except BaseException:
+                self._give_back(rows)
+                raise
+            return sum(row["count"] for row in rows)
 
     async def run(
         self, sessionmaker: async_sessionmaker[AsyncSession], period: float, stop: asyncio.Event

@@ -37,12 +37,14 @@ async def any_of_job(session: AsyncSession, scope: EventScope, job_id: str) -> b
 
 
 async def all_in_chain_order(
-    session: AsyncSession, batch: int = 1000
+    session: AsyncSession, batch: int = 1000, *, job_id: str | None = None
 ) -> AsyncIterator[EventRecord]:
-    """Every event, chain by chain (job), in chain order — streamed."""
+    """Every event (or one job's), chain by chain (job), in chain order — streamed."""
     statement = select(EventRecord).order_by(
         EventRecord.job_id.nulls_first(), EventRecord.chain_index
     )
+    if job_id is not None:
+        statement = statement.where(EventRecord.job_id == job_id)
     result = await session.stream_scalars(statement.execution_options(yield_per=batch))
     async for record in result:
         yield record

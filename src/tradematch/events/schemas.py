@@ -38,3 +38,16 @@ class AdminEventView(EventView):
 class AdminEventPage(ResponseModel):
     items: list[AdminEventView]
     next_after: int
+
+
+class ChainBreak(ResponseModel):
+    event_id: str
+    seq: int
+    reason: str
+
+
+class ChainVerification(ResponseModel):
+    job_id: str
+    ok: bool
+    events: int
+    first_break: ChainBreak | None

@@ -1,5 +1,6 @@
 """Reading the event log as a given user may see it: their feed, a job's history, the admin's
-whole log, and the masked view of one event (also what the live-update socket sends)."""
+whole log and one job's chain verification, and the masked view of one event (also what the
+live-update socket sends)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,15 @@ from tradematch.events import repository
 from tradematch.events.models import EventRecord
 from tradematch.events.repository import NewEvent as NewEvent  # what the live-update hub reads
 from tradematch.events.repository import NewEvents
-from tradematch.events.schemas import AdminEventPage, AdminEventView, EventPage, EventView
+from tradematch.events.schemas import (
+    AdminEventPage,
+    AdminEventView,
+    ChainBreak,
+    ChainVerification,
+    EventPage,
+    EventView,
+)
+from tradematch.events.verify import verify_chains
 
 
 def masked_payload(payload: dict[str, Any]) -> dict[str, Any]:
@@ -114,3 +123,24 @@ async def new_events(
 
 async def last_seq(conn: Any) -> int | None:
     return await repository.last_seq(conn)
+
+
+async def verify_job_chain(session: AsyncSession, actor: Actor, job_id: str) -> ChainVerification:
+    """Walk one job's hash chain (as ``tradematch events verify`` does for all) and name the
+    first event that does not match (admins). A job without events does not exist: every job
+    begins with ``JOB_CREATED``."""
+    require(actor, Role.ADMIN)
+    report = await verify_chains(session, job_id=job_id)
+    if report.events == 0:
+        raise NotFound("Job not found")
+    first = report.breaks[0] if report.breaks else None
+    return ChainVerification(
+        job_id=job_id,
+        ok=report.ok,
+        events=report.events,
+        first_break=(
+            ChainBreak(event_id=first.event_id, seq=first.seq, reason=first.reason)
+            if first
+            else None
+        ),
+    )

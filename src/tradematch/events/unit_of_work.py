@@ -9,12 +9,18 @@ failed unit is left behind.
         await leads.tasks.expire_offers(session, settings, job_id, now)
 
 Reading needs no unit of work: ``async with sessionmaker() as session`` reads and rolls back.
+
+ROLLBACK undoes everything a unit did in the database. What it did elsewhere (a file written to
+the upload store) registers an undo step with ``on_rollback``: the steps run, latest first, after
+the unit rolled back, and are forgotten when it commits. A failing step is logged and the others
+still run.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -23,6 +29,25 @@ from tradematch.core import outage
 from tradematch.events import log
 
 Sessionmaker = async_sessionmaker[AsyncSession]
+Undo = Callable[[], Awaitable[None]]
+
+logger = logging.getLogger(__name__)
+
+_UNDO = "tradematch.undo_on_rollback"
+
+
+def on_rollback(session: AsyncSession, undo: Undo) -> None:
+    """Run ``undo`` if the unit of work that owns ``session`` rolls back (not if it commits)."""
+    session.info.setdefault(_UNDO, []).append(undo)
+
+
+async def _undo(session: AsyncSession) -> None:
+    steps: list[Undo] = session.info.pop(_UNDO, [])
+    for step in reversed(steps):
+        try:
+            await step()
+        except Exception:
+            logger.exception("undoing a side effect of a rolled-back transaction failed")
 
 
 @asynccontextmanager
@@ -42,6 +67,8 @@ async def unit_of_work(sessionmaker: Sessionmaker) -> AsyncIterator[AsyncSession
                 with contextlib.suppress(Exception):  # the connection is gone
                     await session.rollback()
                 raise outage.CommitOutcomeUnknown() from exc
+            session.info.pop(_UNDO, None)
         except BaseException:
             await session.rollback()
+            await _undo(session)
             raise

@@ -29,14 +29,15 @@ class Report:
         return not self.breaks
 
 
-async def verify_chains(session: AsyncSession) -> Report:
+async def verify_chains(session: AsyncSession, *, job_id: str | None = None) -> Report:
+    """Walk every job's chain (or only ``job_id``'s) and report the first break of each."""
     breaks: list[Break] = []
     broken_chains: set[str | None] = set()
     chains = 0
     events = 0
     current: object = object()
     expected_index, expected_prev = 1, None
-    async for record in repository.all_in_chain_order(session):
+    async for record in repository.all_in_chain_order(session, job_id=job_id):
         events += 1
         if record.job_id != current:
             current = record.job_id

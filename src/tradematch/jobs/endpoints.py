@@ -20,6 +20,7 @@ from tradematch.jobs.schemas import (
 from tradematch.jobs.states import JOB
 from tradematch.leads import service as leads
 from tradematch.leads.schemas import EngagedVendorList
+from tradematch.uploads.deps import UploadLinksDep
 
 router = APIRouter(tags=["jobs"], route_class=TransactionalRoute)
 
@@ -39,17 +40,20 @@ async def create_job(body: JobCreate, actor: CustomerDep, session: SessionDep) -
 async def list_jobs(
     actor: CustomerOrAdminDep,
     session: SessionDep,
+    links: UploadLinksDep,
     status: Annotated[str | None, Query(pattern="^(" + "|".join(JOB.states) + ")$")] = None,
     cursor: Annotated[str | None, Query(max_length=40, pattern="^job_[0-9A-Z]{26}$")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> JobList:
     """My jobs, newest first (admin: every job)."""
-    return await service.list_mine(session, actor, limit=limit, cursor=cursor, status=status)
+    return await service.list_mine(session, actor, links, limit=limit, cursor=cursor, status=status)
 
 
 @router.get("/jobs/{job_id}", response_model=JobDetail)
-async def get_job(job_id: str, actor: CustomerOrAdminDep, session: SessionDep) -> JobDetail:
-    return await service.get(session, actor, job_id)
+async def get_job(
+    job_id: str, actor: CustomerOrAdminDep, session: SessionDep, links: UploadLinksDep
+) -> JobDetail:
+    return await service.get(session, actor, links, job_id)
 
 
 @router.patch("/jobs/{job_id}", response_model=JobChanged, dependencies=[Idempotent])

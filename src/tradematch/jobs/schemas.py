@@ -1,13 +1,15 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
 from tradematch.kit.catalogue import Timeframe, Trade
 from tradematch.kit.money import Money, Pounds
 from tradematch.kit.postcodes import Postcode
 from tradematch.kit.schemas import LongText, RequestModel, ResponseModel, Title
+from tradematch.uploads.schemas import UploadIds, UploadView
 
 
 class JobCreate(RequestModel):
@@ -18,6 +20,7 @@ class JobCreate(RequestModel):
     timeframe: Timeframe
     description: LongText | None = None
     postcode: Postcode | None = None
+    photo_upload_ids: UploadIds = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _budget_order(self) -> JobCreate:
@@ -34,6 +37,9 @@ class JobUpdate(RequestModel):
     timeframe: Timeframe | None = None
     description: LongText | None = None
     postcode: Postcode | None = None
+    photo_upload_ids: Annotated[
+        UploadIds | None, Field(description="The draft's photos, replacing the current ones.")
+    ] = None
 
     @model_validator(mode="after")
     def _something(self) -> JobUpdate:
@@ -83,6 +89,7 @@ class JobDetail(ResponseModel):
     updated_at: datetime
     published_at: datetime | None
     cancelled_at: datetime | None
+    photo_uploads: list[UploadView]
 
 
 class JobList(ResponseModel):

@@ -23,6 +23,9 @@ from tradematch.jobs.states import JOB
 from tradematch.kit.ids import new_id
 from tradematch.kit.pagination import page
 from tradematch.kit.postcodes import outcode_of
+from tradematch.uploads import service as uploads
+from tradematch.uploads.links import UploadLinks
+from tradematch.uploads.schemas import UploadView
 
 Child = TypeVar("Child")
 
@@ -70,7 +73,7 @@ async def lock_with(
     return job, child
 
 
-def _detail(job: Job, leads_assigned: int) -> JobDetail:
+def _detail(job: Job, leads_assigned: int, photos: list[UploadView]) -> JobDetail:
     return JobDetail(
         job_id=job.id,
         status=job.status,
@@ -86,6 +89,7 @@ def _detail(job: Job, leads_assigned: int) -> JobDetail:
         updated_at=job.updated_at,
         published_at=job.published_at,
         cancelled_at=job.cancelled_at,
+        photo_uploads=photos,
     )
 
 
@@ -108,12 +112,17 @@ async def create(session: AsyncSession, actor: Actor, request: JobCreate) -> Job
             status="draft",
         ),
     )
+    await uploads.attach_job_photos(session, actor, job.id, request.photo_upload_ids, replace=False)
     event_id = emit(
         session,
         EventType.JOB_CREATED,
         actor=actor,
         job_id=job.id,
-        payload={"status": job.status, "trade_category": job.trade_category},
+        payload={
+            "status": job.status,
+            "trade_category": job.trade_category,
+            "photo_upload_ids": request.photo_upload_ids,
+        },
         audience=[job.customer_id],
     )
     return JobCreated(job_id=job.id, status=job.status, event_id=event_id)
@@ -143,6 +152,10 @@ async def update_draft(
         job.outcode = outcode_of(change.postcode)
     if job.budget_min_pence > job.budget_max_pence:
         raise ValidationFailed("budget_min must not exceed budget_max")
+    if change.photo_upload_ids is not None:
+        await uploads.attach_job_photos(
+            session, actor, job.id, change.photo_upload_ids, replace=True
+        )
     await session.flush()
     event_id = emit(
         session,
@@ -155,32 +168,52 @@ async def update_draft(
     return JobChanged(job_id=job.id, status=job.status, event_id=event_id)
 
 
-async def get(session: AsyncSession, actor: Actor, job_id: str) -> JobDetail:
+async def _with_photos(
+    session: AsyncSession, actor: Actor, links: UploadLinks, rows: list[tuple[Job, int]]
+) -> list[JobDetail]:
+    photos = await uploads.views_of(session, actor, links, "job", [job.id for job, _ in rows])
+    return [_detail(job, leads_assigned, photos[job.id]) for job, leads_assigned in rows]
+
+
+async def get(session: AsyncSession, actor: Actor, links: UploadLinks, job_id: str) -> JobDetail:
     require(actor, Role.CUSTOMER, Role.ADMIN)
     found = await repository.get_with_leads_assigned(session, jobs_owned_by(actor), job_id)
     if found is None:
         raise NotFound("Job not found")
-    return _detail(*found)
+    [detail] = await _with_photos(session, actor, links, [found])
+    return detail
 
 
-async def get_for_admin(session: AsyncSession, actor: Actor, job_id: str) -> tuple[JobDetail, str]:
+async def get_for_admin(
+    session: AsyncSession, actor: Actor, links: UploadLinks, job_id: str
+) -> tuple[JobDetail, str]:
     """Any job, and its customer's id (admins only)."""
     require(actor, Role.ADMIN)
     found = await repository.get_with_leads_assigned(session, jobs_owned_by(actor), job_id)
     if found is None:
         raise NotFound("Job not found")
-    return _detail(*found), found[0].customer_id
+    [detail] = await _with_photos(session, actor, links, [found])
+    return detail, found[0].customer_id
 
 
 async def list_mine(
-    session: AsyncSession, actor: Actor, *, limit: int, cursor: str | None, status: str | None
+    session: AsyncSession,
+    actor: Actor,
+    links: UploadLinks,
+    *,
+    limit: int,
+    cursor: str | None,
+    status: str | None,
 ) -> JobList:
     require(actor, Role.CUSTOMER, Role.ADMIN)
     rows = await repository.page_with_leads_assigned(
         session, jobs_owned_by(actor), after=cursor, limit=limit, status=status
     )
     found = page(rows, limit, lambda row: row[0].id)
-    return JobList(items=[_detail(*row) for row in found.items], next_cursor=found.next_cursor)
+    return JobList(
+        items=await _with_photos(session, actor, links, found.items),
+        next_cursor=found.next_cursor,
+    )
 
 
 async def live_short_of_leads(

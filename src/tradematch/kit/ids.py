@@ -12,7 +12,22 @@ import time
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 PREFIXES = frozenset(
-    {"usr", "job", "lead", "quote", "conv", "msg", "ms", "esc", "rev", "evt", "ntf", "dsp", "txn"}
+    {
+        "usr",
+        "job",
+        "lead",
+        "quote",
+        "conv",
+        "msg",
+        "ms",
+        "esc",
+        "rev",
+        "evt",
+        "ntf",
+        "dsp",
+        "txn",
+        "upl",
+    }
 )
 
 

@@ -63,6 +63,13 @@ async def try_transaction_lock(session: AsyncSession, key: int) -> bool:
     return bool(result.scalar_one())
 
 
+async def transaction_lock(session: AsyncSession, name: str) -> None:
+    """Wait for the advisory lock ``name`` and hold it until the transaction ends."""
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": name}
+    )
+
+
 @asynccontextmanager
 async def one_process_at_a_time(
     sessionmaker: async_sessionmaker[AsyncSession], name: str

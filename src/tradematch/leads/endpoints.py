@@ -17,6 +17,7 @@ from tradematch.leads.schemas import (
     LeadPreview,
 )
 from tradematch.leads.states import LEAD
+from tradematch.uploads.deps import UploadLinksDep
 
 router = APIRouter(tags=["leads"], route_class=TransactionalRoute)
 
@@ -27,18 +28,23 @@ LeadStatusFilter = Annotated[str | None, Query(pattern="^(" + "|".join(LEAD.stat
 async def list_leads(
     actor: VendorDep,
     session: SessionDep,
+    links: UploadLinksDep,
     status: LeadStatusFilter = None,
     cursor: Annotated[str | None, Query(max_length=40, pattern="^lead_[0-9A-Z]{26}$")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> LeadList:
     """My leads, newest first; offered leads are previews (customer hidden until accepted)."""
-    return await service.list_leads(session, actor, limit=limit, cursor=cursor, status=status)
+    return await service.list_leads(
+        session, actor, links, limit=limit, cursor=cursor, status=status
+    )
 
 
 @router.get("/leads/{lead_id}", response_model=LeadDetail | LeadPreview)
-async def get_lead(lead_id: str, actor: VendorDep, session: SessionDep) -> LeadDetail | LeadPreview:
+async def get_lead(
+    lead_id: str, actor: VendorDep, session: SessionDep, links: UploadLinksDep
+) -> LeadDetail | LeadPreview:
     """One of my leads (preview before acceptance, detail with customer contact after)."""
-    return await service.get_lead(session, actor, lead_id)
+    return await service.get_lead(session, actor, links, lead_id)
 
 
 @router.post("/leads/{lead_id}/accept", response_model=LeadAccepted, dependencies=[Idempotent])

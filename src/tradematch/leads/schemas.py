@@ -11,6 +11,7 @@ from tradematch.kit.catalogue import Timeframe, Trade
 from tradematch.kit.money import Money
 from tradematch.kit.schemas import Reason, RequestModel, ResponseModel
 from tradematch.kit.text import Redacted
+from tradematch.uploads.schemas import UploadView
 
 
 class LeadPreview(ResponseModel):
@@ -32,6 +33,9 @@ class LeadPreview(ResponseModel):
     approx_distance_miles: float
     offered_at: datetime
     expires_at: datetime
+    photo_uploads: list[UploadView] = Field(
+        description="The job's photos (contact details in their names redacted)."
+    )
     contact_unlocked: bool = Field(False, description="False: customer details are hidden.")
 
 
@@ -62,6 +66,7 @@ class LeadDetail(ResponseModel):
     accepted_at: datetime | None
     conversation_id: str | None
     customer: CustomerContact
+    photo_uploads: list[UploadView] = Field(description="The job's photos.")
     contact_unlocked: bool = Field(True, description="True: customer details are shown.")
 
 

@@ -42,8 +42,11 @@ from tradematch.leads.schemas import (
     LeadPreview,
     VendorContact,
 )
-from tradematch.leads.states import ENGAGED_LEAD_STATES, LEAD
+from tradematch.leads.states import ENGAGED_LEAD_STATES, LEAD, PHOTO_LEAD_STATES
 from tradematch.messaging import service as messaging
+from tradematch.uploads import service as uploads
+from tradematch.uploads.links import UploadLinks
+from tradematch.uploads.schemas import UploadView
 from tradematch.vendors.service import rating_average
 
 ACCEPTED_MESSAGE = "Lead accepted. Customer contact details now visible."
@@ -133,9 +136,14 @@ async def has_engaged_lead(session: AsyncSession, job: Job) -> bool:
 
 
 def _vendor_view(
-    lead: Lead, job: Job, customer: User, conversation_id: str | None
+    photos: dict[str, list[UploadView]],
+    lead: Lead,
+    job: Job,
+    customer: User,
+    conversation_id: str | None,
 ) -> LeadDetail | LeadPreview:
-    """The vendor's view: contact details only while the vendor is engaged on the job."""
+    """The vendor's view: contact details only while the vendor is engaged on the job; the
+    job's photos while the lead is in play or won (as the upload scope has it)."""
     common = {
         "lead_id": lead.id,
         "job_id": job.id,
@@ -148,6 +156,7 @@ def _vendor_view(
         "approx_distance_miles": round(lead.distance_miles),
         "offered_at": lead.offered_at,
         "expires_at": lead.expires_at,
+        "photo_uploads": photos.get(job.id, []) if lead.status in PHOTO_LEAD_STATES else [],
     }
     if lead.status in ENGAGED_LEAD_STATES:
         return LeadDetail(
@@ -171,25 +180,42 @@ def _vendor_view(
     )
 
 
+async def _job_photos(
+    session: AsyncSession, actor: Actor, links: UploadLinks, leads: list[Lead]
+) -> dict[str, list[UploadView]]:
+    in_play = [lead.job_id for lead in leads if lead.status in PHOTO_LEAD_STATES]
+    return await uploads.views_of(session, actor, links, "job", in_play)
+
+
 async def list_leads(
-    session: AsyncSession, actor: Actor, *, limit: int, cursor: str | None, status: str | None
+    session: AsyncSession,
+    actor: Actor,
+    links: UploadLinks,
+    *,
+    limit: int,
+    cursor: str | None,
+    status: str | None,
 ) -> LeadList:
     require(actor, Role.VENDOR)
     rows = await repository.page_of_views(
         session, leads_held_by(actor), after=cursor, limit=limit, status=status
     )
     found = page(rows, limit, lambda row: row[0].id)
+    photos = await _job_photos(session, actor, links, [row[0] for row in found.items])
     return LeadList(
-        items=[_vendor_view(*row) for row in found.items], next_cursor=found.next_cursor
+        items=[_vendor_view(photos, *row) for row in found.items], next_cursor=found.next_cursor
     )
 
 
-async def get_lead(session: AsyncSession, actor: Actor, lead_id: str) -> LeadDetail | LeadPreview:
+async def get_lead(
+    session: AsyncSession, actor: Actor, links: UploadLinks, lead_id: str
+) -> LeadDetail | LeadPreview:
     require(actor, Role.VENDOR)
     row = await repository.get_view(session, leads_held_by(actor), lead_id)
     if row is None:
         raise NotFound("Lead not found")
-    return _vendor_view(*row)
+    photos = await _job_photos(session, actor, links, [row[0]])
+    return _vendor_view(photos, *row)
 
 
 def _admin_view(lead: Lead) -> LeadAdmin:

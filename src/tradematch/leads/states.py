@@ -28,3 +28,5 @@ LEAD = StateMachine(
 OPEN_LEAD_STATES = ("offered", "accepted", "quote_sent")
 # Lead states in which the vendor has accepted and may message the customer.
 ENGAGED_LEAD_STATES = ("accepted", "quote_sent", "quote_accepted")
+# Lead states in which the vendor sees the job's photos (as in its lead view): in play or won.
+PHOTO_LEAD_STATES = (*OPEN_LEAD_STATES, "quote_accepted")

@@ -16,6 +16,7 @@ from tradematch.messaging.schemas import (
     MessageSent,
     SendMessage,
 )
+from tradematch.uploads.deps import UploadLinksDep
 
 router = APIRouter(tags=["messaging"], route_class=TransactionalRoute)
 
@@ -33,6 +34,7 @@ async def get_messages(
     conversation_id: str,
     actor: ActorDep,
     session: SessionDep,
+    links: UploadLinksDep,
     order: Annotated[Literal["newest_first", "oldest_first"], Query()] = "newest_first",
     cursor: Annotated[
         int | None, Query(ge=0, le=2_147_483_647, description="`next_cursor` of the previous page.")
@@ -43,6 +45,7 @@ async def get_messages(
     return await service.read_page(
         session,
         actor,
+        links,
         conversation_id,
         limit=limit,
         cursor=cursor,
@@ -59,7 +62,9 @@ async def get_messages(
 async def send_message(
     conversation_id: str, body: SendMessage, actor: ActorDep, session: SessionDep
 ) -> MessageSent:
-    """Send text or https attachments. 403 MESSAGING_DISABLED unless the conversation is open."""
+    """Send text, https attachments or uploads (`attachment_upload_ids`, your own unattached
+    uploads; at most 10 attachments in all). 403 MESSAGING_DISABLED unless the conversation is
+    open."""
     return await service.send(session, actor, conversation_id, body)
 
 

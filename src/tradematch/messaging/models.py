@@ -57,7 +57,10 @@ class Message(CreatedAt, Base):
         CheckConstraint(
             "(kind = 'system') = (sender_id IS NULL) OR kind = 'quote_reference'", name="sender"
         ),
-        CheckConstraint("body IS NOT NULL OR jsonb_array_length(attachments) > 0", name="content"),
+        CheckConstraint(
+            "body IS NOT NULL OR jsonb_array_length(attachments) > 0 OR kind = 'attachment'",
+            name="content",
+        ),
     )
 
 

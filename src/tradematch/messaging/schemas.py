@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 from pydantic import AnyUrl, Field, UrlConstraints, model_validator
 
 from tradematch.kit.schemas import LongText, RequestModel, ResponseModel
+from tradematch.uploads.schemas import UploadIds, UploadView
 
 HttpsUrl = Annotated[
     AnyUrl, UrlConstraints(max_length=2048, allowed_schemes=["https"], host_required=True)
@@ -15,11 +16,14 @@ HttpsUrl = Annotated[
 class SendMessage(RequestModel):
     body: LongText | None = None
     attachments: Annotated[list[HttpsUrl], Field(max_length=10)] = Field(default_factory=list)
+    attachment_upload_ids: UploadIds = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _content(self) -> SendMessage:
-        if self.body is None and not self.attachments:
+        if self.body is None and not self.attachments and not self.attachment_upload_ids:
             raise ValueError("a message needs a body or at least one attachment")
+        if len(self.attachments) + len(self.attachment_upload_ids) > 10:
+            raise ValueError("a message carries at most 10 attachments (URLs and uploads)")
         return self
 
 
@@ -38,6 +42,7 @@ class MessageView(ResponseModel):
     sender_role: Literal["customer", "vendor", "system"]
     body: str | None
     attachments: list[str]
+    attachment_uploads: list[UploadView]
     quote_id: str | None
     created_at: datetime
 

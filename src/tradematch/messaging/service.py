@@ -29,6 +29,9 @@ from tradematch.messaging.schemas import (
     MessageView,
     SendMessage,
 )
+from tradematch.uploads import service as uploads
+from tradematch.uploads.links import UploadLinks
+from tradematch.uploads.schemas import UploadView
 
 LEAD_ACCEPTED_TEXT = "Lead accepted. Messaging enabled."
 
@@ -103,7 +106,7 @@ async def lock_for_leads(session: AsyncSession, lead_ids: list[str]) -> list[str
     return await repository.lock_for_leads(session, lead_ids)
 
 
-def _view(message: Message, conversation: Conversation) -> MessageView:
+def _view(message: Message, conversation: Conversation, attached: list[UploadView]) -> MessageView:
     if message.sender_id is None:
         role = "system"
     elif message.sender_id == conversation.customer_id:
@@ -119,6 +122,7 @@ def _view(message: Message, conversation: Conversation) -> MessageView:
         sender_role=role,
         body=message.body,
         attachments=list(message.attachments or []),
+        attachment_uploads=attached,
         quote_id=message.quote_id,
         created_at=message.created_at,
     )
@@ -127,6 +131,7 @@ def _view(message: Message, conversation: Conversation) -> MessageView:
 async def read_page(
     session: AsyncSession,
     actor: Actor,
+    links: UploadLinks,
     conversation_id: str,
     *,
     limit: int,
@@ -145,8 +150,12 @@ async def read_page(
         newest_first=newest_first,
     )
     found = page(messages, limit, lambda message: message.position)
+    attached = await uploads.views_of(
+        session, actor, links, "message", [m.id for m in found.items if m.kind == "attachment"]
+    )
     return MessagePage(
-        items=[_view(m, conversation) for m in found.items], next_cursor=found.next_cursor
+        items=[_view(m, conversation, attached.get(m.id, [])) for m in found.items],
+        next_cursor=found.next_cursor,
     )
 
 
@@ -170,10 +179,18 @@ async def send(
         {
             "id": new_id("msg"),
             "sender_id": actor.user_id,
-            "kind": "attachment" if attachments else "text",
+            "kind": "attachment" if attachments or request.attachment_upload_ids else "text",
             "body": request.body,
             "attachments": attachments,
         },
+    )
+    await uploads.attach(
+        session,
+        actor,
+        request.attachment_upload_ids,
+        parent="message",
+        parent_id=message.id,
+        images_only=False,
     )
     recipient = (
         conversation.vendor_id
@@ -193,6 +210,7 @@ async def send(
             "position": message.position,
             "kind": message.kind,
             "sender_id": actor.user_id,
+            "attachment_upload_ids": request.attachment_upload_ids,
         },
         audience=[conversation.customer_id, conversation.vendor_id],
         context=NotificationContext(

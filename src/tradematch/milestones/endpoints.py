@@ -12,14 +12,17 @@ from tradematch.milestones.schemas import (
     RequestChanges,
     SubmitMilestone,
 )
+from tradematch.uploads.deps import UploadLinksDep
 
 router = APIRouter(tags=["milestones"], route_class=TransactionalRoute)
 
 
 @router.get("/jobs/{job_id}/milestones", response_model=MilestoneList)
-async def list_milestones(job_id: str, actor: ActorDep, session: SessionDep) -> MilestoneList:
+async def list_milestones(
+    job_id: str, actor: ActorDep, session: SessionDep, links: UploadLinksDep
+) -> MilestoneList:
     """The job's milestones, for its customer and the winning vendor (and admins)."""
-    return await service.list_for_job(session, actor, job_id)
+    return await service.list_for_job(session, actor, links, job_id)
 
 
 @router.post(
@@ -28,7 +31,8 @@ async def list_milestones(job_id: str, actor: ActorDep, session: SessionDep) -> 
 async def submit_milestone(
     milestone_id: str, body: SubmitMilestone, actor: VendorDep, session: SessionDep
 ) -> MilestoneChanged:
-    """Submit a milestone with evidence (https photos, description); only while escrow is funded."""
+    """Submit a milestone with evidence (a description, and photos as https URLs and/or your own
+    unattached image uploads, at most 10 in all); only while escrow is funded."""
     return await service.submit(session, actor, milestone_id, body.completion_evidence)
 
 

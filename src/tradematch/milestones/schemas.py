@@ -1,18 +1,33 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from tradematch.kit.money import Money
 from tradematch.kit.schemas import LongText, Reason, RequestModel, ResponseModel
 from tradematch.messaging.schemas import HttpsUrl
+from tradematch.uploads.schemas import UploadIds, UploadView
 
 
 class Evidence(RequestModel):
     photos: Annotated[list[HttpsUrl], Field(max_length=10)] = Field(default_factory=list)
+    photo_upload_ids: UploadIds = Field(default_factory=list)
     description: LongText
+
+    @model_validator(mode="after")
+    def _at_most_ten_photos(self) -> Evidence:
+        if len(self.photos) + len(self.photo_upload_ids) > 10:
+            raise ValueError("evidence carries at most 10 photos (URLs and uploads)")
+        return self
+
+
+class EvidenceView(ResponseModel):
+    description: str
+    photos: list[str]
+    photo_upload_ids: list[str]
+    photo_uploads: list[UploadView]
 
 
 class SubmitMilestone(RequestModel):
@@ -30,7 +45,7 @@ class MilestoneView(ResponseModel):
     title: str
     amount: Money
     status: str
-    evidence: dict[str, Any] | None
+    evidence: EvidenceView | None
     changes_reason: str | None
     submitted_at: datetime | None
     approved_at: datetime | None

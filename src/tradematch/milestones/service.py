@@ -25,9 +25,18 @@ from tradematch.kit.ids import new_id
 from tradematch.messaging import service as messaging
 from tradematch.milestones import repository
 from tradematch.milestones.models import Milestone
-from tradematch.milestones.schemas import Evidence, MilestoneChanged, MilestoneList, MilestoneView
+from tradematch.milestones.schemas import (
+    Evidence,
+    EvidenceView,
+    MilestoneChanged,
+    MilestoneList,
+    MilestoneView,
+)
 from tradematch.milestones.states import MILESTONE
 from tradematch.quotes.models import WHOLE_JOB, MilestonePlanEntry, Quote
+from tradematch.uploads import service as uploads
+from tradematch.uploads.links import UploadLinks
+from tradematch.uploads.schemas import UploadView
 
 SUBMITTED_TEXT = "Vendor submitted milestone for approval"
 APPROVED_TEXT = "Milestone approved. Payment releasing."
@@ -60,7 +69,22 @@ async def create_from_plan(
     )
 
 
-def view(milestone: Milestone) -> MilestoneView:
+def _evidence(milestone: Milestone, attached: list[UploadView]) -> EvidenceView | None:
+    """The current submission's evidence; uploads of earlier submissions stay attached (and
+    named in their MILESTONE_SUBMITTED events) but are not part of it."""
+    if milestone.evidence is None:
+        return None
+    ids = list(milestone.evidence.get("photo_upload_ids", []))
+    by_id = {upload.upload_id: upload for upload in attached}
+    return EvidenceView(
+        description=milestone.evidence.get("description", ""),
+        photos=list(milestone.evidence.get("photos", [])),
+        photo_upload_ids=ids,
+        photo_uploads=[by_id[i] for i in ids if i in by_id],
+    )
+
+
+def view(milestone: Milestone, attached: list[UploadView]) -> MilestoneView:
     return MilestoneView(
         milestone_id=milestone.id,
         job_id=milestone.job_id,
@@ -68,7 +92,7 @@ def view(milestone: Milestone) -> MilestoneView:
         title=milestone.title,
         amount=milestone.amount_pence,
         status=milestone.status,
-        evidence=milestone.evidence,
+        evidence=_evidence(milestone, attached),
         changes_reason=milestone.changes_reason,
         submitted_at=milestone.submitted_at,
         approved_at=milestone.approved_at,
@@ -76,12 +100,17 @@ def view(milestone: Milestone) -> MilestoneView:
     )
 
 
-async def list_for_job(session: AsyncSession, actor: Actor, job_id: str) -> MilestoneList:
+async def list_for_job(
+    session: AsyncSession, actor: Actor, links: UploadLinks, job_id: str
+) -> MilestoneList:
     job = await jobs.find(session, jobs_in_contract(actor), job_id)
     if job is None:
         raise NotFound("Job not found")
     found = await repository.for_job(session, milestones_in_contract(actor), job.id)
-    return MilestoneList(items=[view(m) for m in found])
+    attached = await uploads.views_of(
+        session, actor, links, "milestone", [m.id for m in found if m.evidence]
+    )
+    return MilestoneList(items=[view(m, attached.get(m.id, [])) for m in found])
 
 
 async def _locked(
@@ -134,9 +163,20 @@ async def submit(
     milestone, job, escrow = await _locked(session, actor, milestone_id)
     escrow_service.require_funded(escrow, "submit_milestone")
     milestone.status = MILESTONE.transition(milestone.status, "submit")
-    milestone.evidence = evidence.model_dump(mode="json")
+    # Evidence without uploads is stored as before they existed.
+    milestone.evidence = evidence.model_dump(
+        mode="json", exclude=set() if evidence.photo_upload_ids else {"photo_upload_ids"}
+    )
     milestone.submitted_at = clock.now()
     milestone.changes_reason = None
+    await uploads.attach(
+        session,
+        actor,
+        evidence.photo_upload_ids,
+        parent="milestone",
+        parent_id=milestone.id,
+        images_only=True,
+    )
     event_id = await _tell_both(
         session,
         actor,

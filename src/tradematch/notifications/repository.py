@@ -395,3 +395,19 @@ async def mark_failed(
 async def dead_counts(session: AsyncSession) -> dict[str, int]:
     rows = (await session.execute(_DEAD_COUNTS)).all()
     return {row.channel: int(row.dead) for row in rows}
+
+
+async def dead_letters(
+    session: AsyncSession, scope: NotificationScope, *, before: str | None, limit: int
+) -> list[tuple[Notification, str]]:
+    """Notifications in scope parked as dead after their last attempt, newest first (one more
+    than ``limit``), each with its event's type."""
+    statement = (
+        select(Notification, EventRecord.type)
+        .join(EventRecord, EventRecord.id == Notification.event_id)
+        .where(scope, Notification.status == "dead")
+    )
+    result = await session.execute(
+        keyset_page(statement, Notification.id, after=before, limit=limit)
+    )
+    return [(row[0], row[1]) for row in result.all()]

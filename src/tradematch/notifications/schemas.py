@@ -125,3 +125,20 @@ def _b64url(value: str) -> bytes:
         return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
     except (binascii.Error, ValueError):
         raise ValueError("must be base64url") from None
+
+
+class DeadLetter(ResponseModel):
+    notification_id: str
+    event_id: str
+    event_type: str
+    user_id: str
+    channel: str
+    title: str
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+
+
+class DeadLetterPage(ResponseModel):
+    items: list[DeadLetter]
+    next_cursor: str | None

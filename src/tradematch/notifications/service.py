@@ -1,6 +1,7 @@
-"""The user's side of notifications: the in-app inbox, channel preferences, push subscriptions.
+"""The user's side of notifications: the in-app inbox, channel preferences, push subscriptions;
+and the admins' list of notifications that could not be delivered.
 
-Everything here reads and writes only the acting user's own rows: another user's notification
+The user's side reads and writes only the acting user's own rows: another user's notification
 is not found (404), exactly like one that does not exist.
 """
 
@@ -9,13 +10,16 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tradematch.authz.actor import Actor
-from tradematch.authz.scopes import notifications_of
+from tradematch.authz.roles import Role, require
+from tradematch.authz.scopes import every_notification_for, notifications_of
 from tradematch.core.config import Settings
 from tradematch.core.errors import NotFound
 from tradematch.kit import clock
 from tradematch.kit.pagination import page
 from tradematch.notifications import repository, vapid
 from tradematch.notifications.schemas import (
+    DeadLetter,
+    DeadLetterPage,
     NotificationPage,
     NotificationRead,
     NotificationView,
@@ -95,4 +99,32 @@ async def register_push_subscription(
     )
     return PushSubscriptionView(
         subscription_id=saved.id, endpoint=saved.endpoint, created_at=saved.created_at
+    )
+
+
+async def dead_letters(
+    session: AsyncSession, actor: Actor, *, cursor: str | None, limit: int
+) -> DeadLetterPage:
+    """Notifications that failed every attempt and were parked, newest first (admins)."""
+    require(actor, Role.ADMIN)
+    rows = await repository.dead_letters(
+        session, every_notification_for(actor), before=cursor, limit=limit
+    )
+    found = page(rows, limit, lambda row: row[0].id)
+    return DeadLetterPage(
+        items=[
+            DeadLetter(
+                notification_id=n.id,
+                event_id=n.event_id,
+                event_type=event_type,
+                user_id=n.user_id,
+                channel=n.channel,
+                title=n.title,
+                attempts=n.attempts,
+                last_error=n.last_error,
+                created_at=n.created_at,
+            )
+            for n, event_type in found.items
+        ],
+        next_cursor=found.next_cursor,
     )

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, status
+from fastapi import APIRouter, Body, Query, status
 
 from tradematch.api.deps import (
     ActorDep,
@@ -38,6 +38,17 @@ router = APIRouter(tags=["quotes"], route_class=TransactionalRoute)
 async def send_quote(body: QuoteCreate, actor: VendorDep, session: SessionDep) -> QuoteSent:
     """Quote for a job whose lead I accepted; optional milestones that add up to the amount."""
     return await service.send(session, actor, body)
+
+
+@router.get("/quotes", response_model=QuoteList)
+async def my_quotes(
+    actor: VendorDep,
+    session: SessionDep,
+    job_id: Annotated[str | None, Query(max_length=40, pattern="^job_[0-9A-Z]{26}$")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+) -> QuoteList:
+    """My quotes, newest first (every status), optionally for one job."""
+    return await service.mine(session, actor, job_id=job_id, limit=limit)
 
 
 @router.get("/quotes/{quote_id}", response_model=QuoteView)

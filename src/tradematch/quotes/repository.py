@@ -42,3 +42,14 @@ async def expire_pending_for_leads(session: AsyncSession, lead_ids: list[str]) -
         .returning(Quote.id)
     )
     return list(result.scalars())
+
+
+async def in_scope(
+    session: AsyncSession, scope: QuoteScope, *, job_id: str | None, limit: int
+) -> list[Quote]:
+    """Quotes in scope, newest first, optionally of one job."""
+    statement = select(Quote).where(scope)
+    if job_id is not None:
+        statement = statement.where(Quote.job_id == job_id)
+    result = await session.execute(statement.order_by(Quote.id.desc()).limit(limit))
+    return list(result.scalars())

@@ -248,3 +248,10 @@ async def for_job(session: AsyncSession, actor: Actor, job_id: str) -> QuoteList
 async def expire_pending_for_leads(session: AsyncSession, lead_ids: list[str]) -> list[str]:
     """The pending quotes of leads that just closed expire with them."""
     return await repository.expire_pending_for_leads(session, lead_ids)
+
+
+async def mine(session: AsyncSession, actor: Actor, *, job_id: str | None, limit: int) -> QuoteList:
+    """A vendor's own quotes (every status), newest first, optionally of one job."""
+    require(actor, Role.VENDOR)
+    found = await repository.in_scope(session, quotes_visible_to(actor), job_id=job_id, limit=limit)
+    return QuoteList(items=[view(q) for q in found])

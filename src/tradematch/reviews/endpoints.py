@@ -13,6 +13,7 @@ from tradematch.reviews.schemas import (
     ReviewChanged,
     ReviewCreate,
     ReviewList,
+    ReviewOwnView,
     ReviewPosted,
     VendorResponse,
 )
@@ -59,3 +60,10 @@ async def vendor_reviews(
 ) -> ReviewList:
     """A vendor's published reviews, newest first."""
     return await service.for_vendor(session, actor, vendor_id, limit=limit, cursor=cursor)
+
+
+@router.get("/jobs/{job_id}/review", response_model=ReviewOwnView)
+async def job_review(job_id: str, actor: ActorDep, session: SessionDep) -> ReviewOwnView:
+    """The review of a job: its customer sees it with its moderation status; the vendor it is
+    about sees it once published (to respond); 404 when there is none yet."""
+    return await service.for_job(session, actor, job_id)

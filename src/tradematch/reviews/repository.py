@@ -39,3 +39,9 @@ async def held(session: AsyncSession, scope: ReviewScope) -> list[Review]:
         select(Review).where(Review.status == "held", scope).order_by(Review.id).limit(HELD_LISTED)
     )
     return list(result.scalars())
+
+
+async def for_job(session: AsyncSession, scope: ReviewScope, job_id: str) -> Review | None:
+    """The job's review (at most one), if it is in scope."""
+    statement = select(Review).where(Review.job_id == job_id, scope)
+    return (await session.execute(statement)).scalar_one_or_none()

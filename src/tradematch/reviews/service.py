@@ -222,3 +222,15 @@ async def held(session: AsyncSession, actor: Actor) -> list[ReviewOwnView]:
     """Reviews waiting for moderation (admins)."""
     require(actor, Role.ADMIN)
     return [own_view(r) for r in await repository.held(session, reviews_about(actor))]
+
+
+async def for_job(session: AsyncSession, actor: Actor, job_id: str) -> ReviewOwnView:
+    """The job's review: for the customer who wrote it (with its moderation status), the
+    vendor it is about once it is published (to respond), and admins."""
+    scope = (
+        reviews_about(actor) & published_reviews() if actor.is_vendor else reviews_written_by(actor)
+    )
+    review = await repository.for_job(session, scope, job_id)
+    if review is None:
+        raise NotFound("Review not found")
+    return own_view(review)

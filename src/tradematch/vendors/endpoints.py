@@ -5,14 +5,26 @@ from fastapi import APIRouter
 from tradematch.api.deps import ActorDep, SessionDep, VendorDep
 from tradematch.api.idempotency import Idempotent
 from tradematch.api.routing import TransactionalRoute
+from tradematch.kit.catalogue import Trade
 from tradematch.vendors import service
-from tradematch.vendors.schemas import VendorProfileOwn, VendorProfileUpdate, VendorPublicProfile
+from tradematch.vendors.schemas import (
+    TradeCatalogue,
+    VendorProfileOwn,
+    VendorProfileUpdate,
+    VendorPublicProfile,
+)
 
 router = APIRouter(tags=["vendors"], route_class=TransactionalRoute)
 
 
 class OwnProfileResponse(VendorProfileOwn):
     vendor_id: str
+
+
+@router.get("/trades", response_model=TradeCatalogue)
+async def trade_catalogue() -> TradeCatalogue:
+    """The fixed catalogue of trades (for sign-up and job forms); no sign-in needed."""
+    return TradeCatalogue(items=list(Trade))
 
 
 @router.patch("/vendors/me", response_model=OwnProfileResponse, dependencies=[Idempotent])

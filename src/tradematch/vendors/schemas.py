@@ -65,3 +65,7 @@ class VendorProfileUpdate(RequestModel):
             if getattr(self, name) is None:
                 raise ValueError(f"{name} cannot be null")
         return self
+
+
+class TradeCatalogue(ResponseModel):
+    items: list[Trade]
