@@ -4,7 +4,6 @@ vendors nearby (``marketplace``), and administrators."""
 
 from __future__ import annotations
 
-import itertools
 import os
 import uuid
 from dataclasses import dataclass, field
@@ -21,23 +20,27 @@ PASSWORD = "correct-horse-battery"
 # Places some tests use by name, with vendors of a wide radius (up to 30 miles): no area handed
 # out by ``new_area`` comes near them, or their vendors would match another test's job.
 NAMED_PLACES = ("LS1", "LS6", "SW1A", "B1", "S10", "S11")
+# Vendors placed in an area by ``new_area`` serve at most this far (the helpers' default is 5).
+AREA_RADIUS_MILES = 10
 
 
 @lru_cache(maxsize=1)
 def spaced_outcodes() -> list[str]:
-    """Outcodes at least 12 miles from each other and 40 from the named places: an area per
-    test, so vendors with a small radius in one area never match jobs of another test sharing
-    the database."""
+    """Outcodes further apart than any area vendor's radius and 40 miles from the named places:
+    an area per test, so vendors in one area never match jobs of another test sharing the
+    database."""
     chosen: list[str] = []
     for outcode in sorted(centroids()):
         if all(distance_miles(outcode, place) >= 40 for place in NAMED_PLACES) and all(
-            distance_miles(outcode, other) >= 12 for other in chosen
+            distance_miles(outcode, other) > AREA_RADIUS_MILES for other in chosen
         ):
             chosen.append(outcode)
     return chosen
 
 
-_areas = itertools.cycle(spaced_outcodes()[(os.getpid() % 7) :])
+# Customers who need no area of their own live here; no vendor is ever placed in it.
+CUSTOMERS_AREA, *_AREAS = spaced_outcodes()
+_areas = iter(_AREAS[(os.getpid() % 7) :])
 
 
 def _letters(count: int) -> str:
@@ -45,7 +48,11 @@ def _letters(count: int) -> str:
 
 
 def new_area() -> str:
-    return next(_areas)
+    """An area no other test of this process has had (a worker's tests share one database)."""
+    area = next(_areas, None)
+    if area is None:
+        raise RuntimeError("the tests of one process used every area: space them closer")
+    return area
 
 
 def postcode_in(outcode: str, inward: str = "1AA") -> str:
@@ -99,7 +106,7 @@ class Api:
 
     async def customer(self, *, postcode: str | None = None, **extra: Any) -> User:
         return await self.register(
-            "customer", postcode=postcode or postcode_in(new_area()), **extra
+            "customer", postcode=postcode or postcode_in(CUSTOMERS_AREA), **extra
         )
 
     async def vendor(
