@@ -13,6 +13,7 @@ from tradematch.messaging.models import Conversation, ConversationRead, Message
 from tradematch.milestones.models import Milestone
 from tradematch.notifications.models import (
     Notification,
+    NotificationCategoryPreference,
     NotificationInput,
     NotificationPreference,
     PushSubscription,
@@ -41,6 +42,7 @@ __all__ = [
     "Message",
     "Milestone",
     "Notification",
+    "NotificationCategoryPreference",
     "NotificationInput",
     "NotificationPreference",
     "Outcode",

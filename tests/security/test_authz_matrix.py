@@ -3,8 +3,9 @@
 ``MATRIX`` is the whole access policy in one table. Each row names the exact status every actor
 gets for a request that would succeed for the rightful actor:
 
-- anonymous: 401 everywhere except sign-up, sign-in, the trade catalogue, the ops probes, the
-  API docs and the dashboards' page and service worker;
+- anonymous: 401 everywhere except sign-up, sign-in, the trade catalogue, an email's
+  unsubscribe link (its signed token is the authority), the ops probes, the API docs and the
+  dashboards' page and service worker;
 - a role that may never do this: 403 ``FORBIDDEN`` (vendor on job routes, customer on leads,
   anyone but admin under ``/api/admin``);
 - the right role, someone else's object: 404 ``NOT_FOUND``, byte for byte the answer for an id
@@ -44,6 +45,7 @@ from tests.flows.users import PASSWORD, Api, User
 from tests.flows.world import ACTORS, JOB_PHOTO, World, build_world
 from tradematch.core.security import issue_token
 from tradematch.kit.ids import new_id
+from tradematch.notifications import unsubscribe
 
 
 class Row(NamedTuple):
@@ -68,6 +70,8 @@ class Case:
     accepted: bool = True  # in a fresh world: has the holder accepted its lead yet?
     stages: tuple[str, ...] = ()  # in a fresh world: how far the money side goes (support.STAGES)
     files: Body | None = None  # a multipart/form-data body (files by field) instead of JSON
+    form: str | None = None  # an application/x-www-form-urlencoded body instead of JSON
+    query: Callable[[World, str], dict[str, str]] | None = None  # given the app's signing key
 
 
 def _registration(world: World) -> dict[str, Any]:
@@ -113,6 +117,11 @@ def _message(world: World) -> dict[str, Any]:
 
 def _availability(world: World) -> dict[str, Any]:
     return {"accepting_leads": True}
+
+
+def _unsubscribe(world: World, signing_key: str) -> dict[str, str]:
+    """The link of an email to the owner (no sign-in needed: the signed token is the key)."""
+    return {"token": unsubscribe.token(signing_key, world.user("owner").user_id, "reviews")}
 
 
 def _channels(world: World) -> dict[str, Any]:
@@ -247,6 +256,11 @@ MATRIX: dict[tuple[str, str], Case] = {
     ),
     ("GET", f"{API}/notifications/preferences"): Case(SIGNED_IN),
     ("PUT", f"{API}/notifications/preferences"): Case(SIGNED_IN, _channels),
+    # an email's one-click unsubscribe link: public, the signed token names user and category
+    ("GET", f"{API}/notifications/unsubscribe"): Case(PUBLIC, query=_unsubscribe),
+    ("POST", f"{API}/notifications/unsubscribe"): Case(
+        PUBLIC, form="List-Unsubscribe=One-Click", query=_unsubscribe
+    ),
     ("POST", f"{API}/notifications/push-subscriptions"): Case(
         Row(401, 201, 201, 201, 201, 201, 201), _push_subscription
     ),
@@ -394,11 +408,20 @@ async def send(
     case: Case,
     world: World,
     headers: dict[str, str],
+    signing_key: str = "",
 ) -> httpx.Response:
+    params = case.query(world, signing_key) if case.query is not None else None
     if case.files is not None:
-        return await client.request(method, path, files=case.files(world), headers=headers)
+        return await client.request(
+            method, path, files=case.files(world), headers=headers, params=params
+        )
+    if case.form is not None:
+        form_headers = {**headers, "Content-Type": "application/x-www-form-urlencoded"}
+        return await client.request(
+            method, path, content=case.form, headers=form_headers, params=params
+        )
     body = case.body(world) if case.body is not None else None
-    return await client.request(method, path, json=body, headers=headers)
+    return await client.request(method, path, json=body, headers=headers, params=params)
 
 
 def error_shape_problems(response: httpx.Response) -> list[str]:
@@ -454,9 +477,16 @@ def test_the_matrix_covers_the_seed_and_ops_routes(app: FastAPI) -> None:
     ("method", "template"), sorted(MATRIX), ids=[f"{m} {p}" for m, p in sorted(MATRIX)]
 )
 async def test_route_boundaries(
-    method: str, template: str, api: Api, admin: User, shared_world: World, module_api: Api
+    method: str,
+    template: str,
+    app: FastAPI,
+    api: Api,
+    admin: User,
+    shared_world: World,
+    module_api: Api,
 ) -> None:
     case = MATRIX[(method, template)]
+    key = app.state.signing_key
     if case.fresh:
         world = await build_world(api, admin, accepted=case.accepted, stages=case.stages)
         client = api.client
@@ -475,7 +505,7 @@ async def test_route_boundaries(
             world = await build_world(api, admin, accepted=case.accepted, stages=case.stages)
             path = fill(template, world, case)
         succeeded = succeeded or 200 <= expected < 300
-        response = await send(client, method, path, case, world, world.headers(actor))
+        response = await send(client, method, path, case, world, world.headers(actor), key)
         if response.status_code != expected:
             failures.append(
                 f"{actor}: {response.status_code} (expected {expected}) {response.text[:300]}"
@@ -491,6 +521,7 @@ async def test_route_boundaries(
                 case,
                 world,
                 world.headers(actor),
+                key,
             )
             if ghost.status_code != 404 or ghost.json() != response.json():
                 failures.append(
@@ -523,7 +554,7 @@ async def test_bad_tokens(app: FastAPI, shared_world: World, module_api: Api) ->
         path = fill(template, shared_world, case)
         for label, token in tokens.items():
             headers = {"Authorization": f"Bearer {token}"}
-            response = await send(module_api.client, method, path, case, shared_world, headers)
+            response = await send(module_api.client, method, path, case, shared_world, headers, key)
             if response.status_code != case.expect.anonymous:
                 failures.append(
                     f"{method} {template} with {label} token: {response.status_code}"

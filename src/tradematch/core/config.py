@@ -7,9 +7,10 @@ from email.utils import parseaddr
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 import platformdirs
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tradematch.core.data_dir import persisted_secret
@@ -186,6 +187,11 @@ class Settings(BaseSettings):
     smtp_starttls: bool = Field(
         False, description="Upgrade the SMTP connection with STARTTLS (and fail without it)."
     )
+    public_url: str = Field(
+        "http://127.0.0.1:8000",
+        description="Where users reach this service (scheme, host, optional path; no trailing "
+        "slash needed): the links in notification emails, to the dashboards and to unsubscribe.",
+    )
     vapid_private_key: SecretStr | None = Field(
         None,
         description="Web push VAPID private key (base64url, raw or DER). Unset: generated once "
@@ -198,6 +204,16 @@ class Settings(BaseSettings):
     push_ttl_seconds: int = Field(
         86400, ge=0, le=2_419_200, description="How long a push service keeps an undelivered push."
     )
+
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, value: str) -> str:
+        public = urlsplit(value)
+        if public.scheme not in ("http", "https") or not public.hostname:
+            raise ValueError("TRADEMATCH_PUBLIC_URL must be an http(s) URL with a host")
+        if public.query or public.fragment:
+            raise ValueError("TRADEMATCH_PUBLIC_URL takes no query or fragment")
+        return value.rstrip("/")
 
     @model_validator(mode="after")
     def _check_notification_settings(self) -> Settings:

@@ -2,12 +2,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Path, Query, Request, status
+from fastapi.responses import HTMLResponse
 
 from tradematch.api.deps import ActorDep, EmptyBody, SessionDep, SettingsDep
-from tradematch.api.idempotency import Idempotent
+from tradematch.api.idempotency import Idempotent, NaturallyIdempotent
 from tradematch.api.routing import TransactionalRoute
-from tradematch.notifications import service
+from tradematch.notifications import service, unsubscribe
 from tradematch.notifications.schemas import (
     NOTIFICATION_ID_PATTERN,
     NotificationPage,
@@ -21,6 +22,16 @@ from tradematch.notifications.schemas import (
 router = APIRouter(tags=["notifications"], route_class=TransactionalRoute)
 
 NotificationId = Annotated[str, Path(pattern=NOTIFICATION_ID_PATTERN, max_length=40)]
+UnsubscribeToken = Annotated[
+    str,
+    Query(
+        min_length=1,
+        max_length=unsubscribe.TOKEN_MAX,
+        description="The signed token of the email's `List-Unsubscribe` link.",
+    ),
+]
+PAGE_HEADERS = {"Cache-Control": "no-store"}
+HTML_PAGE = {200: {"content": {"text/html": {"schema": {"type": "string"}}}}}
 
 
 @router.get("/notifications", response_model=NotificationPage)
@@ -87,3 +98,35 @@ async def register_push_subscription(
     """Register this browser's web push subscription (an https endpoint and its keys). A push
     service that answers 404 or 410 for it later removes it."""
     return await service.register_push_subscription(session, actor, body)
+
+
+@router.get(
+    "/notifications/unsubscribe",
+    response_class=HTMLResponse,
+    responses=HTML_PAGE,  # type: ignore[arg-type]
+)
+async def unsubscribe_page(
+    token: UnsubscribeToken, request: Request, session: SessionDep
+) -> HTMLResponse:
+    """The page an email's unsubscribe link opens (no sign-in): it changes nothing (mail
+    scanners follow links) and offers a button that sends the `POST`. An unknown or altered
+    token is a 404."""
+    page = await unsubscribe.confirmation(session, request.app.state.signing_key, token)
+    return HTMLResponse(page, headers=PAGE_HEADERS)
+
+
+@router.post(
+    "/notifications/unsubscribe",
+    response_class=HTMLResponse,
+    responses=HTML_PAGE,  # type: ignore[arg-type]
+    dependencies=[NaturallyIdempotent],
+)
+async def unsubscribe_one_click(
+    token: UnsubscribeToken, request: Request, session: SessionDep
+) -> HTMLResponse:
+    """One-click unsubscribe (RFC 8058; no sign-in): turns the email's category of
+    notifications off for email. Mail providers send the body `List-Unsubscribe=One-Click`;
+    the body is not needed (the signed token is the authority). Doing it again changes nothing.
+    An unknown or altered token is a 404."""
+    page = await unsubscribe.unsubscribe(session, request.app.state.signing_key, token)
+    return HTMLResponse(page, headers=PAGE_HEADERS)

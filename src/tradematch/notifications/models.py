@@ -8,7 +8,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tradematch.core.orm import Base, CreatedAt, Timestamps, check_in
-from tradematch.notifications.states import CHANNELS, NOTIFICATION_STATES
+from tradematch.notifications.states import CATEGORIES, CHANNELS, NOTIFICATION_STATES
 
 
 class Notification(CreatedAt, Base):
@@ -60,6 +60,21 @@ class NotificationPreference(Timestamps, Base):
     channel: Mapped[str] = mapped_column(String(16), primary_key=True)
     enabled: Mapped[bool]
     __table_args__ = (CheckConstraint(check_in("channel", CHANNELS), name="channel"),)
+
+
+class NotificationCategoryPreference(Timestamps, Base):
+    """One category of notifications turned on or off on one channel (no row: on, unless the
+    channel itself is off in ``notification_preferences``)."""
+
+    __tablename__ = "notification_category_preferences"
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    category: Mapped[str] = mapped_column(String(16), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    enabled: Mapped[bool]
+    __table_args__ = (
+        CheckConstraint(check_in("category", CATEGORIES), name="category"),
+        CheckConstraint(check_in("channel", CHANNELS), name="channel"),
+    )
 
 
 class PushSubscription(CreatedAt, Base):

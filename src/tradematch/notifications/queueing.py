@@ -44,7 +44,8 @@ class NotificationPlan:
 async def plan(
     session: AsyncSession, events: Sequence[EventLike], *, keep_inputs: bool = True
 ) -> NotificationPlan:
-    """The outbox rows for ``events``: one per (event, recipient, channel the recipient has on).
+    """The outbox rows for ``events``: one per (event, recipient, channel the recipient has on,
+    unless the event's category is turned off on that channel).
 
     With ``keep_inputs``, each event's context is kept too (``notification_inputs``) so a
     replay can apply the rules again later.
@@ -57,10 +58,16 @@ async def plan(
         wanted.extend((event.id, p) for p in plan_rules(event.type, event.context, event.actor_id))
     if not wanted:
         return result
-    channels = await repository.channels_on(session, {p.user_id for _, p in wanted})
+    recipients = {p.user_id for _, p in wanted}
+    channels = await repository.channels_on(session, recipients)
+    categories_off = await repository.categories_off(session, recipients)
     for event_id, planned in wanted:
+        off = categories_off.get(planned.user_id, set())
         for channel in planned.channels:
-            if channel in channels.get(planned.user_id, ()):
+            if (
+                channel in channels.get(planned.user_id, ())
+                and (planned.category, channel) not in off
+            ):
                 result.rows.append(
                     {
                         "id": new_id("ntf"),

@@ -17,11 +17,12 @@ from tradematch.events.models import EventRecord
 from tradematch.kit.repository import keyset_page
 from tradematch.notifications.models import (
     Notification,
+    NotificationCategoryPreference,
     NotificationInput,
     NotificationPreference,
     PushSubscription,
 )
-from tradematch.notifications.states import CHANNELS
+from tradematch.notifications.states import CATEGORIES, CHANNELS
 
 _ROWS_PER_STATEMENT = 2000  # asyncpg allows 32,767 parameters per statement
 MAX_PUSH_SUBSCRIPTIONS = 10  # per user; registering another drops the oldest
@@ -59,6 +60,29 @@ async def channels_on(session: AsyncSession, user_ids: Iterable[str]) -> dict[st
         }
         for row in users
     }
+
+
+async def categories_off(
+    session: AsyncSession, user_ids: Iterable[str]
+) -> dict[str, set[tuple[str, str]]]:
+    """For each of ``user_ids`` that turned some, the (category, channel) pairs turned off."""
+    ids = sorted(set(user_ids))
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(
+            NotificationCategoryPreference.user_id,
+            NotificationCategoryPreference.category,
+            NotificationCategoryPreference.channel,
+        ).where(
+            NotificationCategoryPreference.user_id.in_(ids),
+            NotificationCategoryPreference.enabled.is_(False),
+        )
+    )
+    off: dict[str, set[tuple[str, str]]] = {}
+    for row in rows:
+        off.setdefault(row.user_id, set()).add((row.category, row.channel))
+    return off
 
 
 async def keep_inputs(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
@@ -170,6 +194,64 @@ async def set_preferences(session: AsyncSession, user_id: str, changes: Mapping[
             set_={"enabled": statement.excluded.enabled, "updated_at": func.now()},
         )
     )
+
+
+async def category_preferences(
+    session: AsyncSession, user_id: str, channel: str
+) -> dict[str, bool]:
+    """Each category's setting on ``channel`` (on unless turned off)."""
+    rows = await session.execute(
+        select(
+            NotificationCategoryPreference.category, NotificationCategoryPreference.enabled
+        ).where(
+            NotificationCategoryPreference.user_id == user_id,
+            NotificationCategoryPreference.channel == channel,
+        )
+    )
+    stored = {row.category: row.enabled for row in rows}
+    return {category: stored.get(category, True) for category in CATEGORIES}
+
+
+async def set_category_preferences(
+    session: AsyncSession, user_id: str, channel: str, changes: Mapping[str, bool]
+) -> None:
+    if not changes:
+        return
+    statement = insert(NotificationCategoryPreference).values(
+        [
+            {"user_id": user_id, "category": category, "channel": channel, "enabled": on}
+            for category, on in changes.items()
+        ]
+    )
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["user_id", "category", "channel"],
+            set_={"enabled": statement.excluded.enabled, "updated_at": func.now()},
+        )
+    )
+
+
+async def is_active_user(session: AsyncSession, user_id: str) -> bool:
+    found = await session.scalar(select(User.id).where(User.id == user_id, User.is_active))
+    return found is not None
+
+
+async def email_subject(session: AsyncSession, event_id: str, user_id: str) -> Any | None:
+    """What an email needs to say what it is about: its event's type, job and payload, and the
+    recipient's role (None if either is gone)."""
+    row = (
+        await session.execute(
+            select(
+                EventRecord.type.label("event_type"),
+                EventRecord.job_id,
+                EventRecord.payload,
+                User.role,
+            )
+            .join(User, User.id == user_id)
+            .where(EventRecord.id == event_id)
+        )
+    ).first()
+    return row
 
 
 async def push_subscription_count(session: AsyncSession, user_id: str) -> int:

@@ -26,6 +26,7 @@ from typing import Any
 from tradematch.events.types import EventType as E
 from tradematch.notifications.states import CHANNELS
 
+DEFAULT_CATEGORY = "updates"  # an event CATEGORY_OF does not name
 TITLE_MAX = 200
 BODY_MAX = 2000
 _FIELD_MAX = 200
@@ -49,6 +50,7 @@ class Planned:
     channels: tuple[str, ...]
     title: str
     body: str
+    category: str = DEFAULT_CATEGORY
 
 
 def _both(title: str, body: str, fallback: str | None = None) -> tuple[Rule, Rule]:
@@ -182,6 +184,44 @@ RULES: dict[E, tuple[Rule, ...]] = {
 }
 
 
+# What each event is about, for turning a category off on a channel (one-click unsubscribe from
+# email). An event not named here is an "updates" one; every category is in CATEGORIES.
+CATEGORY_OF: dict[E, str] = {
+    E.LEAD_OFFERED: "leads",
+    E.LEAD_ACCEPTED: "leads",
+    E.LEAD_CLOSED: "leads",
+    E.LEAD_EXPIRED: "leads",
+    E.JOB_EXPIRED: "leads",
+    E.MESSAGE_SENT: "messages",
+    E.QUOTE_SENT: "quotes",
+    E.QUOTE_UPDATED: "quotes",
+    E.QUOTE_ACCEPTED: "quotes",
+    E.QUOTE_REJECTED: "quotes",
+    E.QUOTE_WITHDRAWN: "quotes",
+    E.ESCROW_CREATED: "payments",
+    E.ESCROW_FUNDED: "payments",
+    E.MILESTONE_SUBMITTED: "payments",
+    E.MILESTONE_APPROVED: "payments",
+    E.MILESTONE_CHANGES_REQUESTED: "payments",
+    E.PAYMENT_RELEASED: "payments",
+    E.JOB_COMPLETED: "payments",
+    E.DISPUTE_RAISED: "disputes",
+    E.DISPUTE_RESOLVED: "disputes",
+    E.REVIEW_POSTED: "reviews",
+    E.REVIEW_RESPONDED: "reviews",
+    E.REVIEW_REPLIED: "reviews",
+    E.REVIEW_MODERATED: "reviews",
+}
+
+
+def category_of(event_type: str) -> str:
+    """The category of an event type (never raises: an unknown type is an "updates" one)."""
+    try:
+        return CATEGORY_OF.get(E(event_type), DEFAULT_CATEGORY)
+    except ValueError:
+        return DEFAULT_CATEGORY
+
+
 def plan(event_type: str, context: Mapping[str, Any], actor_id: str | None) -> list[Planned]:
     """The notifications ``RULES`` ask for one event; never raises on a bad context."""
     try:
@@ -189,6 +229,7 @@ def plan(event_type: str, context: Mapping[str, Any], actor_id: str | None) -> l
     except ValueError:
         return []
     fields = _fields(context)
+    category = category_of(event_type)
     planned: dict[str, Planned] = {}
     for rule in rules:
         body = _render(rule.body, fields) or _render(rule.fallback or "", fields)
@@ -201,7 +242,13 @@ def plan(event_type: str, context: Mapping[str, Any], actor_id: str | None) -> l
             # One notification per recipient and event: the first rule naming them wins.
             planned.setdefault(
                 user_id,
-                Planned(user_id, rule.channels, _one_line(title)[:TITLE_MAX], body[:BODY_MAX]),
+                Planned(
+                    user_id,
+                    rule.channels,
+                    _one_line(title)[:TITLE_MAX],
+                    body[:BODY_MAX],
+                    category,
+                ),
             )
     return list(planned.values())
 
@@ -214,6 +261,11 @@ def _recipients(value: Any) -> list[str]:
     return []
 
 
+def pounds_text(pence: int) -> str:
+    """``£120`` or ``£120.50``."""
+    return f"£{pence // 100:,}" + (f".{pence % 100:02d}" if pence % 100 else "")
+
+
 def _fields(context: Mapping[str, Any]) -> dict[str, str]:
     fields = {
         str(key): _one_line(str(value))[:_FIELD_MAX]
@@ -223,9 +275,7 @@ def _fields(context: Mapping[str, Any]) -> dict[str, str]:
     if "amount_text" not in fields:
         pence = context.get("amount_pence")
         if isinstance(pence, int) and not isinstance(pence, bool):
-            fields["amount_text"] = f"£{pence // 100:,}" + (
-                f".{pence % 100:02d}" if pence % 100 else ""
-            )
+            fields["amount_text"] = pounds_text(pence)
     if "job_title_short" not in fields and "job_title" in fields:
         title = fields["job_title"]
         fields["job_title_short"] = title if len(title) <= 40 else f"{title[:37].rstrip()}…"

@@ -4,7 +4,7 @@ import base64
 import binascii
 import re
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from cryptography.hazmat.primitives.asymmetric import ec
 from pydantic import AnyUrl, ConfigDict, Field, UrlConstraints, field_validator
@@ -50,7 +50,14 @@ class Preferences(ResponseModel):
     push: bool = Field(description="Web push to every registered push subscription.")
 
 
+Category = Literal["leads", "messages", "quotes", "payments", "disputes", "reviews", "updates"]
+
+
 class PreferencesView(Preferences):
+    email_categories: dict[Category, bool] = Field(
+        description="Which categories of notifications are emailed (while `email` is on); "
+        "an email's unsubscribe link turns its category off here."
+    )
     push_subscriptions: int = Field(description="How many push subscriptions I registered.")
     push_public_key: str = Field(
         description="The VAPID public key (base64url) to subscribe with, as the browser's "
@@ -64,6 +71,9 @@ class PreferencesChange(RequestModel):
     in_app: bool | None = None
     email: bool | None = None
     push: bool | None = None
+    email_categories: dict[Category, bool] | None = Field(
+        default=None, description="Categories to email or not; one left out keeps its setting."
+    )
 
 
 class PushKeys(RequestModel):

@@ -74,6 +74,7 @@ async def mark_read(session: AsyncSession, actor: Actor, notification_id: str) -
 async def preferences(session: AsyncSession, actor: Actor, settings: Settings) -> PreferencesView:
     return PreferencesView(
         **await repository.preferences(session, actor.user_id),
+        email_categories=await repository.category_preferences(session, actor.user_id, "email"),
         push_subscriptions=await repository.push_subscription_count(session, actor.user_id),
         push_public_key=vapid.public_key(settings),
     )
@@ -82,8 +83,15 @@ async def preferences(session: AsyncSession, actor: Actor, settings: Settings) -
 async def change_preferences(
     session: AsyncSession, actor: Actor, settings: Settings, change: PreferencesChange
 ) -> PreferencesView:
-    changes = change.model_dump(exclude_none=True)
+    changes = change.model_dump(exclude_none=True, exclude={"email_categories"})
     await repository.set_preferences(session, actor.user_id, changes)
+    if change.email_categories:
+        await repository.set_category_preferences(
+            session,
+            actor.user_id,
+            "email",
+            {str(c): on for c, on in change.email_categories.items()},
+        )
     return await preferences(session, actor, settings)
 
 

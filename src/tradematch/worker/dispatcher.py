@@ -61,7 +61,7 @@ class Dispatcher:
         self.sessions = sessionmaker
         self.settings = settings
         self.channels: dict[str, Channel] = channels or {
-            "email": EmailChannel(settings),
+            "email": EmailChannel(settings, sessionmaker),
             "push": PushChannel(settings, sessionmaker),
         }
         self._in_flight: set[asyncio.Task[None]] = set()

@@ -1,6 +1,11 @@
 """Email: composed here, sent over SMTP (aiosmtplib) or, with no SMTP host configured, written
 as one ``.eml`` file per notification into ``<data dir>/outbox/``.
 
+Each email is ``multipart/alternative``: a plain-text and an HTML part with the same content
+(``notifications/emails.py``: what it is about as the recipient's API view shows it, a link to
+the dashboard page, the unsubscribe link), and the RFC 8058 one-click unsubscribe headers
+``List-Unsubscribe`` and ``List-Unsubscribe-Post`` for the email's category.
+
 The ``Message-ID`` is derived from the notification id, so a message delivered twice (at least
 once means a crash between sending and recording it repeats the send) is recognisable as the
 same message by the mail system and the reader. The outbox file is named after the notification
@@ -12,20 +17,26 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+from email import policy
 from email.message import EmailMessage
-from email.utils import format_datetime, formataddr, parseaddr
+from email.utils import format_datetime, formataddr, getaddresses, parseaddr
 from pathlib import Path
 from typing import Protocol
 
 import aiosmtplib
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tradematch.core.config import Settings
 from tradematch.kit import clock
+from tradematch.notifications import emails, unsubscribe
 from tradematch.notifications.channels.base import Delivery, DeliveryFailed, Undeliverable
 
-FOOTER = (
-    "\n\n--\nTradeMatch. You can turn email notifications off in your notification preferences."
-)
+# RFC 5322 allows lines of up to 998 characters. Folded at 78, the List-Unsubscribe URL (no
+# whitespace to fold at) would be turned into RFC 2047 encoded words, which mail providers do
+# not decode in that header: the link would be lost. The parts' bodies are already encoded
+# (quoted-printable, short lines) when the message is built.
+WIRE_POLICY = policy.SMTP.clone(max_line_length=998)
+FILE_POLICY = policy.default.clone(max_line_length=998)
 
 
 def message_id(notification_id: str, settings: Settings) -> str:
@@ -33,7 +44,7 @@ def message_id(notification_id: str, settings: Settings) -> str:
     return f"<{notification_id}@{domain}>"
 
 
-def compose(delivery: Delivery, settings: Settings) -> EmailMessage:
+def compose(delivery: Delivery, settings: Settings, content: emails.Content) -> EmailMessage:
     if not delivery.email:
         raise Undeliverable("the recipient has no email address")
     message = EmailMessage()
@@ -45,7 +56,10 @@ def compose(delivery: Delivery, settings: Settings) -> EmailMessage:
     message["X-TradeMatch-Notification-ID"] = delivery.id
     message["X-TradeMatch-Event-ID"] = delivery.event_id
     message["Auto-Submitted"] = "auto-generated"
-    message.set_content(delivery.body + FOOTER)
+    message["List-Unsubscribe"] = f"<{content.unsubscribe_url}>"
+    message["List-Unsubscribe-Post"] = unsubscribe.ONE_CLICK
+    message.set_content(emails.text(content))
+    message.add_alternative(emails.html(content), subtype="html")
     return message
 
 
@@ -60,9 +74,12 @@ class SmtpTransport:
     async def send(self, message: EmailMessage, notification_id: str) -> None:
         settings = self.settings
         password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
+        recipients = [address for _, address in getaddresses(message.get_all("To", []))]
         try:
             await aiosmtplib.send(
-                message,
+                message.as_bytes(policy=WIRE_POLICY),
+                sender=parseaddr(settings.smtp_from)[1],
+                recipients=recipients,
                 hostname=settings.smtp_host,
                 port=settings.smtp_port,
                 username=settings.smtp_username,
@@ -81,7 +98,7 @@ class OutboxFolder:
         self.folder = folder
 
     async def send(self, message: EmailMessage, notification_id: str) -> None:
-        await asyncio.to_thread(self._write, message.as_bytes(), notification_id)
+        await asyncio.to_thread(self._write, message.as_bytes(policy=FILE_POLICY), notification_id)
 
     def _write(self, data: bytes, notification_id: str) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -102,12 +119,31 @@ def email_transport(settings: Settings) -> EmailTransport:
 
 
 class EmailChannel:
-    def __init__(self, settings: Settings, transport: EmailTransport | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        transport: EmailTransport | None = None,
+    ) -> None:
         self.settings = settings
+        self.sessionmaker = sessionmaker
         self.transport = transport or email_transport(settings)
+        self.signing_key = settings.signing_key()
 
     async def deliver(self, delivery: Delivery) -> None:
-        await self.transport.send(compose(delivery, self.settings), delivery.id)
+        if not delivery.email:
+            raise Undeliverable("the recipient has no email address")
+        async with self.sessionmaker() as session:  # reads only, as the recipient
+            content = await emails.content(
+                session,
+                self.settings,
+                self.signing_key,
+                event_id=delivery.event_id,
+                user_id=delivery.user_id,
+                title=delivery.title,
+                body=delivery.body,
+            )
+        await self.transport.send(compose(delivery, self.settings, content), delivery.id)
 
     async def close(self) -> None:
         return None
