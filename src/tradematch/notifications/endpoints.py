@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 from fastapi.responses import HTMLResponse
 
 from tradematch.api.deps import ActorDep, EmptyBody, SessionDep, SettingsDep
@@ -31,7 +31,14 @@ UnsubscribeToken = Annotated[
     ),
 ]
 PAGE_HEADERS = {"Cache-Control": "no-store"}
-HTML_PAGE = {200: {"content": {"text/html": {"schema": {"type": "string"}}}}}
+# The page is HTML; its errors are the API's JSON ones (``response_class=Response`` keeps them
+# documented as application/json).
+HTML_PAGE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "A small HTML page.",
+        "content": {"text/html": {"schema": {"type": "string"}}},
+    }
+}
 
 
 @router.get("/notifications", response_model=NotificationPage)
@@ -102,8 +109,8 @@ async def register_push_subscription(
 
 @router.get(
     "/notifications/unsubscribe",
-    response_class=HTMLResponse,
-    responses=HTML_PAGE,  # type: ignore[arg-type]
+    response_class=Response,
+    responses=HTML_PAGE,
 )
 async def unsubscribe_page(
     token: UnsubscribeToken, request: Request, session: SessionDep
@@ -117,8 +124,8 @@ async def unsubscribe_page(
 
 @router.post(
     "/notifications/unsubscribe",
-    response_class=HTMLResponse,
-    responses=HTML_PAGE,  # type: ignore[arg-type]
+    response_class=Response,
+    responses=HTML_PAGE,
     dependencies=[NaturallyIdempotent],
 )
 async def unsubscribe_one_click(
