@@ -166,7 +166,7 @@ async def test_balances_follow_every_movement(fresh_api: Api, fresh_db: Database
     ok(await deal.approve(0))
     dispute = ok(await deal.dispute(deal.vendor), 201)
     resolved = ok(await deal.resolve(admin, dispute["dispute_id"], "split", vendor_share=3333))
-    assert resolved["escrow_status"] == "refunded" and resolved["job_status"] == "completed"
+    assert resolved["escrow_status"] == "settled" and resolved["job_status"] == "completed"
 
     escrow = await deal.escrow()
     assert (escrow["funded"], escrow["released"], escrow["refunded"], escrow["balance"]) == (

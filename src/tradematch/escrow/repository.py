@@ -148,9 +148,22 @@ INVARIANT_QUERIES: dict[str, str] = {
               AND released_pence + refunded_pence < funded_pence)
           OR (status = 'released' AND funded_pence > 0
               AND released_pence + refunded_pence = funded_pence AND refunded_pence = 0)
-          OR (status = 'refunded' AND refunded_pence > 0
+          OR (status = 'refunded' AND refunded_pence > 0 AND released_pence = 0
+              AND refunded_pence = funded_pence)
+          OR (status = 'settled' AND refunded_pence > 0 AND released_pence > 0
               AND released_pence + refunded_pence = funded_pence)
+          OR (status = 'cancelled' AND funded_pence = 0)
           OR (status = 'disputed' AND funded_pence > released_pence + refunded_pence))
+    """,
+    "finished job with an escrow still open": """
+        SELECT x.id FROM escrow_accounts x JOIN jobs j ON j.id = x.job_id
+         WHERE j.status IN ('completed', 'closed', 'cancelled', 'expired')
+           AND x.status NOT IN ('released', 'refunded', 'settled', 'cancelled')
+    """,
+    "finished job with a milestone still open": """
+        SELECT m.id FROM milestones m JOIN jobs j ON j.id = m.job_id
+         WHERE j.status IN ('completed', 'closed', 'cancelled', 'expired')
+           AND m.status NOT IN ('released', 'settled', 'cancelled')
     """,
 }
 

@@ -200,6 +200,11 @@ def unfreeze(escrow: EscrowAccount) -> None:
         escrow.status = ESCROW.transition(escrow.status, resumed)
 
 
+def holds_money(escrow: EscrowAccount | None) -> TypeGuard[EscrowAccount]:
+    """A frozen escrow with money left in it: what a ruling can release or refund."""
+    return is_frozen(escrow) and remaining(escrow) > 0
+
+
 async def settle(
     session: AsyncSession,
     by: Actor,
@@ -208,8 +213,12 @@ async def settle(
     *,
     to_vendor: int,
 ) -> None:
-    """A dispute ruled: what is left in the frozen escrow goes ``to_vendor`` to the vendor and
-    the rest back to the customer."""
+    """A dispute ruled and ended the job: what is left in the frozen escrow goes ``to_vendor``
+    to the vendor and the rest back to the customer, and the escrow ends in the state that says
+    what happened to its money. An escrow never funded is cancelled."""
+    if escrow.status == "pending":
+        escrow.status = ESCROW.transition(escrow.status, "cancel")
+        return
     if not is_frozen(escrow):
         return
     to_customer = remaining(escrow) - to_vendor
@@ -226,9 +235,11 @@ async def settle(
         )
         escrow.refunded_pence += to_customer
         await session.flush()
-    if escrow.refunded_pence > 0:
+    if escrow.refunded_pence > 0 and escrow.released_pence > 0:
+        escrow.status = ESCROW.transition(escrow.status, "resolve_settled")
+    elif escrow.refunded_pence > 0:
         escrow.status = ESCROW.transition(escrow.status, "resolve_refunded")
-    elif escrow.released_pence > 0:
+    else:
         escrow.status = ESCROW.transition(escrow.status, "resolve_released")
 
 
