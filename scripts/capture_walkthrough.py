@@ -651,6 +651,30 @@ def drive(api: Recorder) -> None:
     )
     api.say("The vendor's wallet has been credited:")
     api.call("GET", "/api/connection/wallet", who="vendor", token=vendor_token, expect=200)
+    api.say(
+        "Money leaves a wallet through a payout to the owner's bank (customers and vendors "
+        "alike; idempotent like every POST). The sandbox provider sends it at once: one ledger "
+        "transaction from the wallet to the provider's payout account, `PAYOUT_SENT`, and a "
+        'notification "Payout sent to your bank: £100". More than the balance is a 402 '
+        "`INSUFFICIENT_FUNDS` that changes nothing:"
+    )
+    api.call(
+        "POST",
+        "/api/connection/wallet/payouts",
+        who="vendor",
+        token=vendor_token,
+        body={"amount": 100},
+        expect=201,
+    )
+    api.call(
+        "POST",
+        "/api/connection/wallet/payouts",
+        who="vendor",
+        token=vendor_token,
+        body={"amount": 50},
+        expect=402,
+    )
+    api.call("GET", "/api/connection/wallet/payouts", who="vendor", token=vendor_token, expect=200)
 
     api.heading("Step 9: the customer leaves a review", 2)
     review_body = {

@@ -4,7 +4,13 @@ from tradematch.accounts.models import LoginAttempt, Outcode, User
 from tradematch.core.orm import Base
 from tradematch.denials.models import DenialCount
 from tradematch.disputes.models import Dispute
-from tradematch.escrow.models import EscrowAccount, LedgerAccount, LedgerEntry, LedgerTransaction
+from tradematch.escrow.models import (
+    EscrowAccount,
+    LedgerAccount,
+    LedgerEntry,
+    LedgerTransaction,
+    Payout,
+)
 from tradematch.events.models import EventAudience, EventRecord
 from tradematch.idempotency.models import IdempotencyRecord
 from tradematch.jobs.models import Job
@@ -46,6 +52,7 @@ __all__ = [
     "NotificationInput",
     "NotificationPreference",
     "Outcode",
+    "Payout",
     "PushSubscription",
     "Quote",
     "Review",

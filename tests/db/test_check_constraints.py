@@ -17,8 +17,12 @@ import re
 from tests.flows.database import Database
 from tradematch.authz.roles import ROLES
 from tradematch.disputes.states import DISPUTE, RESOLUTIONS
-from tradematch.escrow.models import LEDGER_ACCOUNT_KINDS, LEDGER_TRANSACTION_KINDS
-from tradematch.escrow.states import ESCROW
+from tradematch.escrow.models import (
+    LEDGER_ACCOUNT_KINDS,
+    LEDGER_TRANSACTION_KINDS,
+    WALLET_KINDS,
+)
+from tradematch.escrow.states import ESCROW, PAYOUT
 from tradematch.jobs.states import JOB
 from tradematch.kit.catalogue import BADGES, TIMEFRAMES, TRADES
 from tradematch.leads.states import LEAD
@@ -46,6 +50,8 @@ VALUES: dict[tuple[str, str], tuple[str, ...]] = {
     ("ledger_accounts", "kind"): LEDGER_ACCOUNT_KINDS,
     ("ledger_transactions", "kind"): LEDGER_TRANSACTION_KINDS,
     ("milestones", "status"): MILESTONE.states,
+    ("payouts", "status"): PAYOUT.states,
+    ("payouts", "wallet_kind"): WALLET_KINDS,
     ("disputes", "status"): DISPUTE.states,
     ("disputes", "resolution"): RESOLUTIONS,
     ("reviews", "status"): REVIEW.states,

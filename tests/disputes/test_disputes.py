@@ -362,7 +362,7 @@ async def test_split_gives_the_vendor_its_share_and_refunds_the_rest(
 
     assert split.status_code == 200, split.text
     assert split.json()["job_status"] == "completed"
-    assert await _money(api, job) == (70.5, 49.5, "refunded", 70.5, 49.5, 0)
+    assert await _money(api, job) == (70.5, 49.5, "settled", 70.5, 49.5, 0)
     listed = await _dispute(api, admin, dispute_id)
     assert (listed["resolution"], listed["vendor_share"]) == ("split", 30.5)
     resolved = await events_of(api, job.winner, job.job_id, "DISPUTE_RESOLVED")
@@ -370,7 +370,7 @@ async def test_split_gives_the_vendor_its_share_and_refunds_the_rest(
     assert (
         await resolve_dispute(api, admin, dispute_id, "split", vendor_share=1)
     ).status_code == 409
-    assert await _money(api, job) == (70.5, 49.5, "refunded", 70.5, 49.5, 0)
+    assert await _money(api, job) == (70.5, 49.5, "settled", 70.5, 49.5, 0)
     assert await database_violations(worker_db) == {}
 
 

@@ -18,9 +18,16 @@ RELEASED_BY = ("milestone_release", "dispute_release")
 REFUNDED_BY = "dispute_refund"
 
 
+FINISHED_JOB = ("completed", "closed", "cancelled", "expired")
+TERMINAL_ESCROW = ("released", "refunded", "settled", "cancelled")
+TERMINAL_MILESTONE = ("released", "settled", "cancelled")
+
+
 def escrow_state_fits(status: str, total: int, funded: int, released: int, refunded: int) -> bool:
     """Contract §4/§5: what an escrow in each state holds. Funding is all or nothing, refunds
-    only ever come from a dispute resolution, which ends the escrow."""
+    only ever come from a dispute resolution, which ends the escrow: ``refunded`` when the
+    customer got everything back, ``settled`` when the vendor was paid part, ``cancelled`` when
+    it was never funded."""
     left = funded - released - refunded
     whole = funded == total
     return {
@@ -28,7 +35,9 @@ def escrow_state_fits(status: str, total: int, funded: int, released: int, refun
         "held": whole and released == 0 and refunded == 0,
         "partial_released": whole and released > 0 and left > 0 and refunded == 0,
         "released": whole and released == funded and refunded == 0,
-        "refunded": whole and refunded > 0 and left == 0,
+        "refunded": whole and refunded == funded and released == 0,
+        "settled": whole and refunded > 0 and released > 0 and left == 0,
+        "cancelled": funded == 0 and released == 0 and refunded == 0,
         "disputed": whole and left > 0 and refunded == 0,
     }.get(status, False)
 
@@ -76,13 +85,18 @@ async def ledger_problems(conn: Any) -> dict[str, list[str]]:
         " x.funded_pence, x.released_pence, x.refunded_pence, j.status AS job_status"
         " FROM escrow_accounts x JOIN jobs j ON j.id = x.job_id"
     )
-    milestone_rows = await conn.fetch("SELECT escrow_id, amount_pence, status FROM milestones")
+    milestone_rows = await conn.fetch(
+        "SELECT m.id, m.escrow_id, m.amount_pence, m.status, j.status AS job_status"
+        " FROM milestones m JOIN jobs j ON j.id = m.job_id"
+    )
     planned: dict[str, int] = defaultdict(int)
     paid_milestones: dict[str, int] = defaultdict(int)
     for m in milestone_rows:
         planned[m["escrow_id"]] += int(m["amount_pence"])
         if m["status"] == "released":
             paid_milestones[m["escrow_id"]] += int(m["amount_pence"])
+        if m["job_status"] in FINISHED_JOB and m["status"] not in TERMINAL_MILESTONE:
+            problems["milestone left open on a finished job"].append(f"{m['id']}:{m['status']}")
 
     escrow_ids = {x["id"] for x in escrows}
     for (kind, owner), _account in account_id_of.items():
@@ -135,6 +149,8 @@ async def ledger_problems(conn: Any) -> dict[str, list[str]]:
             problems["money left in escrow of a finished job"].append(f"{esc}:{job_status}")
         if x["status"] in ("held", "partial_released") and job_status != "in_progress":
             problems["funded escrow on a job not in progress"].append(f"{esc}:{job_status}")
+        if job_status in FINISHED_JOB and x["status"] not in TERMINAL_ESCROW:
+            problems["escrow left open on a finished job"].append(f"{esc}:{x['status']}")
         if x["status"] == "disputed" and job_status != "disputed":
             problems["disputed escrow on an undisputed job"].append(f"{esc}:{job_status}")
     return dict(problems)

@@ -263,7 +263,7 @@ async def _completed(deal: Deal) -> None:
 
 async def _split_settled(deal: Deal) -> None:
     escrow = await deal.escrow()
-    assert (escrow["status"], escrow["released"], escrow["refunded"]) == ("refunded", 45, 75)
+    assert (escrow["status"], escrow["released"], escrow["refunded"]) == ("settled", 45, 75)
     assert (await deal.job())["status"] == "completed"
 
 

@@ -82,3 +82,52 @@ async def test_milestones_left_behind_by_a_settled_dispute_do_not_starve_the_oth
     assert await _run_auto_approval(fresh_app, settings) == 1
     assert (await waiting.escrow())["status"] == "released"
     assert (await waiting.job())["status"] == "completed"
+
+
+async def test_time_spent_in_dispute_does_not_count_towards_auto_approval(
+    fresh_api: Api, fresh_app: FastAPI, fresh_db: Database, settings: Settings
+) -> None:
+    """Submitted, then disputed for longer than the window: resuming the job does not pay the
+    milestone seconds later. The customer's window starts again at the resumption."""
+    admin = await create_admin(fresh_api, fresh_db.async_url)
+    window = timedelta(days=settings.milestone_auto_approve_days)
+    deal = await funded_deal(fresh_api, plan=(12000,))
+    ok(await deal.submit(0))
+    clock.advance(timedelta(days=1))
+    raised = ok(await deal.dispute(), 201)
+    clock.advance(timedelta(days=15))
+    ok(await deal.resolve(admin, raised["dispute_id"], "resume"))
+    clock.advance(timedelta(seconds=5))
+    assert await _run_auto_approval(fresh_app, settings) == 0
+    assert [m["status"] for m in await deal.milestones()] == ["submitted"]
+
+    clock.advance(window - timedelta(minutes=1))
+    assert await _run_auto_approval(fresh_app, settings) == 0
+    clock.advance(timedelta(minutes=2))
+    assert await _run_auto_approval(fresh_app, settings) == 1
+    assert [m["status"] for m in await deal.milestones()] == ["released"]
+
+
+async def test_every_resumed_dispute_restarts_the_window(
+    fresh_api: Api, fresh_app: FastAPI, fresh_db: Database, settings: Settings
+) -> None:
+    """Two disputes in a row, each resumed just before the window would have ended counting the
+    frozen days; milestones of other jobs keep their own windows."""
+    admin = await create_admin(fresh_api, fresh_db.async_url)
+    days = settings.milestone_auto_approve_days
+    deal = await funded_deal(fresh_api, plan=(3000, 9000))
+    other = await funded_deal(fresh_api, plan=(5000,))
+    ok(await deal.submit(0))
+    ok(await other.submit(0))
+    for approved_elsewhere in (1, 0):
+        clock.advance(timedelta(days=days - 2))
+        raised = ok(await deal.dispute(), 201)
+        clock.advance(timedelta(days=3))
+        ok(await deal.resolve(admin, raised["dispute_id"], "resume"))
+        assert await _run_auto_approval(fresh_app, settings) == approved_elsewhere
+    # The other job's milestone was approved on its own schedule (the first pass above).
+    assert [m["status"] for m in await other.milestones()] == ["released"]
+    assert [m["status"] for m in await deal.milestones()] == ["submitted", "pending"]
+    clock.advance(timedelta(days=days, minutes=1))
+    assert await _run_auto_approval(fresh_app, settings) == 1
+    assert [m["status"] for m in await deal.milestones()] == ["released", "pending"]

@@ -24,8 +24,9 @@ async def _event_types(db: Database, job_id: str) -> list[str]:
     ("resolution", "share", "job_status", "escrow_status", "to_vendor", "to_customer"),
     [
         ("release_to_vendor", None, "completed", "released", 10000, 0),
-        ("refund_customer", None, "cancelled", "refunded", 0, 10000),
-        ("split", 3333, "completed", "refunded", 3333, 6667),
+        # The vendor was paid £25 before the dispute: the escrow was not simply refunded.
+        ("refund_customer", None, "cancelled", "settled", 0, 10000),
+        ("split", 3333, "completed", "settled", 3333, 6667),
         ("split", 10000, "completed", "released", 10000, 0),
         ("resume", None, "in_progress", "partial_released", 0, 0),
     ],
@@ -50,6 +51,9 @@ async def test_each_resolution_settles_the_frozen_escrow(
 
     resolved = ok(await deal.resolve(admin, raised["dispute_id"], resolution, share))
     assert resolved["job_status"] == job_status and resolved["escrow_status"] == escrow_status
+    # The milestone the dispute froze ends with the job: settled by the ruling, or cancelled.
+    unpaid = {"completed": "settled", "cancelled": "cancelled"}.get(job_status, "pending")
+    assert [m["status"] for m in await deal.milestones()] == ["released", unpaid]
 
     escrow = await deal.escrow()
     assert escrow["status"] == escrow_status
@@ -106,7 +110,7 @@ async def test_a_split_larger_than_the_escrow_is_a_422_and_changes_nothing(
     assert too_much.json()["code"] == "VALIDATION_ERROR"
 
 
-@pytest.mark.parametrize("resolution", ["refund_customer", "release_to_vendor", "resume"])
+@pytest.mark.parametrize("resolution", ["refund_customer", "resume"])
 async def test_an_unfunded_disputed_job_takes_no_money(
     api: Api, worker_db: Database, resolution: str
 ) -> None:
@@ -123,13 +127,52 @@ async def test_an_unfunded_disputed_job_takes_no_money(
     assert_invalid_transition(refused, "disputed", "job")
 
     resolved = ok(await deal.resolve(admin, raised["dispute_id"], resolution))
-    assert resolved["escrow_status"] == "pending"
     if resolution == "resume":
+        assert resolved["escrow_status"] == "pending"
         funded = ok(await deal.fund())  # the job runs again: now it may be funded
         assert funded["status"] == "held"
         return
+    # The job is cancelled, and so are the escrow that never held money and its milestones.
+    assert (resolved["job_status"], resolved["escrow_status"]) == ("cancelled", "cancelled")
+    assert (await deal.escrow())["status"] == "cancelled"
+    assert [m["status"] for m in await deal.milestones()] == ["cancelled"]
     async with unchanged(worker_db):
         refused = await deal.fund()
-    assert_invalid_transition(refused, resolved["job_status"], "job")
+    assert_invalid_transition(refused, "cancelled", "escrow")
     wallet = ok(await api.client.get(f"{API}/wallet", headers=deal.customer.headers))
     assert wallet["balance"] == 120
+
+
+@pytest.mark.parametrize(("resolution", "share"), [("release_to_vendor", None), ("split", 1)])
+async def test_releasing_an_unfunded_escrow_is_refused(
+    api: Api, worker_db: Database, resolution: str, share: int | None
+) -> None:
+    """Nothing is held, so nothing can be released: the job is not "completed" with £0 paid
+    and an escrow pending for ever. The dispute stays open for another ruling."""
+    admin = await create_admin(api, worker_db.async_url)
+    deal = await awarded_deal(api, vendors=1, plan=(12000,))
+    raised = ok(await deal.dispute(), 201)
+    async with unchanged(worker_db):
+        refused = await deal.resolve(admin, raised["dispute_id"], resolution, share)
+    assert_invalid_transition(refused, "pending", "escrow")
+    assert (await deal.job())["status"] == "disputed"
+    ok(await deal.resolve(admin, raised["dispute_id"], "refund_customer"))
+
+
+async def test_every_unpaid_milestone_ends_with_the_job(api: Api, worker_db: Database) -> None:
+    """Submitted, changes-requested and untouched milestones all end with a release ruling."""
+    admin = await create_admin(api, worker_db.async_url)
+    deal = await funded_deal(api, plan=(1000, 2000, 3000, 4000))
+    ok(await deal.submit(0))
+    ok(await deal.approve(0))
+    ok(await deal.submit(1))
+    ok(await deal.submit(2))
+    ok(await deal.request_changes(2))
+    raised = ok(await deal.dispute(), 201)
+    ok(await deal.resolve(admin, raised["dispute_id"], "release_to_vendor"))
+    statuses = [m["status"] for m in await deal.milestones()]
+    assert statuses == ["released", "settled", "settled", "settled"]
+    assert (await deal.escrow())["status"] == "released"
+    # A settled milestone takes no more action.
+    refused = await deal.submit(3)
+    assert refused.status_code == 409, refused.text

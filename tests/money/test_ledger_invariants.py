@@ -71,6 +71,35 @@ async def _money_stranded(conn: Any, deal: Deal) -> None:
     await conn.execute("UPDATE jobs SET status = 'cancelled' WHERE id = $1", deal.job_id)
 
 
+async def _left_in_limbo(conn: Any, deal: Deal) -> None:
+    """The job ends but its escrow and milestones are left as they were."""
+    await conn.execute("UPDATE jobs SET status = 'completed' WHERE id = $1", deal.job_id)
+
+
+async def _refunded_but_paid(conn: Any, deal: Deal) -> None:
+    """The vendor was paid a milestone, the rest refunded: the escrow may not read "refunded"."""
+    await conn.execute(
+        "UPDATE escrow_accounts SET status = 'refunded',"
+        " refunded_pence = funded_pence - released_pence WHERE job_id = $1",
+        deal.job_id,
+    )
+
+
+async def _payout_without_its_money(conn: Any, deal: Deal) -> None:
+    """A payout row whose ledger transaction is not a payout from that wallet."""
+    funding = await conn.fetchval(
+        "SELECT id FROM ledger_transactions WHERE job_id = $1 AND kind = 'escrow_fund'",
+        deal.job_id,
+    )
+    await conn.execute(
+        "INSERT INTO payouts (id, user_id, wallet_kind, amount_pence, status, provider,"
+        " transaction_id, sent_at) VALUES ('pay_corrupt', $1, 'customer_wallet', 100, 'sent',"
+        " 'sandbox', $2, now())",
+        deal.customer.user_id,
+        funding,
+    )
+
+
 # corruption → (problems the independent audit must report, the application's check's names)
 CORRUPTIONS: dict[str, tuple[Corruption, set[str], set[str]]] = {
     "unbalanced": (
@@ -115,6 +144,21 @@ CORRUPTIONS: dict[str, tuple[Corruption, set[str], set[str]]] = {
         _money_stranded,
         {"money left in escrow of a finished job", "funded escrow on a job not in progress"},
         set(),
+    ),
+    "left_in_limbo": (
+        _left_in_limbo,
+        {"escrow left open on a finished job", "milestone left open on a finished job"},
+        {"finished job with an escrow still open", "finished job with a milestone still open"},
+    ),
+    "refunded_but_paid": (
+        _refunded_but_paid,
+        {"escrow state does not match its balance"},
+        {"escrow state does not match its balance"},
+    ),
+    "payout_without_its_money": (
+        _payout_without_its_money,
+        set(),
+        {"payout differs from its ledger transaction"},
     ),
 }
 
@@ -166,7 +210,7 @@ async def test_balances_follow_every_movement(fresh_api: Api, fresh_db: Database
     ok(await deal.approve(0))
     dispute = ok(await deal.dispute(deal.vendor), 201)
     resolved = ok(await deal.resolve(admin, dispute["dispute_id"], "split", vendor_share=3333))
-    assert resolved["escrow_status"] == "refunded" and resolved["job_status"] == "completed"
+    assert resolved["escrow_status"] == "settled" and resolved["job_status"] == "completed"
 
     escrow = await deal.escrow()
     assert (escrow["funded"], escrow["released"], escrow["refunded"], escrow["balance"]) == (

@@ -172,6 +172,8 @@ def predict(model: Model, request: Request) -> Outcome:
         frozen = m.escrow == "disputed"
         remaining = m.remaining if frozen else 0
         resolution = body["resolution"]
+        if resolution in ("release_to_vendor", "split") and not frozen:
+            return _refused(m.escrow)  # nothing held, nothing to release: the dispute stays
         m.last_dispute, m.open_dispute = m.open_dispute, None
         if resolution == "resume":
             m.job = "in_progress"
@@ -190,8 +192,15 @@ def predict(model: Model, request: Request) -> Outcome:
             m.vendor_wallet += to_vendor
             m.refunded += to_customer
             m.customer_wallet += to_customer
-            m.escrow = "refunded" if m.refunded > 0 else "released"
+            if m.refunded > 0:
+                m.escrow = "settled" if m.released > 0 else "refunded"
+            else:
+                m.escrow = "released"
+        elif m.escrow == "pending":
+            m.escrow = "cancelled"
         m.job = "cancelled" if resolution == "refund_customer" else "completed"
+        ended = "cancelled" if m.job == "cancelled" else "settled"
+        m.milestones = [s if s == "released" else ended for s in m.milestones]
         return Outcome(200, m)
     if action == "review":
         if m.job != "completed":

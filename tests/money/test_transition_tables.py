@@ -69,6 +69,8 @@ CONTRACT_EDGES: dict[str, set[tuple[str, str]]] = {
         ("disputed", "partial_released"),
         ("disputed", "released"),
         ("disputed", "refunded"),
+        ("disputed", "settled"),  # the ruling paid the vendor part and refunded the rest
+        ("pending", "cancelled"),  # the ruling cancelled a job whose escrow was never funded
     },
     "milestone": {
         ("pending", "submitted"),
@@ -76,6 +78,13 @@ CONTRACT_EDGES: dict[str, set[tuple[str, str]]] = {
         ("approved", "released"),
         ("submitted", "changes_requested"),
         ("changes_requested", "submitted"),
+        # A ruling ends the job before these milestones are paid.
+        ("pending", "settled"),
+        ("submitted", "settled"),
+        ("changes_requested", "settled"),
+        ("pending", "cancelled"),
+        ("submitted", "cancelled"),
+        ("changes_requested", "cancelled"),
     },
     "review": {("held", "published"), ("held", "rejected")},
     "dispute": {("open", "resolved")},
@@ -86,8 +95,8 @@ TERMINAL: dict[str, set[str]] = {
     "job": {"closed", "cancelled", "expired"},
     "lead": {"declined", "expired", "quote_accepted", "closed"},
     "quote": {"accepted", "rejected", "withdrawn", "expired"},
-    "escrow": {"released", "refunded"},
-    "milestone": {"released"},
+    "escrow": {"released", "refunded", "settled", "cancelled"},
+    "milestone": {"released", "settled", "cancelled"},
     "review": {"published", "rejected"},
     "dispute": {"resolved"},
 }

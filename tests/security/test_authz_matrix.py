@@ -152,6 +152,10 @@ def _top_up(world: World) -> dict[str, Any]:
     return {"amount": 25}
 
 
+def _payout(world: World) -> dict[str, Any]:
+    return {"amount": 1}
+
+
 def _evidence(world: World) -> dict[str, Any]:
     return {
         "completion_evidence": {
@@ -287,6 +291,10 @@ MATRIX: dict[tuple[str, str], Case] = {
     ),
     ("GET", f"{API}/wallet"): Case(Row(401, 200, 200, 200, 200, 200, 403)),
     ("POST", f"{API}/wallet/top-up"): Case(Row(401, 200, 200, 403, 403, 403, 403), _top_up),
+    # payouts: from one's own wallet only (the owner topped up, the holder was paid; the others
+    # hold nothing, so theirs are 402); admins have no wallet
+    ("POST", f"{API}/wallet/payouts"): Case(Row(401, 201, 402, 201, 402, 402, 403), _payout),
+    ("GET", f"{API}/wallet/payouts"): Case(Row(401, 200, 200, 200, 200, 200, 403)),
     # milestones: the winner submits, the owner approves or asks for changes
     ("GET", f"{API}/jobs/{{job_id}}/milestones"): Case(CONTRACT_READ, job=CONTRACT),
     ("POST", f"{API}/milestones/{{milestone_id}}/submit"): Case(
@@ -333,6 +341,7 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("GET", "/api/admin/quotes/{quote_id}"): Case(ADMIN_ONLY),
     ("GET", "/api/admin/jobs/{job_id}/escrow"): Case(ADMIN_ONLY, job=CONTRACT),
     ("GET", "/api/admin/disputes"): Case(ADMIN_ONLY),
+    ("GET", "/api/admin/payouts"): Case(ADMIN_ONLY),
     ("PATCH", "/api/admin/disputes/{dispute_id}/resolve"): Case(
         ADMIN_ONLY, _resolve, fresh=True, stages=("disputed",)
     ),

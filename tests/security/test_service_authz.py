@@ -285,6 +285,15 @@ CASES: dict[str, Case | Own] = {
     "escrow.service.wallet": Case(
         ("admin",), lambda c, a: module("escrow.service").wallet(c.session, a)
     ),
+    "escrow.service.pay_out": Case(
+        ("admin",), lambda c, a: module("escrow.service").pay_out(c.session, a, c.settings, 1)
+    ),
+    "escrow.service.payouts": Case(
+        ("admin",), lambda c, a: module("escrow.service").payouts(c.session, a)
+    ),
+    "escrow.service.every_payout": Case(
+        NOT_ADMIN, lambda c, a: module("escrow.service").every_payout(c.session, a)
+    ),
     "milestones.service.list_for_job": Case(
         ("other_customer", "rival", "outsider"),
         lambda c, a: module("milestones.service").list_for_job(

@@ -181,6 +181,12 @@ async def test_the_nine_steps_live_between_two_browsers(browser: Any, site: Site
     await live(v.get_by_text("You're welcome, see you next time."))
     await v.get_by_role("link", name="Wallet").click()
     await expect(v.get_by_text("£120.00").first).to_be_visible()
+    # The plumber pays £100 of it out to the bank; the payout is listed and the balance drops.
+    await v.get_by_label("Amount to pay out (£)").fill("100")
+    await v.get_by_role("button", name="Pay out to my bank").click()
+    payouts = v.get_by_role("table", name="Payouts to my bank")
+    await expect(payouts.get_by_text("£100.00")).to_be_visible()
+    await expect(v.locator(".balance")).to_contain_text("£20.00")
 
     for tab in (customer, vendor, rival):
         assert tab.script_errors() == [] and tab.dialogs == []

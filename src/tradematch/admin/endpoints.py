@@ -16,7 +16,7 @@ from tradematch.denials.schemas import DenialReport, DeniedStatus
 from tradematch.disputes import service as disputes
 from tradematch.disputes.schemas import DisputeList, DisputeResolved, ResolveDispute
 from tradematch.escrow import service as escrow_service
-from tradematch.escrow.schemas import EscrowAdminView
+from tradematch.escrow.schemas import EscrowAdminView, PayoutAdminList
 from tradematch.events import service as events
 from tradematch.events.schemas import AdminEventPage, ChainVerification
 from tradematch.jobs import service as jobs
@@ -112,6 +112,12 @@ async def admin_escrow(
     escrow = await escrow_service.get_for_admin(session, actor, job_id)
     plan = await milestones.list_for_job(session, actor, links, job_id)
     return AdminEscrow(**dict(escrow), milestones=plan.items)
+
+
+@router.get("/payouts", response_model=PayoutAdminList)
+async def admin_payouts(actor: AdminDep, session: SessionDep) -> PayoutAdminList:
+    """Everyone's payouts, newest first (the latest 100)."""
+    return await escrow_service.every_payout(session, actor)
 
 
 @router.get("/disputes", response_model=DisputeList)

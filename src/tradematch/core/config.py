@@ -59,6 +59,11 @@ class Settings(BaseSettings):
     payment_provider: Literal["sandbox"] = Field(
         "sandbox", description="Payment provider; `sandbox` is a wallet inside the ledger."
     )
+    sandbox_wallet_cap_pence: int = Field(
+        100_000_000,
+        ge=1,
+        description="A sandbox top-up may not take a wallet above this many pence (£1,000,000).",
+    )
     milestone_auto_approve_days: int = Field(
         14, ge=1, description="A submitted milestone left unanswered this long is approved."
     )

@@ -8,7 +8,7 @@ from tradematch.authz.actor import Actor
 from tradematch.authz.roles import Role, require
 from tradematch.authz.scopes import disputes_visible_to, jobs_in_contract
 from tradematch.core.config import Settings
-from tradematch.core.errors import ValidationFailed
+from tradematch.core.errors import InvalidStateTransition, ValidationFailed
 from tradematch.disputes import repository
 from tradematch.disputes.models import Dispute
 from tradematch.disputes.schemas import (
@@ -28,6 +28,7 @@ from tradematch.kit.ids import new_id
 from tradematch.kit.money import pence_to_pounds
 from tradematch.leads import service as leads
 from tradematch.messaging import service as messaging
+from tradematch.milestones import service as milestones
 
 RAISED_TEXT = "A dispute was raised. The job and its escrow are on hold."
 
@@ -113,7 +114,13 @@ async def resolve(
         jobs.resume(job)
         if escrow is not None:
             escrow_service.unfreeze(escrow)
+        # Time spent frozen does not count towards auto-approval (docs/decisions.md).
+        await milestones.restart_reviews(session, job)
     else:
+        if decision.resolution != "refund_customer" and not escrow_service.holds_money(escrow):
+            # Nothing is held (the escrow was never funded): there is nothing to release.
+            state = escrow.status if escrow is not None else "missing"
+            raise InvalidStateTransition("escrow", state, decision.resolution)
         left = escrow_service.remaining(escrow) if escrow_service.is_frozen(escrow) else 0
         if decision.resolution == "split" and (decision.vendor_share or 0) > left:
             raise ValidationFailed(
@@ -128,6 +135,7 @@ async def resolve(
             await escrow_service.settle(session, actor, settings, escrow, to_vendor=to_vendor)
         cancelled = decision.resolution == "refund_customer"
         jobs.settle_dispute(job, cancelled=cancelled, now=clock.now())
+        await milestones.end_unpaid(session, job, cancelled=cancelled)
     await session.flush()
     vendor_id = job.awarded_vendor_id
     assert vendor_id is not None

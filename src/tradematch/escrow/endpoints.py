@@ -17,13 +17,28 @@ from tradematch.api.routing import TransactionalRoute
 from tradematch.authz.actor import Actor
 from tradematch.authz.roles import Role
 from tradematch.escrow import service
-from tradematch.escrow.schemas import EscrowFunded, EscrowView, ToppedUp, TopUp, WalletView
+from tradematch.escrow.schemas import (
+    EscrowFunded,
+    EscrowView,
+    PayoutList,
+    PayoutMade,
+    PayoutRequest,
+    ToppedUp,
+    TopUp,
+    WalletView,
+)
 from tradematch.kit.schemas import ErrorBody
 
 router = APIRouter(tags=["escrow"], route_class=TransactionalRoute)
 
 PAYMENT_REQUIRED: dict[int | str, dict[str, Any]] = {
     402: {"model": ErrorBody, "description": "Insufficient funds; nothing changed"}
+}
+CAPPED: dict[int | str, dict[str, Any]] = {
+    409: {
+        "model": ErrorBody,
+        "description": "`WALLET_CAP_EXCEEDED`: the top-up would take the wallet above the cap",
+    }
 }
 WalletUser = Annotated[Actor, Depends(require_role(Role.CUSTOMER, Role.VENDOR))]
 
@@ -57,9 +72,31 @@ async def get_wallet(actor: WalletUser, session: SessionDep) -> WalletView:
     return await service.wallet(session, actor)
 
 
-@router.post("/wallet/top-up", response_model=ToppedUp, dependencies=[Idempotent])
+@router.post("/wallet/top-up", response_model=ToppedUp, responses=CAPPED, dependencies=[Idempotent])
 async def top_up(
     body: TopUp, actor: CustomerDep, session: SessionDep, settings: SettingsDep
 ) -> ToppedUp:
-    """Add sandbox money to my wallet (only with the sandbox payment provider)."""
+    """Add sandbox money to my wallet (only with the sandbox payment provider), up to the
+    sandbox cap on a wallet's balance (409 `WALLET_CAP_EXCEEDED`)."""
     return await service.top_up(session, actor, settings, body.amount)
+
+
+@router.post(
+    "/wallet/payouts",
+    response_model=PayoutMade,
+    status_code=201,
+    responses=PAYMENT_REQUIRED,
+    dependencies=[Idempotent],
+)
+async def request_payout(
+    body: PayoutRequest, actor: WalletUser, session: SessionDep, settings: SettingsDep
+) -> PayoutMade:
+    """Send money from my wallet to my bank (402 `INSUFFICIENT_FUNDS`: no change). The sandbox
+    provider sends it at once."""
+    return await service.pay_out(session, actor, settings, body.amount)
+
+
+@router.get("/wallet/payouts", response_model=PayoutList)
+async def list_payouts(actor: WalletUser, session: SessionDep) -> PayoutList:
+    """My payouts, newest first (the latest 50)."""
+    return await service.payouts(session, actor)

@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tradematch.core.orm import Base, CreatedAt, Timestamps, check_in
-from tradematch.escrow.states import ESCROW
+from tradematch.escrow.states import ESCROW, PAYOUT
 
 LEDGER_ACCOUNT_KINDS = ("provider", "customer_wallet", "escrow", "vendor_wallet")
+WALLET_KINDS = ("customer_wallet", "vendor_wallet")
 LEDGER_TRANSACTION_KINDS = (
     "top_up",
     "escrow_fund",
@@ -14,6 +17,7 @@ LEDGER_TRANSACTION_KINDS = (
     "dispute_release",
     "dispute_refund",
     "withdrawal",
+    "payout",
 )
 
 
@@ -81,4 +85,26 @@ class LedgerEntry(CreatedAt, Base):
         CheckConstraint("amount_pence <> 0", name="amount_nonzero"),
         Index("ix_ledger_entries_transaction_id", "transaction_id"),
         Index("ix_ledger_entries_account_id", "account_id"),
+    )
+
+
+class Payout(Timestamps, Base):
+    """Money leaving a user's wallet for their bank, through the payment provider."""
+
+    __tablename__ = "payouts"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    wallet_kind: Mapped[str] = mapped_column(String(24))
+    amount_pence: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16), server_default="requested")
+    provider: Mapped[str] = mapped_column(String(24))
+    transaction_id: Mapped[str] = mapped_column(ForeignKey("ledger_transactions.id"))
+    sent_at: Mapped[datetime | None]
+    __table_args__ = (
+        CheckConstraint(check_in("status", PAYOUT.states), name="status"),
+        CheckConstraint(check_in("wallet_kind", WALLET_KINDS), name="wallet_kind"),
+        CheckConstraint("amount_pence > 0", name="amount"),
+        CheckConstraint("(status = 'sent') = (sent_at IS NOT NULL)", name="sent"),
+        Index("ix_payouts_user_id_created_at", "user_id", "created_at"),
+        Index("ix_payouts_created_at", "created_at"),
     )

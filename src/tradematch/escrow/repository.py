@@ -9,7 +9,13 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tradematch.authz.scopes import EscrowScope
-from tradematch.escrow.models import EscrowAccount, LedgerAccount, LedgerEntry, LedgerTransaction
+from tradematch.escrow.models import (
+    EscrowAccount,
+    LedgerAccount,
+    LedgerEntry,
+    LedgerTransaction,
+    Payout,
+)
 from tradematch.kit.repository import locking
 
 # --- escrow accounts -------------------------------------------------------------------------
@@ -116,6 +122,35 @@ async def entries_of(
     return list(result.all())
 
 
+# --- payouts ---------------------------------------------------------------------------------
+
+
+async def add_payout(session: AsyncSession, payout: Payout) -> Payout:
+    session.add(payout)
+    await session.flush()
+    await session.refresh(payout, ["created_at"])  # set by the database
+    return payout
+
+
+async def payouts_of(session: AsyncSession, user_id: str, *, limit: int) -> list[Payout]:
+    """The user's own payouts, newest first."""
+    result = await session.execute(
+        select(Payout)
+        .where(Payout.user_id == user_id)
+        .order_by(Payout.created_at.desc(), Payout.id.desc())
+        .limit(limit)
+    )
+    return list(result.scalars())
+
+
+async def every_payout(session: AsyncSession, *, limit: int) -> list[Payout]:
+    """Everyone's payouts, newest first (admins)."""
+    result = await session.execute(
+        select(Payout).order_by(Payout.created_at.desc(), Payout.id.desc()).limit(limit)
+    )
+    return list(result.scalars())
+
+
 # --- the invariants, rebuilt from the entries ------------------------------------------------
 
 INVARIANT_QUERIES: dict[str, str] = {
@@ -148,9 +183,29 @@ INVARIANT_QUERIES: dict[str, str] = {
               AND released_pence + refunded_pence < funded_pence)
           OR (status = 'released' AND funded_pence > 0
               AND released_pence + refunded_pence = funded_pence AND refunded_pence = 0)
-          OR (status = 'refunded' AND refunded_pence > 0
+          OR (status = 'refunded' AND refunded_pence > 0 AND released_pence = 0
+              AND refunded_pence = funded_pence)
+          OR (status = 'settled' AND refunded_pence > 0 AND released_pence > 0
               AND released_pence + refunded_pence = funded_pence)
+          OR (status = 'cancelled' AND funded_pence = 0)
           OR (status = 'disputed' AND funded_pence > released_pence + refunded_pence))
+    """,
+    "payout differs from its ledger transaction": """
+        SELECT p.id FROM payouts p
+          LEFT JOIN ledger_transactions t ON t.id = p.transaction_id AND t.kind = 'payout'
+          LEFT JOIN ledger_accounts a ON a.kind = p.wallet_kind AND a.owner_ref = p.user_id
+          LEFT JOIN ledger_entries e ON e.transaction_id = t.id AND e.account_id = a.id
+         GROUP BY p.id, p.amount_pence HAVING coalesce(sum(e.amount_pence), 0) <> -p.amount_pence
+    """,
+    "finished job with an escrow still open": """
+        SELECT x.id FROM escrow_accounts x JOIN jobs j ON j.id = x.job_id
+         WHERE j.status IN ('completed', 'closed', 'cancelled', 'expired')
+           AND x.status NOT IN ('released', 'refunded', 'settled', 'cancelled')
+    """,
+    "finished job with a milestone still open": """
+        SELECT m.id FROM milestones m JOIN jobs j ON j.id = m.job_id
+         WHERE j.status IN ('completed', 'closed', 'cancelled', 'expired')
+           AND m.status NOT IN ('released', 'settled', 'cancelled')
     """,
 }
 

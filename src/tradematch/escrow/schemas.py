@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from tradematch.kit.money import Money, Pounds
 from tradematch.kit.schemas import RequestModel, ResponseModel
@@ -58,3 +59,37 @@ class EscrowAdminView(EscrowView):
     customer_id: str
     vendor_id: str
     quote_id: str
+
+
+class PayoutRequest(RequestModel):
+    amount: Pounds
+
+
+class PayoutView(ResponseModel):
+    """Money sent from the user's wallet to their bank through the payment provider."""
+
+    payout_id: str
+    amount: Money
+    status: str
+    wallet: Literal["customer_wallet", "vendor_wallet"]
+    provider: str
+    transaction_id: str
+    created_at: datetime
+    sent_at: datetime | None
+
+
+class PayoutMade(PayoutView):
+    balance: Money  # what is left in the wallet
+    event_id: str
+
+
+class PayoutList(ResponseModel):
+    items: list[PayoutView]
+
+
+class PayoutAdminView(PayoutView):
+    user_id: str
+
+
+class PayoutAdminList(ResponseModel):
+    items: list[PayoutAdminView]

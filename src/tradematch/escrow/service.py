@@ -13,22 +13,29 @@ from tradematch.authz.scopes import escrows_visible_to, jobs_owned_by
 from tradematch.core.config import Settings
 from tradematch.core.errors import Forbidden, InvalidStateTransition, NotFound
 from tradematch.escrow import ledger, repository
-from tradematch.escrow.models import EscrowAccount
+from tradematch.escrow.models import EscrowAccount, Payout
 from tradematch.escrow.provider import provider_for
 from tradematch.escrow.schemas import (
     EscrowAdminView,
     EscrowFunded,
     EscrowView,
+    PayoutAdminList,
+    PayoutAdminView,
+    PayoutList,
+    PayoutMade,
+    PayoutView,
     ToppedUp,
     WalletEntry,
     WalletView,
 )
-from tradematch.escrow.states import ESCROW
-from tradematch.events.log import emit_to_parties
+from tradematch.escrow.states import ESCROW, PAYOUT
+from tradematch.events.log import emit, emit_to_parties
 from tradematch.events.types import EventType
 from tradematch.jobs import service as jobs
 from tradematch.jobs.models import Job
+from tradematch.kit import clock
 from tradematch.kit.ids import new_id
+from tradematch.kit.money import pence_to_pounds
 from tradematch.quotes.models import Quote
 
 FUNDED_STATES = ("held", "partial_released")  # money in escrow that milestones may draw on
@@ -200,6 +207,11 @@ def unfreeze(escrow: EscrowAccount) -> None:
         escrow.status = ESCROW.transition(escrow.status, resumed)
 
 
+def holds_money(escrow: EscrowAccount | None) -> TypeGuard[EscrowAccount]:
+    """A frozen escrow with money left in it: what a ruling can release or refund."""
+    return is_frozen(escrow) and remaining(escrow) > 0
+
+
 async def settle(
     session: AsyncSession,
     by: Actor,
@@ -208,8 +220,12 @@ async def settle(
     *,
     to_vendor: int,
 ) -> None:
-    """A dispute ruled: what is left in the frozen escrow goes ``to_vendor`` to the vendor and
-    the rest back to the customer."""
+    """A dispute ruled and ended the job: what is left in the frozen escrow goes ``to_vendor``
+    to the vendor and the rest back to the customer, and the escrow ends in the state that says
+    what happened to its money. An escrow never funded is cancelled."""
+    if escrow.status == "pending":
+        escrow.status = ESCROW.transition(escrow.status, "cancel")
+        return
     if not is_frozen(escrow):
         return
     to_customer = remaining(escrow) - to_vendor
@@ -226,9 +242,11 @@ async def settle(
         )
         escrow.refunded_pence += to_customer
         await session.flush()
-    if escrow.refunded_pence > 0:
+    if escrow.refunded_pence > 0 and escrow.released_pence > 0:
+        escrow.status = ESCROW.transition(escrow.status, "resolve_settled")
+    elif escrow.refunded_pence > 0:
         escrow.status = ESCROW.transition(escrow.status, "resolve_refunded")
-    elif escrow.released_pence > 0:
+    else:
         escrow.status = ESCROW.transition(escrow.status, "resolve_released")
 
 
@@ -249,7 +267,7 @@ async def top_up(
 async def wallet(session: AsyncSession, actor: Actor, *, limit: int = 50) -> WalletView:
     """The actor's own wallet: a customer's sandbox balance, or a vendor's released earnings."""
     require(actor, Role.CUSTOMER, Role.VENDOR)
-    kind = ledger.VENDOR_WALLET if actor.is_vendor else ledger.CUSTOMER_WALLET
+    kind = _wallet_kind(actor)
     found = await repository.find_account(session, kind, actor.user_id)
     if found is None:
         return WalletView(balance=0, entries=[])
@@ -260,4 +278,87 @@ async def wallet(session: AsyncSession, actor: Actor, *, limit: int = 50) -> Wal
             WalletEntry(transaction_id=t, kind=k, amount=a, job_id=j, created_at=c)
             for t, k, a, j, c in entries
         ],
+    )
+
+
+def _wallet_kind(actor: Actor) -> str:
+    return ledger.VENDOR_WALLET if actor.is_vendor else ledger.CUSTOMER_WALLET
+
+
+def _money_text(pence: int) -> str:
+    pounds = pence_to_pounds(pence)
+    return f"£{pounds:,.2f}" if isinstance(pounds, float) else f"£{pounds:,}"
+
+
+def payout_view(payout: Payout) -> PayoutView:
+    return PayoutView(
+        payout_id=payout.id,
+        amount=payout.amount_pence,
+        status=payout.status,
+        wallet="vendor_wallet" if payout.wallet_kind == ledger.VENDOR_WALLET else "customer_wallet",
+        provider=payout.provider,
+        transaction_id=payout.transaction_id,
+        created_at=payout.created_at,
+        sent_at=payout.sent_at,
+    )
+
+
+async def pay_out(
+    session: AsyncSession, actor: Actor, settings: Settings, amount_pence: int
+) -> PayoutMade:
+    """Send money from the actor's wallet (a customer's sandbox balance or a vendor's earnings)
+    to their bank through the payment provider: one ledger transaction from the wallet to the
+    provider's payout account, 402 ``INSUFFICIENT_FUNDS`` (and no change) when it holds less."""
+    require(actor, Role.CUSTOMER, Role.VENDOR)
+    provider = provider_for(settings)
+    kind = _wallet_kind(actor)
+    payout_id = new_id("pay")
+    event_id = emit(
+        session,
+        EventType.PAYOUT_SENT,
+        actor=actor,
+        job_id=None,
+        payload={"payout_id": payout_id, "amount_pence": amount_pence, "provider": provider.name},
+        audience=[actor.user_id],
+        context={"recipient_id": actor.user_id, "amount_text": _money_text(amount_pence)},
+    )
+    transaction_id = await provider.pay_out(
+        session, actor.user_id, kind, amount_pence, event_id=event_id
+    )
+    payout = await repository.add_payout(
+        session,
+        Payout(
+            id=payout_id,
+            user_id=actor.user_id,
+            wallet_kind=kind,
+            amount_pence=amount_pence,
+            status="requested",
+            provider=provider.name,
+            transaction_id=transaction_id,
+        ),
+    )
+    if provider.pays_out_at_once:
+        payout.status = PAYOUT.transition(payout.status, "send")
+        payout.sent_at = clock.now()
+        await session.flush()
+    return PayoutMade(
+        **dict(payout_view(payout)),
+        balance=await ledger.balance(session, kind, actor.user_id),
+        event_id=event_id,
+    )
+
+
+async def payouts(session: AsyncSession, actor: Actor, *, limit: int = 50) -> PayoutList:
+    """The actor's own payouts, newest first."""
+    require(actor, Role.CUSTOMER, Role.VENDOR)
+    found = await repository.payouts_of(session, actor.user_id, limit=limit)
+    return PayoutList(items=[payout_view(p) for p in found])
+
+
+async def every_payout(session: AsyncSession, actor: Actor, *, limit: int = 100) -> PayoutAdminList:
+    """Everyone's payouts, newest first (admins)."""
+    require(actor, Role.ADMIN)
+    found = await repository.every_payout(session, limit=limit)
+    return PayoutAdminList(
+        items=[PayoutAdminView(**dict(payout_view(p)), user_id=p.user_id) for p in found]
     )

@@ -2,7 +2,16 @@ from tradematch.kit.states import StateMachine
 
 ESCROW = StateMachine(
     entity="escrow",
-    states=("pending", "held", "partial_released", "released", "disputed", "refunded"),
+    states=(
+        "pending",
+        "held",
+        "partial_released",
+        "released",
+        "disputed",
+        "refunded",
+        "settled",
+        "cancelled",
+    ),
     transitions={
         ("pending", "fund"): "held",
         ("held", "release_part"): "partial_released",
@@ -15,5 +24,21 @@ ESCROW = StateMachine(
         ("disputed", "resume_partial"): "partial_released",
         ("disputed", "resolve_released"): "released",
         ("disputed", "resolve_refunded"): "refunded",
+        # A ruling that paid the vendor part and refunded the customer the rest.
+        ("disputed", "resolve_settled"): "settled",
+        # The job ended (a dispute ruled for the customer) before the escrow was ever funded.
+        ("pending", "cancel"): "cancelled",
+    },
+)
+
+# No money will ever move in or out of an escrow in these states.
+TERMINAL = ("released", "refunded", "settled", "cancelled")
+
+PAYOUT = StateMachine(
+    entity="payout",
+    states=("requested", "sent", "failed"),
+    transitions={
+        ("requested", "send"): "sent",
+        ("requested", "fail"): "failed",
     },
 )

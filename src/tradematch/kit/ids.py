@@ -25,6 +25,7 @@ PREFIXES = frozenset(
         "evt",
         "ntf",
         "dsp",
+        "pay",
         "txn",
         "upl",
     }

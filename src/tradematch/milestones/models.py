@@ -8,7 +8,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tradematch.core.orm import Base, Timestamps, check_in
-from tradematch.milestones.states import MILESTONE
+from tradematch.milestones.states import MILESTONE, WITH_EVIDENCE
 
 
 class Milestone(Timestamps, Base):
@@ -27,15 +27,20 @@ class Milestone(Timestamps, Base):
     submitted_at: Mapped[datetime | None]
     approved_at: Mapped[datetime | None]
     released_at: Mapped[datetime | None]
+    # When the customer's review window (auto-approval) started: the submission, or the moment
+    # a dispute that froze the job was resumed (docs/decisions.md).
+    review_started_at: Mapped[datetime | None]
     __table_args__ = (
         UniqueConstraint("job_id", "position", name="uq_milestones_job_id_position"),
         CheckConstraint(check_in("status", MILESTONE.states), name="status"),
         CheckConstraint("amount_pence > 0", name="amount"),
         CheckConstraint("position > 0", name="position"),
-        CheckConstraint("status = 'pending' OR evidence IS NOT NULL", name="evidence"),
+        CheckConstraint(
+            f"evidence IS NOT NULL OR NOT {check_in('status', WITH_EVIDENCE)}", name="evidence"
+        ),
         Index(
-            "ix_milestones_submitted_at",
-            "submitted_at",
+            "ix_milestones_review_started_at",
+            "review_started_at",
             postgresql_where=text("status = 'submitted'"),
         ),
         Index("ix_milestones_escrow_id", "escrow_id"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tradematch.authz.scopes import MilestoneScope
@@ -61,10 +61,35 @@ async def due_for_auto_approval(
         .where(
             scope,
             Milestone.status == "submitted",
-            Milestone.submitted_at <= submitted_before,
+            Milestone.review_started_at <= submitted_before,
             EscrowAccount.status.in_(escrow_states),
         )
-        .order_by(Milestone.submitted_at)
+        .order_by(Milestone.review_started_at)
         .limit(limit)
     )
     return [(m, j) for m, j in result.all()]
+
+
+async def restart_reviews(session: AsyncSession, job_id: str, now: datetime) -> int:
+    """The job's submitted milestones start a new review window at ``now``."""
+    result = await session.execute(
+        update(Milestone)
+        .where(Milestone.job_id == job_id, Milestone.status == "submitted")
+        .values(review_started_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def end_unpaid(
+    session: AsyncSession, job_id: str, *, sources: tuple[str, ...], status: str
+) -> list[str]:
+    """Move the job's milestones in ``sources`` to ``status``; their ids."""
+    result = await session.execute(
+        update(Milestone)
+        .where(Milestone.job_id == job_id, Milestone.status.in_(sources))
+        .values(status=status)
+        .returning(Milestone.id)
+        .execution_options(synchronize_session=False)
+    )
+    return list(result.scalars())

@@ -168,6 +168,7 @@ async def submit(
         mode="json", exclude=set() if evidence.photo_upload_ids else {"photo_upload_ids"}
     )
     milestone.submitted_at = clock.now()
+    milestone.review_started_at = milestone.submitted_at
     milestone.changes_reason = None
     await uploads.attach(
         session,
@@ -274,6 +275,9 @@ async def _approve_and_release(
 async def auto_approve_due(session: AsyncSession, settings: Settings, *, batch: int = 20) -> int:
     """Approve milestones submitted and left unanswered for the configured days (scheduler).
 
+    The days count from ``review_started_at``: the submission, or the resumption of a dispute
+    that froze the job meanwhile (the customer gets a whole window again).
+
     Jobs locked by someone else are skipped and retried on the next run.
     """
     cutoff = clock.now() - timedelta(days=settings.milestone_auto_approve_days)
@@ -298,11 +302,29 @@ async def auto_approve_due(session: AsyncSession, settings: Settings, *, batch: 
         if milestone is None or escrow is None or milestone.status != "submitted":
             continue
         if (
-            milestone.submitted_at is None
-            or milestone.submitted_at > cutoff
+            milestone.review_started_at is None
+            or milestone.review_started_at > cutoff
             or escrow.status not in escrow_service.FUNDED_STATES
         ):
             continue
         await _approve_and_release(session, SYSTEM, job, milestone, escrow)
         approved += 1
     return approved
+
+
+async def restart_reviews(session: AsyncSession, job: Job) -> None:
+    """A dispute on the (locked) job was resumed: the time it spent frozen does not count
+    towards any submitted milestone's auto-approval, whose window starts again now."""
+    await repository.restart_reviews(session, job.id, clock.now())
+
+
+async def end_unpaid(session: AsyncSession, job: Job, *, cancelled: bool) -> list[str]:
+    """A dispute ruling ended the (locked) job: every milestone not yet paid becomes terminal,
+    ``cancelled`` with the job or ``settled`` by the ruling; their ids."""
+    action = "cancel" if cancelled else "settle"
+    return await repository.end_unpaid(
+        session,
+        job.id,
+        sources=MILESTONE.sources(action),
+        status=MILESTONE.transitions[(MILESTONE.sources(action)[0], action)],
+    )

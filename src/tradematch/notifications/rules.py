@@ -143,6 +143,14 @@ RULES: dict[E, tuple[Rule, ...]] = {
             "A payment was released to your wallet",
         ),
     ),
+    E.PAYOUT_SENT: (
+        Rule(
+            "recipient_id",
+            "Payout sent",
+            "Payout sent to your bank: {amount_text}",
+            "A payout was sent to your bank",
+        ),
+    ),
     E.JOB_COMPLETED: (
         Rule("customer_id", "Job completed", "Your job is complete. Please leave a review."),
         Rule("vendor_id", "Job completed", "Job completed. All payments released."),
