@@ -1,6 +1,6 @@
 """Notification categories turned off per channel (an email's one-click unsubscribe).
 
-Revision ID: emails_0001
+Revision ID: 0006
 Revises: 0005
 Create Date: 2026-12-01 03:00:00
 """
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "emails_0001"
+revision: str = "0006"
 down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -10,8 +10,8 @@ dispute; payouts.
   submitted_at;
 - ledger_transactions.kind gains 'payout'; the payouts table.
 
-Revision ID: money_0001
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-01 03:00:00
 """
 
@@ -20,8 +20,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "money_0001"
-down_revision: str | None = "0005"
+revision: str = "0007"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
