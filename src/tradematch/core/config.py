@@ -122,6 +122,13 @@ class Settings(BaseSettings):
         description="Live updates: messages queued per socket. A client further behind is "
         "disconnected with close code 4000 and should reconnect with resume_from.",
     )
+    max_body_bytes: int = Field(
+        1024 * 1024,
+        ge=1024,
+        le=64 * 1024 * 1024,
+        description="Largest request body accepted (JSON and any other non-upload body), in "
+        "bytes; a larger one is refused with 413 BODY_TOO_LARGE before it is parsed.",
+    )
     # Uploads (uploads/): photos and PDFs attached to jobs, messages and milestone evidence.
     upload_max_bytes: int = Field(
         10 * 1024 * 1024,
