@@ -72,7 +72,17 @@ def serve(
     gc.freeze()
     signals.hang_up_as_terminate()  # uvicorn shuts down gracefully on SIGTERM and SIGINT only
     try:
-        uvicorn.run(application, host=host, port=port, log_config=None, ws_max_size=1 << 20)
+        uvicorn.run(
+            application,
+            host=host,
+            port=port,
+            log_config=None,
+            ws_max_size=1 << 20,
+            # X-Forwarded-For is believed only from the configured reverse proxies (uvicorn's
+            # own default trusts 127.0.0.1, which would let anything local pick its address).
+            proxy_headers=settings.forwarded_allow_ips is not None,
+            forwarded_allow_ips=settings.forwarded_allow_ips or "",
+        )
     except Terminated:
         # uvicorn shut down gracefully on SIGTERM/SIGINT and re-raised the signal: a clean stop.
         return

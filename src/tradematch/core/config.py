@@ -38,12 +38,31 @@ class Settings(BaseSettings):
     )
     jwt_ttl_seconds: int = Field(1800, ge=60, le=86400, description="Access token lifetime.")
     login_max_attempts: int = Field(
-        10, ge=1, description="Failed logins allowed per email in a window."
+        10,
+        ge=1,
+        description="Failed logins allowed per email from one client address in a window; "
+        "the owner signing in from elsewhere is not affected.",
+    )
+    login_max_attempts_per_email: int = Field(
+        100,
+        ge=1,
+        description="Failed logins allowed per email from all clients together in a window "
+        "(the ceiling against an attack spread over many addresses).",
     )
     login_max_attempts_per_client: int = Field(
         100, ge=1, description="Failed logins allowed per client address in a window (any email)."
     )
     login_window_seconds: int = Field(300, ge=1, description="Login rate-limit window.")
+    register_max_per_client: int = Field(
+        20, ge=1, description="Registration attempts allowed per client address in a window."
+    )
+    register_window_seconds: int = Field(3600, ge=1, description="Registration rate-limit window.")
+    forwarded_allow_ips: str | None = Field(
+        None,
+        description="Comma-separated addresses (or CIDR networks, or *) of the reverse proxies "
+        "whose X-Forwarded-For / X-Forwarded-Proto headers are believed. Unset: none is; the "
+        "client is the peer address of the connection.",
+    )
     max_open_leads: int = Field(5, ge=1, le=50, description="Open leads kept per live job.")
     lead_ttl_hours: int = Field(72, ge=1, description="An offered lead expires after this.")
     job_ttl_hours: int = Field(72, ge=1, description="A live job with no accepted lead expires.")
