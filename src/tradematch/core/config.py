@@ -224,6 +224,13 @@ class Settings(BaseSettings):
     push_ttl_seconds: int = Field(
         86400, ge=0, le=2_419_200, description="How long a push service keeps an undelivered push."
     )
+    push_allow_private_networks: bool = Field(
+        False,
+        description="Development and tests only: let web push reach endpoints on loopback and "
+        "private networks (a local push service). Off, an endpoint whose host is or resolves to "
+        "a non-public address is refused when subscribing and never connected to. Refused in "
+        "production.",
+    )
 
     @model_validator(mode="after")
     def _check_notification_settings(self) -> Settings:
@@ -258,6 +265,8 @@ class Settings(BaseSettings):
                 raise ValueError("production needs TRADEMATCH_JWT_SECRET of 32+ characters")
             if self.clock_offset_seconds:
                 raise ValueError("production refuses TRADEMATCH_CLOCK_OFFSET_SECONDS")
+            if self.push_allow_private_networks:
+                raise ValueError("production refuses TRADEMATCH_PUSH_ALLOW_PRIVATE_NETWORKS")
         return self
 
     def signing_key(self) -> str:
