@@ -148,6 +148,37 @@ class Settings(BaseSettings):
         description="Largest request body accepted (JSON and any other non-upload body), in "
         "bytes; a larger one is refused with 413 BODY_TOO_LARGE before it is parsed.",
     )
+    ws_max_sockets_per_user: int = Field(
+        10,
+        ge=1,
+        le=1000,
+        description="Live-update sockets one user may hold open on one process; opening "
+        "another closes that user's oldest with close code 4001.",
+    )
+    # The HTTP server (uvicorn) of `tradematch serve`.
+    http_header_timeout_seconds: float = Field(
+        10,
+        gt=0,
+        le=300,
+        description="A connection whose request line and headers are not complete this long "
+        "after it opened (or after its previous response) is closed.",
+    )
+    http_max_header_bytes: int = Field(
+        64 * 1024,
+        ge=4096,
+        le=1024 * 1024,
+        description="Largest request line and headers, in bytes; larger: 431 and the "
+        "connection closed.",
+    )
+    http_keep_alive_seconds: int = Field(
+        5, ge=1, le=300, description="An idle keep-alive connection is closed after this long."
+    )
+    http_max_connections: int = Field(
+        2000,
+        ge=1,
+        description="Open connections (HTTP and WebSocket) one process serves; past it, new "
+        "requests are answered 503.",
+    )
     # Uploads (uploads/): photos and PDFs attached to jobs, messages and milestone evidence.
     upload_max_bytes: int = Field(
         10 * 1024 * 1024,
