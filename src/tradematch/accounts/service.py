@@ -118,7 +118,7 @@ async def check_registration_allowed(
 ) -> None:
     """Registration attempts (taken or not) are counted per client address: creating accounts
     in bulk, or probing which emails have one (409 EMAIL_TAKEN), is bounded (429)."""
-    bucket = f"register:{client}"
+    bucket = f"{repository.REGISTER_PREFIX}{client}"
     await _refuse_over_limits(
         session, {bucket: settings.register_max_per_client}, settings.register_window_seconds
     )
@@ -163,7 +163,7 @@ async def login(
 async def forget_old_failures(session: AsyncSession, settings: Settings) -> int:
     """Housekeeping: attempts outside every rate-limit window no longer count."""
     return await repository.forget_failures(
-        session, max(settings.login_window_seconds, settings.register_window_seconds)
+        session, settings.login_window_seconds, settings.register_window_seconds
     )
 
 
