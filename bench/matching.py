@@ -209,6 +209,7 @@ async def run(args: argparse.Namespace) -> None:
             db_pool_size=5,
             log_json=False,
             log_level="WARNING",
+            register_max_per_client=1_000_000,  # every user registers from here
         )
         app = create_app(settings, database_url=async_url)
         engine = create_engine(async_url, pool_size=2)

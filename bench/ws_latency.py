@@ -159,6 +159,7 @@ def serve(url: str, data_dir: Path, args: argparse.Namespace, stops: Stops) -> A
         "TRADEMATCH_DATA_DIR": str(data_dir),
         "TRADEMATCH_JWT_SECRET": SIGNING_KEY,
         "TRADEMATCH_LOG_LEVEL": args.server_log_level,
+        "TRADEMATCH_REGISTER_MAX_PER_CLIENT": "1000000",  # every user registers from here
     }
     log_path = data_dir / f"serve-{time.monotonic_ns()}.log"
     command = [sys.executable, "-m", "tradematch", "serve", "--port", "0"]

@@ -14,9 +14,17 @@ from tradematch.api.routing import TransactionalRoute
 from tradematch.core import http_errors
 from tradematch.core.config import Settings, get_settings
 from tradematch.core.database import create_engine, resolve_database_url
-from tradematch.core.middleware import RequestContextMiddleware, SecurityHeadersMiddleware
+from tradematch.core.middleware import (
+    BodySizeLimitMiddleware,
+    RequestContextMiddleware,
+    SecurityHeadersMiddleware,
+)
 from tradematch.kit.schemas import ERROR_RESPONSES
 from tradematch.sessions import create_sessionmaker
+from tradematch.uploads.multipart import FRAMING_BYTES as UPLOAD_FRAMING_BYTES
+
+# Above the upload limit and its framing, so an upload route answers UPLOAD_TOO_LARGE itself.
+MULTIPART_SLACK = 64 * 1024
 
 
 def api_routers() -> list[tuple[str, APIRouter]]:
@@ -114,6 +122,12 @@ def create_app(
     web.mount(app)
     http_errors.install(app)
     idempotency.install(app)
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        # The upload routes cut their bodies off at their own, tighter limit first.
+        multipart_max_bytes=settings.upload_max_bytes + UPLOAD_FRAMING_BYTES + MULTIPART_SLACK,
+    )
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(RequestContextMiddleware)
     return app

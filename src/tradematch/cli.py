@@ -59,6 +59,7 @@ def serve(
     import uvicorn
 
     from tradematch.app import create_app
+    from tradematch.core.http_protocol import head_limited_protocol
     from tradematch.core.logging import configure_logging
 
     settings = get_settings()
@@ -72,7 +73,24 @@ def serve(
     gc.freeze()
     signals.hang_up_as_terminate()  # uvicorn shuts down gracefully on SIGTERM and SIGINT only
     try:
-        uvicorn.run(application, host=host, port=port, log_config=None, ws_max_size=1 << 20)
+        uvicorn.run(
+            application,
+            host=host,
+            port=port,
+            log_config=None,
+            ws_max_size=1 << 20,
+            # X-Forwarded-For is believed only from the configured reverse proxies (uvicorn's
+            # own default trusts 127.0.0.1, which would let anything local pick its address).
+            proxy_headers=settings.forwarded_allow_ips is not None,
+            forwarded_allow_ips=settings.forwarded_allow_ips or "",
+            # Connection limits (docs/security.md): a deadline and a size limit on each request
+            # head (uvicorn has neither), idle keep-alive, and open connections per process.
+            http=head_limited_protocol(
+                settings.http_header_timeout_seconds, settings.http_max_header_bytes
+            ),
+            timeout_keep_alive=settings.http_keep_alive_seconds,
+            limit_concurrency=settings.http_max_connections,
+        )
     except Terminated:
         # uvicorn shut down gracefully on SIGTERM/SIGINT and re-raised the signal: a clean stop.
         return

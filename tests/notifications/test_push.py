@@ -67,7 +67,9 @@ async def test_push_subscription_registration_is_validated(
 async def test_push_is_delivered_encrypted_and_a_gone_subscription_is_removed(
     fresh_db: Database, tmp_path: Path
 ) -> None:
-    async with push_service() as service, app_for(fresh_db, make_settings(tmp_path)) as (app, api):
+    # The push service runs on this machine: the setting lets pushes reach a private address.
+    settings = make_settings(tmp_path, push_allow_private_networks=True)
+    async with push_service() as service, app_for(fresh_db, settings) as (app, api):
         market = await marketplace(api, vendors=1)
         customer, vendor = market.customer, market.vendors[0]
         browser, stale_browser, vendor_browser = Subscriber(), Subscriber(), Subscriber()

@@ -10,7 +10,7 @@ from tradematch.accounts.schemas import (
     TokenResponse,
     UserResponse,
 )
-from tradematch.api.deps import ActorDep, SessionDep, SettingsDep
+from tradematch.api.deps import ActorDep, SessionDep, SettingsDep, client_address
 from tradematch.api.idempotency import NaturallyIdempotent, idempotent_by
 from tradematch.api.routing import TransactionalRoute
 
@@ -26,7 +26,11 @@ router = APIRouter(tags=["accounts"], route_class=TransactionalRoute)
 async def register(
     body: RegisterRequest, request: Request, session: SessionDep, settings: SettingsDep
 ) -> RegisterResponse:
-    """Create a customer or vendor account and sign in (admins: `tradematch admin create`)."""
+    """Create a customer or vendor account and sign in (admins: `tradematch admin create`).
+    Attempts are rate-limited per client address (429 with Retry-After)."""
+    await service.check_registration_allowed(
+        session, request.app.state.sessionmaker, settings, client=client_address(request)
+    )
     user = await service.register(session, body)
     token = service.issue(settings, request.app.state.signing_key, user)
     profile = await service.load_profile(session, user)
@@ -40,14 +44,13 @@ async def login(
     body: LoginRequest, request: Request, session: SessionDep, settings: SettingsDep
 ) -> TokenResponse:
     """Exchange email and password for an access token. Failed attempts are rate-limited (429)."""
-    client = request.client.host if request.client else "unknown"
     user = await service.login(
         session,
         request.app.state.sessionmaker,
         settings,
         email=body.email,
         password=body.password,
-        client=client,
+        client=client_address(request),
     )
     token = service.issue(settings, request.app.state.signing_key, user)
     return TokenResponse(access_token=token.access_token, expires_in=token.expires_in)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import and_, delete, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tradematch.accounts.models import LoginAttempt, User
@@ -63,8 +63,28 @@ async def record_failure(session: AsyncSession, buckets: list[str]) -> None:
     await session.execute(insert(LoginAttempt), [{"bucket": b} for b in buckets])
 
 
-async def forget_failures(session: AsyncSession, window_seconds: int) -> int:
-    """Drop failed logins older than the rate-limit window (they no longer count)."""
-    cutoff = datetime.now(UTC) - timedelta(seconds=window_seconds)
-    result = await session.execute(delete(LoginAttempt).where(LoginAttempt.created_at <= cutoff))
+REGISTER_PREFIX = "register:"
+
+
+async def forget_failures(
+    session: AsyncSession, window_seconds: int, register_window_seconds: int
+) -> int:
+    """Drop attempts older than their rate-limit window (they no longer count): registrations
+    after the registration window, failed logins after the login window."""
+    now = datetime.now(UTC)
+    registration = LoginAttempt.bucket.startswith(REGISTER_PREFIX, autoescape=True)
+    result = await session.execute(
+        delete(LoginAttempt).where(
+            or_(
+                and_(
+                    registration,
+                    LoginAttempt.created_at <= now - timedelta(seconds=register_window_seconds),
+                ),
+                and_(
+                    ~registration,
+                    LoginAttempt.created_at <= now - timedelta(seconds=window_seconds),
+                ),
+            )
+        )
+    )
     return int(getattr(result, "rowcount", 0) or 0)

@@ -88,6 +88,45 @@ async def register(session: AsyncSession, request: RegisterRequest) -> User:
     return user
 
 
+def _retry_after(window_seconds: int, oldest: datetime) -> int:
+    elapsed = (datetime.now(UTC) - oldest).total_seconds()
+    return max(1, math.ceil(window_seconds - elapsed))
+
+
+async def _refuse_over_limits(
+    session: AsyncSession, limits: dict[str, int], window_seconds: int
+) -> None:
+    """429 if any bucket has reached its limit within the window (Retry-After: when its oldest
+    counted attempt leaves the window)."""
+    waits = [
+        _retry_after(window_seconds, oldest)
+        for bucket, count, oldest in await repository.recent_failures(
+            session, list(limits), window_seconds
+        )
+        if count >= limits[bucket]
+    ]
+    if waits:
+        raise RateLimited(retry_after=max(waits))
+
+
+async def check_registration_allowed(
+    session: AsyncSession,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    *,
+    client: str,
+) -> None:
+    """Registration attempts (taken or not) are counted per client address: creating accounts
+    in bulk, or probing which emails have one (409 EMAIL_TAKEN), is bounded (429)."""
+    bucket = f"{repository.REGISTER_PREFIX}{client}"
+    await _refuse_over_limits(
+        session, {bucket: settings.register_max_per_client}, settings.register_window_seconds
+    )
+    # Counted in a transaction of its own: a refused registration rolls its own one back.
+    async with unit_of_work(sessionmaker) as side:
+        await repository.record_failure(side, [bucket])
+
+
 async def login(
     session: AsyncSession,
     sessionmaker: async_sessionmaker[AsyncSession],
@@ -97,31 +136,35 @@ async def login(
     password: str,
     client: str,
 ) -> User:
+    """Failed logins are counted per email from this client (the tight limit: an attacker
+    guessing from one address), per email over all clients (a higher ceiling: an attack spread
+    over many addresses) and per client over all emails. The owner signing in from their own
+    address is held back only by the ceiling, never by someone else's guesses alone."""
+    address = email.lower()
     limits = {
-        f"email:{email.lower()}": settings.login_max_attempts,
+        f"email-client:{address}|{client}": settings.login_max_attempts,
+        f"email:{address}": settings.login_max_attempts_per_email,
         f"client:{client}": settings.login_max_attempts_per_client,
     }
-    buckets = list(limits)
-    for bucket, count, oldest in await repository.recent_failures(
-        session, buckets, settings.login_window_seconds
-    ):
-        if count >= limits[bucket]:
-            elapsed = (datetime.now(UTC) - oldest).total_seconds()
-            raise RateLimited(
-                retry_after=max(1, math.ceil(settings.login_window_seconds - elapsed))
-            )
+    await _refuse_over_limits(session, limits, settings.login_window_seconds)
     user = await repository.by_email(session, email)
-    if user is None or not user.is_active or not verify_password(user.password_hash, password):
+    # The password is verified whether or not the account exists (against a dummy hash when it
+    # does not): a failed login costs the same either way, so its timing tells no one whether
+    # the email has an account.
+    matches = verify_password(user.password_hash if user else None, password)
+    if user is None or not user.is_active or not matches:
         # Recorded in a transaction of its own: this request's transaction rolls back on 401.
         async with unit_of_work(sessionmaker) as side:
-            await repository.record_failure(side, buckets)
+            await repository.record_failure(side, list(limits))
         raise Unauthorized("Incorrect email or password")
     return user
 
 
 async def forget_old_failures(session: AsyncSession, settings: Settings) -> int:
-    """Housekeeping: failed logins outside the rate-limit window no longer count."""
-    return await repository.forget_failures(session, settings.login_window_seconds)
+    """Housekeeping: attempts outside every rate-limit window no longer count."""
+    return await repository.forget_failures(
+        session, settings.login_window_seconds, settings.register_window_seconds
+    )
 
 
 async def actor_for(session: AsyncSession, user_id: str) -> Actor | None:

@@ -34,6 +34,13 @@ async def get_settings(request: Request) -> Settings:
     return settings
 
 
+def client_address(request: Request) -> str:
+    """Who the request comes from, for per-client rate limits: the peer address of the
+    connection (uvicorn replaces it with the X-Forwarded-For address only when the peer is one
+    of TRADEMATCH_FORWARDED_ALLOW_IPS, the trusted reverse proxies)."""
+    return request.client.host if request.client else "unknown"
+
+
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 

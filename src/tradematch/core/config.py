@@ -39,12 +39,31 @@ class Settings(BaseSettings):
     )
     jwt_ttl_seconds: int = Field(1800, ge=60, le=86400, description="Access token lifetime.")
     login_max_attempts: int = Field(
-        10, ge=1, description="Failed logins allowed per email in a window."
+        10,
+        ge=1,
+        description="Failed logins allowed per email from one client address in a window; "
+        "the owner signing in from elsewhere is not affected.",
+    )
+    login_max_attempts_per_email: int = Field(
+        100,
+        ge=1,
+        description="Failed logins allowed per email from all clients together in a window "
+        "(the ceiling against an attack spread over many addresses).",
     )
     login_max_attempts_per_client: int = Field(
         100, ge=1, description="Failed logins allowed per client address in a window (any email)."
     )
     login_window_seconds: int = Field(300, ge=1, description="Login rate-limit window.")
+    register_max_per_client: int = Field(
+        20, ge=1, description="Registration attempts allowed per client address in a window."
+    )
+    register_window_seconds: int = Field(3600, ge=1, description="Registration rate-limit window.")
+    forwarded_allow_ips: str | None = Field(
+        None,
+        description="Comma-separated addresses (or CIDR networks, or *) of the reverse proxies "
+        "whose X-Forwarded-For / X-Forwarded-Proto headers are believed. Unset: none is; the "
+        "client is the peer address of the connection.",
+    )
     max_open_leads: int = Field(5, ge=1, le=50, description="Open leads kept per live job.")
     lead_ttl_hours: int = Field(72, ge=1, description="An offered lead expires after this.")
     job_ttl_hours: int = Field(72, ge=1, description="A live job with no accepted lead expires.")
@@ -128,6 +147,44 @@ class Settings(BaseSettings):
         description="Live updates: messages queued per socket. A client further behind is "
         "disconnected with close code 4000 and should reconnect with resume_from.",
     )
+    max_body_bytes: int = Field(
+        1024 * 1024,
+        ge=1024,
+        le=64 * 1024 * 1024,
+        description="Largest request body accepted (JSON and any other non-upload body), in "
+        "bytes; a larger one is refused with 413 BODY_TOO_LARGE before it is parsed.",
+    )
+    ws_max_sockets_per_user: int = Field(
+        10,
+        ge=1,
+        le=1000,
+        description="Live-update sockets one user may hold open on one process; opening "
+        "another closes that user's oldest with close code 4001.",
+    )
+    # The HTTP server (uvicorn) of `tradematch serve`.
+    http_header_timeout_seconds: float = Field(
+        10,
+        gt=0,
+        le=300,
+        description="A connection whose request line and headers are not complete this long "
+        "after it opened (or after its previous response) is closed.",
+    )
+    http_max_header_bytes: int = Field(
+        64 * 1024,
+        ge=4096,
+        le=1024 * 1024,
+        description="Largest request line and headers, in bytes; larger: 431 and the "
+        "connection closed.",
+    )
+    http_keep_alive_seconds: int = Field(
+        5, ge=1, le=300, description="An idle keep-alive connection is closed after this long."
+    )
+    http_max_connections: int = Field(
+        2000,
+        ge=1,
+        description="Open connections (HTTP and WebSocket) one process serves; past it, new "
+        "requests are answered 503.",
+    )
     # Uploads (uploads/): photos and PDFs attached to jobs, messages and milestone evidence.
     upload_max_bytes: int = Field(
         10 * 1024 * 1024,
@@ -209,6 +266,13 @@ class Settings(BaseSettings):
     push_ttl_seconds: int = Field(
         86400, ge=0, le=2_419_200, description="How long a push service keeps an undelivered push."
     )
+    push_allow_private_networks: bool = Field(
+        False,
+        description="Development and tests only: let web push reach endpoints on loopback and "
+        "private networks (a local push service). Off, an endpoint whose host is or resolves to "
+        "a non-public address is refused when subscribing and never connected to. Refused in "
+        "production.",
+    )
 
     @field_validator("public_url")
     @classmethod
@@ -253,6 +317,8 @@ class Settings(BaseSettings):
                 raise ValueError("production needs TRADEMATCH_JWT_SECRET of 32+ characters")
             if self.clock_offset_seconds:
                 raise ValueError("production refuses TRADEMATCH_CLOCK_OFFSET_SECONDS")
+            if self.push_allow_private_networks:
+                raise ValueError("production refuses TRADEMATCH_PUSH_ALLOW_PRIVATE_NETWORKS")
         return self
 
     def signing_key(self) -> str:

@@ -1,10 +1,13 @@
-"""ASGI middleware: request id, structured access log, latency histogram."""
+"""ASGI middleware: request id, structured access log, latency histogram, security headers,
+the request body size limit."""
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 
+import anyio
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -101,3 +104,111 @@ class SecurityHeadersMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class BodySizeLimitMiddleware:
+    """Refuses a request body over the limit with 413 ``BODY_TOO_LARGE`` before anything parses
+    it: at once when the declared ``Content-Length`` is over, and as soon as the bytes received
+    pass it when the body streams in (chunked, or a Content-Length that lies low is cut short by
+    the server anyway). Nothing over the limit is ever held.
+
+    ``multipart_max_bytes`` is the ceiling for ``multipart/form-data`` bodies: the upload routes
+    enforce their own, tighter limit (``UPLOAD_TOO_LARGE``) inside it; this one only bounds a
+    multipart body sent to any other route.
+    """
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int, multipart_max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        self.multipart_max_bytes = multipart_max_bytes
+
+    def _limit_for(self, headers: dict[bytes, bytes]) -> int:
+        content_type = headers.get(b"content-type", b"").lower()
+        if content_type.startswith(b"multipart/form-data"):
+            return max(self.max_bytes, self.multipart_max_bytes)
+        return self.max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        limit = self._limit_for(headers)
+        declared = headers.get(b"content-length", b"").strip()
+        if declared.isdigit() and int(declared) > limit:
+            await _refuse_body(send, limit)
+            return
+        received = 0
+        refused = False
+        response_started = False
+
+        async def counting_receive() -> Message:
+            nonlocal received, refused
+            if refused:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    refused = True
+                    if not response_started:
+                        if message.get("more_body", False):
+                            await _drain(receive, self.max_bytes)
+                        await _refuse_body(send, limit)
+                    # The application sees a client that went away: it stops reading, and
+                    # whatever it answers is dropped (the 413 is already on its way).
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal response_started
+            if refused:
+                return
+            if message["type"] == "http.response.start":
+                response_started = True
+            await send(message)
+
+        await self.app(scope, counting_receive, guarded_send)
+
+
+# How long the rest of a refused body is still read (and dropped) for before the 413 goes out,
+# so that a client that sends its whole body before reading gets the answer rather than a reset
+# connection (the server closes the connection once the answer is sent).
+DRAIN_SECONDS = 5.0
+
+
+async def _drain(receive: Receive, max_bytes: int) -> None:
+    """Read and drop what remains of a refused body: at most ``max_bytes`` more for at most
+    ``DRAIN_SECONDS``; past that the connection is closed under the client."""
+    drained = 0
+    with anyio.move_on_after(DRAIN_SECONDS):
+        while drained <= max_bytes:
+            message = await receive()
+            if message["type"] != "http.request":
+                return
+            drained += len(message.get("body", b""))
+            if not message.get("more_body", False):
+                return
+
+
+async def _refuse_body(send: Send, limit: int) -> None:
+    body = json.dumps(
+        {
+            "error": f"The request body is larger than {limit:,} bytes",
+            "code": "BODY_TOO_LARGE",
+            "max_bytes": limit,
+        }
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                # The rest of the body is never read: the connection cannot be reused.
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

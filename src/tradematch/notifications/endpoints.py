@@ -100,11 +100,13 @@ async def mark_read(
     dependencies=[Idempotent],
 )
 async def register_push_subscription(
-    body: PushSubscriptionCreate, actor: ActorDep, session: SessionDep
+    body: PushSubscriptionCreate, actor: ActorDep, session: SessionDep, settings: SettingsDep
 ) -> PushSubscriptionView:
-    """Register this browser's web push subscription (an https endpoint and its keys). A push
-    service that answers 404 or 410 for it later removes it."""
-    return await service.register_push_subscription(session, actor, body)
+    """Register this browser's web push subscription (an https endpoint and its keys). An
+    endpoint whose host is not on the public internet is refused (422). At most 10 are kept
+    per user: registering another drops the oldest. A push service that answers 404 or 410 for
+    one later removes it."""
+    return await service.register_push_subscription(session, actor, body, settings)
 
 
 @router.get(

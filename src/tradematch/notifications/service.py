@@ -13,8 +13,9 @@ from tradematch.authz.actor import Actor
 from tradematch.authz.roles import Role, require
 from tradematch.authz.scopes import every_notification_for, notifications_of
 from tradematch.core.config import Settings
-from tradematch.core.errors import NotFound
+from tradematch.core.errors import NotFound, ValidationFailed
 from tradematch.kit import clock
+from tradematch.kit.network import PrivateAddress, refuse_private_host
 from tradematch.kit.pagination import page
 from tradematch.notifications import repository, vapid
 from tradematch.notifications.schemas import (
@@ -95,9 +96,28 @@ async def change_preferences(
     return await preferences(session, actor, settings)
 
 
+# How long registering a push subscription waits for its host to resolve.
+ENDPOINT_RESOLVE_SECONDS = 3.0
+
+
 async def register_push_subscription(
-    session: AsyncSession, actor: Actor, request: PushSubscriptionCreate
+    session: AsyncSession, actor: Actor, request: PushSubscriptionCreate, settings: Settings
 ) -> PushSubscriptionView:
+    """Register the browser's subscription (at most ``MAX_PUSH_SUBSCRIPTIONS`` per user: the
+    oldest gives way). An endpoint on a host that is, or resolves to, anything but a public
+    address is refused (422): the server would otherwise post to its own network on the user's
+    behalf. The dispatcher checks the address again on every connection (DNS changes)."""
+    if not settings.push_allow_private_networks:
+        host = request.endpoint.host or ""
+        try:
+            await refuse_private_host(
+                host, request.endpoint.port or 443, resolve_seconds=ENDPOINT_RESOLVE_SECONDS
+            )
+        except PrivateAddress:
+            raise ValidationFailed(
+                "The push endpoint must be on a public internet address",
+                field="endpoint",
+            ) from None
     saved = await repository.save_push_subscription(
         session,
         actor.user_id,

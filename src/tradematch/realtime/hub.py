@@ -45,6 +45,7 @@ from tradematch.realtime.connection import Connection
 from tradematch.realtime.protocol import (
     CLOSE_POLICY_VIOLATION,
     CLOSE_SERVICE_RESTART,
+    CLOSE_TOO_MANY_SOCKETS,
     LiveEvent,
     event_message,
     ready_message,
@@ -69,6 +70,9 @@ class Hub:
         self.heartbeat_seconds = settings.ws_heartbeat_seconds
         self.poll_seconds = settings.ws_poll_seconds
         self.queue_size = settings.ws_queue_size
+        self.max_sockets_per_user = settings.ws_max_sockets_per_user
+        # Every socket of each user on this process, pending or live, oldest first.
+        self._opened: dict[str, list[Connection]] = {}
         self.cursor: int | None = None  # highest seq dispatched; None until first connected
         self._connect = connect
         self._db: Any = None
@@ -83,7 +87,16 @@ class Hub:
     # -- sockets ---------------------------------------------------------------------------
 
     async def subscribe(self, connection: Connection, *, patience: float) -> bool:
-        """Register a socket; True once the fetch loop has activated it at its cursor."""
+        """Register a socket; True once the fetch loop has activated it at its cursor. A user
+        over ``max_sockets_per_user`` loses their oldest socket (close code 4001)."""
+        opened = self._opened.setdefault(connection.actor.user_id, [])
+        opened.append(connection)
+        while len(opened) > self.max_sockets_per_user:
+            oldest = opened.pop(0)
+            oldest.end(
+                CLOSE_TOO_MANY_SOCKETS,
+                f"More than {self.max_sockets_per_user} live connections: closed the oldest",
+            )
         self._pending.append(connection)
         self._wake.set()
         waits = [
@@ -99,6 +112,12 @@ class Hub:
         return False
 
     def unsubscribe(self, connection: Connection) -> None:
+        opened = self._opened.get(connection.actor.user_id)
+        if opened is not None:
+            if connection in opened:
+                opened.remove(connection)
+            if not opened:
+                del self._opened[connection.actor.user_id]
         if connection in self._pending:
             self._pending.remove(connection)
         if connection.activated.is_set():

@@ -31,6 +31,7 @@ CLOSE_POLICY_VIOLATION = 1008
 CLOSE_SERVICE_RESTART = 1012
 CLOSE_TRY_AGAIN_LATER = 1013
 CLOSE_RESUME = 4000
+CLOSE_TOO_MANY_SOCKETS = 4001  # the user opened more sockets than allowed: this, the oldest, goes
 
 HEARTBEAT = '{"type":"heartbeat"}'
 PONG = '{"type":"pong"}'

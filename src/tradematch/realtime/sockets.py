@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 QUERY_PARAMETERS = frozenset({"token", "resume_from"})
 SUBSCRIBE_TIMEOUT = 10.0  # the hub activates a socket within one fetch round; this is a backstop
 CLOSE_TIMEOUT = 5.0  # a stalled client may never take the close frame; give up after this
+AUTH_TIMEOUT = 10.0  # checking the token (one database read) may not hold the socket longer
 
 
 async def authenticate(app: FastAPI, token: str | None) -> tuple[Actor, float] | None:
@@ -78,7 +79,12 @@ async def serve(websocket: WebSocket) -> None:
             await _close(websocket, CLOSE_POLICY_VIOLATION, str(exc))
             return
     try:
-        authenticated = await authenticate(app, bearer_token(websocket))
+        async with asyncio.timeout(AUTH_TIMEOUT):
+            authenticated = await authenticate(app, bearer_token(websocket))
+    except TimeoutError:
+        log.warning("live-update socket refused: authentication took over %ss", AUTH_TIMEOUT)
+        await _close(websocket, CLOSE_TRY_AGAIN_LATER, "Authentication timed out: retry shortly")
+        return
     except Exception as exc:
         if not is_database_unavailable(exc):
             raise
