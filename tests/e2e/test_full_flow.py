@@ -424,7 +424,10 @@ async def test_the_whole_seed_flow(http: httpx.AsyncClient, fresh_db: Database) 
         customer, "PATCH", f"/reviews/{review_id}/reply", 200, {"reply": "See you next time."}
     )
     assert replied["review_id"] == review_id
-    [public] = (await flow.get(rival, f"/vendors/{vendor.user_id}/reviews"))["items"]
+    # A competing vendor sees nothing about the winner: no profile, no reviews.
+    await flow.call(rival, "GET", f"/vendors/{vendor.user_id}/reviews", 404)
+    await flow.call(rival, "GET", f"/vendors/{vendor.user_id}", 404)
+    [public] = (await flow.get(customer, f"/vendors/{vendor.user_id}/reviews"))["items"]
     assert public["review_id"] == review_id and public["rating"] == 5
     assert public["feedback"] == "Great work, quick and professional!"
     assert public["recommend_yes_no"] is True

@@ -58,7 +58,10 @@ async def vendor_reviews(
     cursor: Annotated[str | None, Query(max_length=40, pattern="^rev_[0-9A-Z]{26}$")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> ReviewList:
-    """A vendor's published reviews, newest first."""
+    """A vendor's published reviews, newest first.
+
+    Customers and admins read any vendor's reviews. A vendor reads only its own: another
+    vendor's id answers 404, exactly like an id that does not exist."""
     return await service.for_vendor(session, actor, vendor_id, limit=limit, cursor=cursor)
 
 

@@ -38,5 +38,9 @@ async def update_my_profile(
 
 @router.get("/vendors/{vendor_id}", response_model=VendorPublicProfile)
 async def get_vendor(vendor_id: str, actor: ActorDep, session: SessionDep) -> VendorPublicProfile:
-    """A vendor's limited profile: name, trades, rating, badges and distance from you."""
+    """A vendor's limited profile: name, trades, rating, badges and distance from you.
+
+    Customers and admins read any active vendor's profile. A vendor reads only its own: another
+    vendor's id answers 404, exactly like an id that does not exist (a vendor sees nothing about
+    competing vendors)."""
     return await service.public_profile(session, actor, vendor_id)
