@@ -273,9 +273,9 @@ async def test_the_whole_seed_flow(http: httpx.AsyncClient, fresh_db: Database) 
     assert rival_lead["status"] == "closed" and rival_lead["contact_unlocked"] is False
     assert (await flow.get(rival, f"/quotes/{rival_quote_id}"))["status"] == "expired"
     locked = await flow.call(
-        rival, "POST", f"/conversations/{rival_conversation}/messages", 403, {"body": "Hello?"}
+        rival, "POST", f"/conversations/{rival_conversation}/messages", 409, {"body": "Hello?"}
     )
-    assert locked["code"] == "MESSAGING_DISABLED"
+    assert locked == {"error": NO_LONGER_AVAILABLE, "code": "NO_LONGER_AVAILABLE"}
     rival_history = await flow.history(rival, job_id)
     closed = [e for e in rival_history if e["type"] == "LEAD_CLOSED"]
     assert [e["payload"] for e in closed] == [

@@ -150,6 +150,7 @@ CASES: dict[str, Case | Own] = {
         lambda c, a: module("jobs.lifecycle").cancel(c.session, a, c["job_id"]),
     ),
     # leads
+    "leads.service.ensure_vendor_in_job": Own("reads only the acting vendor's own lead"),
     "leads.service.list_leads": Case(
         NOT_VENDORS,
         lambda c, a: module("leads.service").list_leads(
