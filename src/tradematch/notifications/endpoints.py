@@ -2,11 +2,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Query, status
 
 from tradematch.api.deps import ActorDep, EmptyBody, SessionDep, SettingsDep
 from tradematch.api.idempotency import Idempotent
 from tradematch.api.routing import TransactionalRoute
+from tradematch.kit.ids import NotificationId
 from tradematch.notifications import service
 from tradematch.notifications.schemas import (
     NOTIFICATION_ID_PATTERN,
@@ -19,8 +20,6 @@ from tradematch.notifications.schemas import (
 )
 
 router = APIRouter(tags=["notifications"], route_class=TransactionalRoute)
-
-NotificationId = Annotated[str, Path(pattern=NOTIFICATION_ID_PATTERN, max_length=40)]
 
 
 @router.get("/notifications", response_model=NotificationPage)
