@@ -50,7 +50,10 @@ def pytest_configure(config: pytest.Config) -> None:
 def _no_tracebacks(request: pytest.FixtureRequest) -> Iterator[None]:
     """The server log holds no traceback: a test during which one was logged fails."""
     RECORDER.current = request.node.nodeid
+    RECORDER.module = request.node.nodeid.split("::")[0]
     RECORDER.expected = request.node.get_closest_marker(MARKER) is not None
+    if RECORDER.expected:
+        RECORDER.allowed_modules.add(RECORDER.module)
     before = len(RECORDER.found)
     yield
     found = RECORDER.found[before:]
