@@ -30,10 +30,51 @@ from tests.flows.database import (
     the_server_url,
 )
 from tests.flows.servers import LiveServer, start_server, stop_server
+from tests.flows.tracebacks import MARKER, RECORDER
 from tests.flows.users import Api, User, create_admin
 from tradematch.app import create_app
 from tradematch.core.config import Settings
 from tradematch.kit import clock
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{MARKER}: the test provokes server tracebacks on purpose (a database outage); the "
+        "run's no-traceback check leaves it out",
+    )
+    RECORDER.install()
+
+
+@pytest.fixture(autouse=True)
+def _no_tracebacks(request: pytest.FixtureRequest) -> Iterator[None]:
+    """The server log holds no traceback: a test during which one was logged fails."""
+    RECORDER.current = request.node.nodeid
+    RECORDER.module = request.node.nodeid.split("::")[0]
+    RECORDER.expected = request.node.get_closest_marker(MARKER) is not None
+    if RECORDER.expected:
+        RECORDER.allowed_modules.add(RECORDER.module)
+    before = len(RECORDER.found)
+    yield
+    found = RECORDER.found[before:]
+    RECORDER.current, RECORDER.expected = "outside any test", False
+    if found:
+        del RECORDER.found[before:]
+        pytest.fail(
+            "tracebacks in the server log:\n" + "\n".join(str(t) for t in found), pytrace=False
+        )
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if RECORDER.found:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        lines = ["tracebacks in the server log outside any test:"]
+        lines += [f"  {t}" for t in RECORDER.found]
+        if reporter is not None:
+            reporter.write_line("\n".join(lines), red=True)
+        else:
+            print("\n".join(lines))
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(scope="session")

@@ -14,6 +14,7 @@ from tradematch.api.routing import TransactionalRoute
 from tradematch.core import http_errors
 from tradematch.core.config import Settings, get_settings
 from tradematch.core.database import create_engine, resolve_database_url
+from tradematch.core.logging import install_redaction
 from tradematch.core.middleware import (
     BodySizeLimitMiddleware,
     RequestContextMiddleware,
@@ -74,6 +75,7 @@ def create_app(
     """The application. ``run_worker`` also runs the dispatcher and scheduler in this process
     (``tradematch serve`` does unless ``--no-worker``); the live-update hub always runs."""
     settings = settings or get_settings()
+    install_redaction()  # URLs reach uvicorn's log with their query strings (tokens, signatures)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -156,3 +156,64 @@ def test_no_server_errors_and_schema_conformance(
             # exists) are not expressible in JSON Schema, so schema-valid input may be a 422.
             excluded_checks=[positive_data_acceptance],
         )
+
+
+# Hostile input the generator does not reach on its own (its strings match the patterns):
+# control characters, lone surrogates, huge and traversal-looking ids in the path; amounts as
+# strings, in other scripts' digits, overflowing or finer than a penny; NUL and lone surrogates
+# in every string of the body. None may produce a server error.
+HOSTILE_PATH = [  # the client percent-encodes them
+    "\x00",
+    "job_01JD5AAAAAAAAAAAAAAAAA\x00AAA",
+    "a" * 10_000,
+    "../../etc/passwd",
+    "job_" + "\u0661" * 26,
+    "usr_01JD5AAAAAAAAAAAAAAAAAAAAA",
+    "\U0001f4a9",
+]
+HOSTILE_AMOUNTS: list[Any] = ["\u0661\u0662", "1_000", " 12 ", "1E+999999", 12.345, 10**400]
+HOSTILE_TEXT = ["a\x00b", "x\ud800y"]
+AMOUNT_FIELDS = ("amount", "budget_min", "budget_max")
+
+
+def _bodies(body: Any) -> Iterator[Any]:
+    """The case's body with one hostile value at a time."""
+    if not isinstance(body, dict):
+        return
+    for field in AMOUNT_FIELDS:
+        if field in body:
+            for amount in HOSTILE_AMOUNTS:
+                yield {**body, field: amount}
+    for field, value in body.items():
+        if isinstance(value, str):
+            for text in HOSTILE_TEXT:
+                yield {**body, field: text}
+
+
+@schema.parametrize()
+@settings(max_examples=1, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+def test_hostile_input_is_never_a_server_error(
+    case: Any, tokens: dict[str, str], contract_server: LiveServer
+) -> None:
+    failures = []
+    original_path, original_body = dict(case.path_parameters or {}), case.body
+    variants: list[tuple[str, dict[str, Any], Any]] = [
+        (f"{name}={value[:20]!r}", {**original_path, name: value}, original_body)
+        for name in original_path
+        for value in HOSTILE_PATH
+    ]
+    variants += [(f"body {body!r:.80}", original_path, body) for body in _bodies(original_body)]
+    # Each variant as one signed-in role in turn (the role check comes first: every role gets
+    # its share of requests that reach the validation).
+    roles = ("admin",) if case.path.startswith("/api/admin") else ("customer", "vendor")
+    for index, (label, path, body) in enumerate(variants):
+        role = roles[index % len(roles)]
+        case.path_parameters, case.body = path, body
+        response = case.call(
+            base_url=contract_server.base_url,
+            headers={"Authorization": f"Bearer {tokens[role]}"},
+        )
+        if response.status_code >= 500:
+            failures.append(f"{role} {label}: {response.status_code} {response.text[:200]}")
+    case.path_parameters, case.body = original_path, original_body
+    assert not failures, "\n".join(failures)

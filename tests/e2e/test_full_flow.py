@@ -273,9 +273,9 @@ async def test_the_whole_seed_flow(http: httpx.AsyncClient, fresh_db: Database) 
     assert rival_lead["status"] == "closed" and rival_lead["contact_unlocked"] is False
     assert (await flow.get(rival, f"/quotes/{rival_quote_id}"))["status"] == "expired"
     locked = await flow.call(
-        rival, "POST", f"/conversations/{rival_conversation}/messages", 403, {"body": "Hello?"}
+        rival, "POST", f"/conversations/{rival_conversation}/messages", 409, {"body": "Hello?"}
     )
-    assert locked["code"] == "MESSAGING_DISABLED"
+    assert locked == {"error": NO_LONGER_AVAILABLE, "code": "NO_LONGER_AVAILABLE"}
     rival_history = await flow.history(rival, job_id)
     closed = [e for e in rival_history if e["type"] == "LEAD_CLOSED"]
     assert [e["payload"] for e in closed] == [
@@ -424,7 +424,10 @@ async def test_the_whole_seed_flow(http: httpx.AsyncClient, fresh_db: Database) 
         customer, "PATCH", f"/reviews/{review_id}/reply", 200, {"reply": "See you next time."}
     )
     assert replied["review_id"] == review_id
-    [public] = (await flow.get(rival, f"/vendors/{vendor.user_id}/reviews"))["items"]
+    # A competing vendor sees nothing about the winner: no profile, no reviews.
+    await flow.call(rival, "GET", f"/vendors/{vendor.user_id}/reviews", 404)
+    await flow.call(rival, "GET", f"/vendors/{vendor.user_id}", 404)
+    [public] = (await flow.get(customer, f"/vendors/{vendor.user_id}/reviews"))["items"]
     assert public["review_id"] == review_id and public["rating"] == 5
     assert public["feedback"] == "Great work, quick and professional!"
     assert public["recommend_yes_no"] is True

@@ -22,6 +22,7 @@ import httpx
 import pytest
 
 from tests.flows.database import Database
+from tests.flows.tracebacks import RECORDER
 
 E2E_SIGNING_KEY = "e2e-signing-key-that-is-long-enough-to-be-safe"
 _LISTENING = re.compile(r"Uvicorn running on http://[\d.]+:(\d+)")
@@ -98,6 +99,7 @@ def stop_server(server: LiveServer) -> None:
         server.process.wait(timeout=15)
     except subprocess.TimeoutExpired:
         server.process.kill()
+    RECORDER.server_log(server.log)  # the run holds every server log to having no traceback
 
 
 @contextmanager

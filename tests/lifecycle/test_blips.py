@@ -28,6 +28,9 @@ from tests.flows.users import Api, User, postcode_in
 from .load import JOB, Load
 from .support import Server, embedded_env, pgdata, scratch_dir
 
+# The database goes away under the app in these tests: its tracebacks are the point.
+pytestmark = pytest.mark.tracebacks
+
 # Short periods and leases, so that each background loop meets the outage and must recover.
 FAST_LOOPS = {
     "TRADEMATCH_SCHEDULER_LEAD_EXPIRY_SECONDS": "0.5",

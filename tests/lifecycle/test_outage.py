@@ -29,6 +29,9 @@ from tradematch.core.outage import Outage, QuietDisconnects, is_database_unavail
 from .load import JOB
 from .pgproxy import PgProxy
 
+# The database goes away under the app in these tests: its tracebacks are the point.
+pytestmark = pytest.mark.tracebacks
+
 MISSING_SOCKET_URL = "postgresql+asyncpg://postgres@/tradematch?host=/nonexistent-socket-dir"
 
 

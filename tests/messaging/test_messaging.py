@@ -390,15 +390,20 @@ async def test_cancelled_job_locks_the_conversation_but_reading_still_works(api:
     )
     assert cancel.status_code == 200, cancel.text
 
-    for participant in (market.customer, vendor):
+    # The customer is told messaging is locked; the vendor, now out of the job, only that the
+    # job is no longer available (contract §6).
+    for participant, status, code in (
+        (market.customer, 403, "MESSAGING_DISABLED"),
+        (vendor, 409, "NO_LONGER_AVAILABLE"),
+    ):
         response = await _send(api, participant, conversation_id, body="Still there?")
-        assert response.status_code == 403, response.text
-        assert response.json()["code"] == "MESSAGING_DISABLED"
+        assert response.status_code == status, response.text
+        assert response.json()["code"] == code
         attachment = await _send(
             api, participant, conversation_id, attachments=["https://cdn.example.com/a.jpg"]
         )
-        assert attachment.status_code == 403, attachment.text
-        assert attachment.json()["code"] == "MESSAGING_DISABLED"
+        assert attachment.status_code == status, attachment.text
+        assert attachment.json()["code"] == code
 
         summary = (await _inbox(api, participant))[conversation_id]
         assert summary["status"] == "locked"

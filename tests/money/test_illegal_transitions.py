@@ -660,6 +660,11 @@ async def _current(scene: Scene, row: str) -> str:
     return await scene.status_of(table, scene.ids[id_name])
 
 
+# The states in which the vendor acting is out of the job (its lead declined, expired or closed;
+# a quote expires when its lead closes): its actions answer only NO_LONGER_AVAILABLE.
+OUT_OF_JOB = {"lead": {"declined", "expired", "closed"}, "quote": {"expired"}}
+
+
 @pytest.mark.parametrize(("entity", "state"), CASES, ids=[f"{e}-{s}" for e, s in CASES])
 async def test_every_illegal_action_is_a_409_that_changes_nothing(
     api: Api,
@@ -687,8 +692,15 @@ async def test_every_illegal_action_is_a_409_that_changes_nothing(
         key = new_key()  # a refused request must not store its key either
         async with unchanged(worker_db):
             response = await action.attempt(scene, key)
-        assert_invalid_transition(response, (state, job_state))
         body = response.json()
+        if body.get("code") == "NO_LONGER_AVAILABLE":
+            # A vendor out of the job learns only that (contract §6): no state at all.
+            assert state in OUT_OF_JOB.get(entity, ()), (action.name, body)
+            assert response.status_code == 409, (action.name, response.text)
+            assert body == {"error": "This job is no longer available", "code": body["code"]}
+            assert await _current(scene, row) == state, action.name
+            continue
+        assert_invalid_transition(response, (state, job_state))
         if body["entity"] == entity:
             assert body["current_state"] == state, (action.name, body)
         else:  # refused by the job's own guard

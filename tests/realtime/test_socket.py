@@ -3,13 +3,17 @@ revocation and the client messages, against a real ``tradematch serve`` process.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import json
 import time
 from collections.abc import Iterator
+from urllib.parse import unquote
 
 import httpx
 import pytest
-from websockets.exceptions import ConnectionClosed
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from tests.flows.database import Database
 from tests.flows.deals import send_message
@@ -173,3 +177,39 @@ async def test_a_client_that_goes_away_does_not_disturb_the_server(
         # The dropped sockets are gone from the hub; the lag of the delivery was measured.
         assert await metric(http, "tradematch_live_sockets") == before + 1
         assert await metric(http, "tradematch_event_socket_lag_seconds_count") > lag_count
+
+
+async def test_the_token_never_reaches_the_server_log_however_it_is_spelled(
+    live_server: LiveServer,
+) -> None:
+    """uvicorn logs every handshake with its query string; a parser reads ``tok%65n`` as
+    ``token`` (and accepts it), so the log must redact it too, in every spelling."""
+    async with httpx.AsyncClient(base_url=live_server.base_url, timeout=30) as http:
+        user = await Api(http).customer()
+    token = user.token
+    base = live_server.base_url.replace("http://", "ws://", 1) + "/api/connection/ws"
+    queries = [
+        f"tok%65n={token}",
+        f"%74%6F%6B%65%6E={token}",
+        f"TOKEN={token}",
+        f"resume_from=0;token={token}",
+        f"token=x&token={token}",
+        "token=" + "".join(f"%{b:02X}" for b in token.encode()),
+    ]
+    accepted = await connect(f"{base}?{queries[0]}", open_timeout=10)
+    try:
+        greeting = json.loads(await accepted.recv())
+        assert greeting["type"] == "ready", greeting  # the encoded name is read as "token"
+    finally:
+        await accepted.close()
+    for query in queries[1:]:
+        try:
+            async with connect(f"{base}?{query}", open_timeout=10) as socket:
+                await socket.recv()
+        except (ConnectionClosed, InvalidStatus):
+            pass
+    await asyncio.sleep(0.5)  # uvicorn writes the handshake lines as the sockets open and close
+    log = live_server.log.read_text(errors="replace")
+    assert "WebSocket /api/connection/ws?" in log
+    signature = token.rsplit(".", 1)[1]
+    assert signature not in log and signature not in unquote(log)

@@ -278,6 +278,7 @@ async def test_an_event_that_commits_late_is_not_skipped(
         await engine.dispose()
 
 
+@pytest.mark.tracebacks  # provoked on purpose
 async def test_the_hub_recovers_when_its_database_connection_dies(
     live_server: LiveServer, fresh_db: Database
 ) -> None:

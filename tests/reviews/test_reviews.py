@@ -80,7 +80,7 @@ async def test_a_review_is_published_closes_the_job_and_counts(
         "JOB_CLOSED"
     ]
 
-    listed = await published_reviews(api, job.loser, job.winner.user_id)
+    listed = await published_reviews(api, job.other_customer, job.winner.user_id)
     assert [r["review_id"] for r in listed] == [body["review_id"]]
     review = listed[0]
     assert (review["rating"], review["recommend_yes_no"]) == (5, True)
@@ -208,7 +208,7 @@ async def test_contact_details_hold_a_review_until_an_admin_publishes_it(
 
     assert approved.status_code == 200, approved.text
     assert approved.json()["status"] == "published"
-    listed = await published_reviews(api, job.loser, job.winner.user_id)
+    listed = await published_reviews(api, job.other_customer, job.winner.user_id)
     assert [(r["review_id"], r["rating"]) for r in listed] == [(review_id, 4)]
     assert await _rating(api, job.customer, job.winner.user_id) == (4.0, 1)
     twice = await _moderate(api, admin, review_id, decision="approve")
@@ -277,7 +277,7 @@ async def test_the_vendor_responds_once_and_the_customer_replies_once(api: Api) 
     assert replied.status_code == 200, replied.text
     assert (await _reply(api, job.customer, review_id, "And again")).status_code == 409
 
-    review = (await published_reviews(api, job.loser, job.winner.user_id))[0]
+    review = (await published_reviews(api, job.other_customer, job.winner.user_id))[0]
     assert (review["vendor_response"], review["customer_reply"]) == (
         "Thank you!",
         "You're welcome",
@@ -319,8 +319,12 @@ async def test_the_rating_aggregate_over_two_jobs(api: Api) -> None:
     )
     assert [r["rating"] for r in rest.json()["items"]] == [5]
     assert rest.json()["next_cursor"] is None
-    # The loser of the first job has no reviews at all.
-    assert await published_reviews(api, vendor, first.loser.user_id) == []
+    # The loser of the first job has no reviews at all; and it is a competitor: 404 to a vendor.
+    assert await published_reviews(api, first.customer, first.loser.user_id) == []
+    competitor = await api.client.get(
+        f"{API}/vendors/{first.loser.user_id}/reviews", headers=vendor.headers
+    )
+    assert competitor.status_code == 404, competitor.text
     unknown = await api.client.get(
         f"{API}/vendors/usr_01JZZZZZZZZZZZZZZZZZZZZZZZ/reviews", headers=vendor.headers
     )

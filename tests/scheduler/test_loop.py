@@ -67,6 +67,7 @@ async def test_the_loop_runs_the_tasks_and_stops(fresh_app: FastAPI, fresh_api: 
     assert loop.done() and loop.exception() is None
 
 
+@pytest.mark.tracebacks  # provoked on purpose
 async def test_a_failing_item_is_logged_and_the_sweep_goes_on(fresh_app: FastAPI) -> None:
     settings = settings_of(fresh_app).model_copy(update={"scheduler_batch_size": 2})
     due = ["item_a", "item_b", "item_c"]

@@ -207,6 +207,7 @@ LEAD_ACTION = Row(401, 403, 403, 200, 404, 404, 403)  # only the vendor holding 
 OWNER_DECIDES = Row(401, 200, 404, 403, 403, 403, 403)  # the job's customer decides
 HOLDER_ACTS = Row(401, 403, 403, 200, 404, 404, 403)  # the holder's own quote or milestone
 CONTRACT_READ = Row(401, 200, 404, 200, 404, 404, 200)  # the two parties of the award, and admin
+OWN_VENDOR = Row(401, 200, 200, 200, 404, 404, 200)  # the holder's profile: other vendors 404
 CONTRACT = "contract_job_id"  # the job awarded to the holder (the rival lost it)
 
 API = "/api/connection"
@@ -248,7 +249,8 @@ MATRIX: dict[tuple[str, str], Case] = {
     ),
     # vendors
     ("PATCH", f"{API}/vendors/me"): Case(Row(401, 403, 403, 200, 200, 200, 403), _availability),
-    ("GET", f"{API}/vendors/{{vendor_id}}"): Case(SIGNED_IN),
+    # a vendor sees nothing about competing vendors: only its own profile and reviews
+    ("GET", f"{API}/vendors/{{vendor_id}}"): Case(OWN_VENDOR),
     ("GET", f"{API}/trades"): Case(PUBLIC),  # the catalogue, for the sign-up form
     # events: the rival holds a lead on the job too, so it sees that lead's part of the history
     ("GET", f"{API}/events"): Case(SIGNED_IN),
@@ -324,7 +326,7 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("PATCH", f"{API}/reviews/{{review_id}}/reply"): Case(
         OWNER_DECIDES, _reply, fresh=True, stages=("responded",)
     ),
-    ("GET", f"{API}/vendors/{{vendor_id}}/reviews"): Case(SIGNED_IN),
+    ("GET", f"{API}/vendors/{{vendor_id}}/reviews"): Case(OWN_VENDOR),
     ("GET", f"{API}/jobs/{{job_id}}/review"): Case(
         CONTRACT_READ, job=CONTRACT, fresh=True, stages=("reviewed",)
     ),

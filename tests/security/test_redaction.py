@@ -154,6 +154,7 @@ def test_file_names_keep_their_extension() -> None:
     assert redact_file_name(None) is None
 
 
+@pytest.mark.tracebacks  # provoked on purpose
 def test_detection_failure_withholds_the_text(monkeypatch: pytest.MonkeyPatch) -> None:
     from tradematch.kit import contact_details
 

@@ -106,7 +106,12 @@ CASES: dict[str, Case | Own] = {
     "accounts.service.account": Own("the actor's own account"),
     "accounts.service.me": Own("the actor's own account"),
     "vendors.service.own_profile": Own("the actor's own vendor profile (None for others)"),
-    "vendors.service.public_profile": Own("any signed-in user may see an active vendor's card"),
+    # customers and admins see any active vendor's card; a vendor only its own
+    "vendors.service.public_profile": Case(
+        ("rival", "outsider"),
+        lambda c, a: vendors_service().public_profile(c.session, a, c["vendor_id"]),
+    ),
+    "vendors.service.reviews_readable": Own("answers only whether the actor may read them"),
     "vendors.service.update_own_profile": Case(
         NOT_VENDORS,
         lambda c, a: vendors_service().update_own_profile(
@@ -145,6 +150,7 @@ CASES: dict[str, Case | Own] = {
         lambda c, a: module("jobs.lifecycle").cancel(c.session, a, c["job_id"]),
     ),
     # leads
+    "leads.service.ensure_vendor_in_job": Own("reads only the acting vendor's own lead"),
     "leads.service.list_leads": Case(
         NOT_VENDORS,
         lambda c, a: module("leads.service").list_leads(
@@ -360,7 +366,13 @@ CASES: dict[str, Case | Own] = {
             c.session, a, c["review_id"], "approve", None
         ),
     ),
-    "reviews.service.for_vendor": Own("a vendor's published reviews are public"),
+    # published reviews are public to customers and admins; a vendor reads only its own
+    "reviews.service.for_vendor": Case(
+        ("rival", "outsider"),
+        lambda c, a: module("reviews.service").for_vendor(
+            c.session, a, c["vendor_id"], limit=20, cursor=None
+        ),
+    ),
     "reviews.service.held": Case(
         NOT_ADMIN, lambda c, a: module("reviews.service").held(c.session, a)
     ),

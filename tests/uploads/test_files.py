@@ -416,6 +416,7 @@ async def test_refused_files_store_nothing(
     assert stored_files(settings) == files
 
 
+@pytest.mark.tracebacks  # provoked on purpose
 async def test_a_failure_after_the_file_was_written_removes_it(
     api: Api, settings: Settings, worker_db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -21,6 +21,7 @@ from tradematch.events import service as events
 from tradematch.events.schemas import AdminEventPage, ChainVerification
 from tradematch.jobs import service as jobs
 from tradematch.jobs.schemas import JobDetail
+from tradematch.kit.ids import DisputeId, JobId, LeadId, NotificationId, QuoteId, ReviewId
 from tradematch.kit.schemas import ResponseModel
 from tradematch.leads import service as leads
 from tradematch.leads.schemas import LeadAdmin
@@ -52,7 +53,7 @@ class HeldReviews(ResponseModel):
 
 @router.get("/jobs/{job_id}", response_model=AdminJob)
 async def admin_job(
-    job_id: str, actor: AdminDep, session: SessionDep, links: UploadLinksDep
+    job_id: JobId, actor: AdminDep, session: SessionDep, links: UploadLinksDep
 ) -> AdminJob:
     """Any job, with every lead and its price."""
     detail, customer_id = await jobs.get_for_admin(session, actor, links, job_id)
@@ -65,7 +66,7 @@ async def admin_job(
 
 
 @router.get("/leads/{lead_id}", response_model=LeadAdmin)
-async def admin_lead(lead_id: str, actor: AdminDep, session: SessionDep) -> LeadAdmin:
+async def admin_lead(lead_id: LeadId, actor: AdminDep, session: SessionDep) -> LeadAdmin:
     return await leads.get_for_admin(session, actor, lead_id)
 
 
@@ -75,14 +76,16 @@ async def admin_events(
     session: SessionDep,
     after: Annotated[int, Query(ge=0, le=2**62)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-    job_id: Annotated[str | None, Query(max_length=40)] = None,
+    job_id: Annotated[JobId | None, Query()] = None,
 ) -> AdminEventPage:
     """The full event log, unmasked, in sequence order (optionally one job's)."""
     return await events.admin_feed(session, actor, after=after, limit=limit, job_id=job_id)
 
 
 @router.get("/jobs/{job_id}/chain", response_model=ChainVerification)
-async def verify_job_chain(job_id: str, actor: AdminDep, session: SessionDep) -> ChainVerification:
+async def verify_job_chain(
+    job_id: JobId, actor: AdminDep, session: SessionDep
+) -> ChainVerification:
     """Walk one job's event hash chain (as ``tradematch events verify`` does for all) and name
     the first event that does not match."""
     return await events.verify_job_chain(session, actor, job_id)
@@ -92,7 +95,7 @@ async def verify_job_chain(job_id: str, actor: AdminDep, session: SessionDep) ->
 async def dead_letters(
     actor: AdminDep,
     session: SessionDep,
-    cursor: Annotated[str | None, Query(max_length=40, pattern="^ntf_[0-9A-Z]{26}$")] = None,
+    cursor: Annotated[NotificationId | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> DeadLetterPage:
     """Notifications that failed every attempt and were parked, newest first
@@ -101,13 +104,13 @@ async def dead_letters(
 
 
 @router.get("/quotes/{quote_id}", response_model=QuoteView)
-async def admin_quote(quote_id: str, actor: AdminDep, session: SessionDep) -> QuoteView:
+async def admin_quote(quote_id: QuoteId, actor: AdminDep, session: SessionDep) -> QuoteView:
     return await quotes.get(session, actor, quote_id)
 
 
 @router.get("/jobs/{job_id}/escrow", response_model=AdminEscrow)
 async def admin_escrow(
-    job_id: str, actor: AdminDep, session: SessionDep, links: UploadLinksDep
+    job_id: JobId, actor: AdminDep, session: SessionDep, links: UploadLinksDep
 ) -> AdminEscrow:
     escrow = await escrow_service.get_for_admin(session, actor, job_id)
     plan = await milestones.list_for_job(session, actor, links, job_id)
@@ -134,7 +137,7 @@ async def admin_disputes(
     "/disputes/{dispute_id}/resolve", response_model=DisputeResolved, dependencies=[Idempotent]
 )
 async def resolve_dispute(
-    dispute_id: str,
+    dispute_id: DisputeId,
     body: ResolveDispute,
     actor: AdminDep,
     session: SessionDep,
@@ -154,7 +157,7 @@ async def held_reviews(actor: AdminDep, session: SessionDep) -> HeldReviews:
     "/reviews/{review_id}/moderate", response_model=ReviewChanged, dependencies=[Idempotent]
 )
 async def moderate_review(
-    review_id: str, body: Moderate, actor: AdminDep, session: SessionDep
+    review_id: ReviewId, body: Moderate, actor: AdminDep, session: SessionDep
 ) -> ReviewChanged:
     """Publish (approve) or reject a held review."""
     return await reviews.moderate(session, actor, review_id, body.decision, body.reason)

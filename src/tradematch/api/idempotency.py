@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from tradematch.api.deps import optional_actor
-from tradematch.api.routing import before_commit
+from tradematch.api.routing import after_validation, before_commit
 from tradematch.authz.actor import Actor
 from tradematch.core.metrics import IDEMPOTENT_REPLAYS
 from tradematch.events import log as events
@@ -47,6 +47,17 @@ IdempotencyKeyHeader = Annotated[
 
 
 async def _claim(request: Request, scope: str, key: str, body: bytes) -> None:
+    """Claim the key once the request has passed validation: the claim reads the database, and
+    an invalid request (a NUL byte or a lone surrogate in the scoping field, a malformed id in
+    the path) must answer 422 without reaching it."""
+
+    async def claim_now() -> None:
+        await _claim_now(request, scope, key, body)
+
+    after_validation(request, claim_now)
+
+
+async def _claim_now(request: Request, scope: str, key: str, body: bytes) -> None:
     claim = idempotency.Claim(
         scope=scope,
         key=key,
@@ -100,7 +111,7 @@ async def claim_streamed(request: Request, digest: bytes) -> None:
     (what identifies the body: for a file upload, the file and its name, not the framing)."""
     pending: tuple[str, str] | None = getattr(request.state, "streamed_idempotency", None)
     if pending is not None:
-        await _claim(request, *pending, digest)
+        await _claim_now(request, *pending, digest)  # the endpoint runs: all is validated
 
 
 def idempotent_by(field: str) -> DependsParam:

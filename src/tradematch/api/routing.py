@@ -6,11 +6,19 @@ collected events are written last (``events.unit_of_work``), after whatever the 
 dependencies asked to run with the response (``before_commit``: the idempotency record). Any
 error, or a response of 400 or more, rolls everything back, so a failed request leaves no
 partial state.
+
+Dependencies run before FastAPI validates the endpoint's own path, query and body, so a lookup a
+dependency made would see input nobody has validated yet (a NUL byte in a body field reaching the
+database). Such lookups are deferred with ``after_validation``: the route runs them once every
+parameter and the body have been validated, just before the endpoint.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Awaitable, Callable, Coroutine
+from contextvars import ContextVar
 from typing import Any
 
 from fastapi import Request
@@ -21,6 +29,14 @@ from starlette.responses import Response
 from tradematch.events.unit_of_work import unit_of_work
 
 CommitStep = Callable[[AsyncSession, Response], Awaitable[None]]
+ValidatedStep = Callable[[], Awaitable[None]]
+_REQUEST: ContextVar[Request] = ContextVar("transactional_request")
+
+
+def after_validation(request: Request, step: ValidatedStep) -> None:
+    """Run ``step`` in the request's transaction once the whole request (path, query, headers
+    and body) has passed validation, just before the endpoint; never for an invalid request."""
+    request.state.after_validation.append(step)
 
 
 def before_commit(request: Request, step: CommitStep) -> None:
@@ -37,15 +53,40 @@ class _Unsuccessful(Exception):
         self.response = response
 
 
+def _validated_first(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    """``endpoint``, running the request's ``after_validation`` steps first. FastAPI calls an
+    endpoint only once every parameter and the body validated, so that is when they run. The
+    wrapper keeps the endpoint's signature (``functools.wraps``), which FastAPI reads."""
+    if getattr(endpoint, "runs_after_validation", False):
+        return endpoint  # a router included into another builds its routes again
+    if not inspect.iscoroutinefunction(endpoint):
+        raise TypeError(f"{endpoint.__name__}: transactional endpoints are coroutines")
+
+    @functools.wraps(endpoint)
+    async def validated(*args: Any, **values: Any) -> Any:
+        request = _REQUEST.get()
+        for step in request.state.after_validation:
+            await step()
+        return await endpoint(*args, **values)
+
+    validated.runs_after_validation = True  # type: ignore[attr-defined]
+    return validated
+
+
 class TransactionalRoute(APIRoute):
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        super().__init__(path, _validated_first(endpoint), **kwargs)
+
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def run_in_transaction(request: Request) -> Response:
+            current = _REQUEST.set(request)
             try:
                 async with unit_of_work(request.app.state.sessionmaker) as session:
                     request.state.session = session
                     request.state.before_commit = []
+                    request.state.after_validation = []
                     response = await handler(request)
                     if response.status_code >= 400:
                         raise _Unsuccessful(response)
@@ -53,6 +94,8 @@ class TransactionalRoute(APIRoute):
                         await step(session, response)
             except _Unsuccessful as unsuccessful:
                 return unsuccessful.response
+            finally:
+                _REQUEST.reset(current)
             return response
 
         return run_in_transaction

@@ -210,8 +210,11 @@ def disputes_visible_to(actor: Actor) -> DisputeScope:
 # --- reviews and vendors -------------------------------------------------------------------
 
 
-def published_reviews() -> ReviewScope:
-    """Reviews anyone signed in may read."""
+def published_reviews(actor: Actor) -> ReviewScope:
+    """Published reviews the actor may read: every one for customers and admins; a vendor only
+    those about itself (it sees nothing about competing vendors)."""
+    if actor.is_vendor:
+        return _scope(and_(Review.status == "published", Review.vendor_id == actor.user_id))
     return _scope(Review.status == "published")
 
 
@@ -227,16 +230,31 @@ def reviews_about(actor: Actor) -> ReviewScope:
     return _scope(Review.vendor_id == actor.user_id)
 
 
-def active_vendors() -> VendorProfileScope:
-    """Vendor profiles anyone signed in may look at (limited profile): active vendor accounts."""
+def _vendors_in_view_of(actor: Actor) -> ColumnElement[bool]:
+    """A vendor sees nothing about competing vendors (contract §6): only its own profile.
+    Customers and admins see every vendor."""
+    if actor.is_vendor:
+        return VendorProfile.user_id == actor.user_id
+    return true()
+
+
+def active_vendors(actor: Actor) -> VendorProfileScope:
+    """Vendor profiles the actor may look at (limited profile): active vendor accounts, for
+    customers and admins; a vendor only its own."""
     return _scope(
-        VendorProfile.user_id.in_(select(User.id).where(User.role == Role.VENDOR, User.is_active))
+        and_(
+            _vendors_in_view_of(actor),
+            VendorProfile.user_id.in_(
+                select(User.id).where(User.role == Role.VENDOR, User.is_active)
+            ),
+        )
     )
 
 
-def every_vendor_profile() -> VendorProfileScope:
-    """Every vendor, active or not, as far as their published reviews go: those stay public."""
-    return _everything()
+def vendors_with_public_reviews(actor: Actor) -> VendorProfileScope:
+    """The vendors whose published reviews the actor may read: every vendor, active or not (their
+    reviews stay public), for customers and admins; a vendor only itself."""
+    return _scope(_vendors_in_view_of(actor))
 
 
 def own_vendor_profile(actor: Actor) -> VendorProfileScope:

@@ -67,6 +67,18 @@ class InvalidStateTransition(Conflict):
         )
 
 
+class NoLongerAvailable(Conflict):
+    """A vendor who is out of a job (its lead declined, expired or closed: the job was cancelled,
+    expired or awarded to another vendor) tries to act on it. Contract §6: it is told only this,
+    the same status and body whatever the reason, with no state."""
+
+    code = "NO_LONGER_AVAILABLE"
+    message = "This job is no longer available"
+
+    def __init__(self) -> None:
+        super().__init__()
+
+
 class PaymentRequired(AppError):
     status_code = 402
     code = "PAYMENT_REQUIRED"

@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 import re
 import sys
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import unquote_plus
 
 import structlog
 
@@ -40,6 +42,7 @@ def configure_logging(level: str = "INFO", json_logs: bool = True) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(formatter)
     handler.addFilter(QuietDisconnects())  # a dropped connection is not worth a traceback
+    handler.addFilter(_REDACTION)  # whatever logger a URL comes through
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
@@ -47,6 +50,7 @@ def configure_logging(level: str = "INFO", json_logs: bool = True) -> None:
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    install_redaction()
 
 
 @contextmanager
@@ -70,18 +74,74 @@ def bind_event_id(event_id: str) -> None:
         structlog.contextvars.bind_contextvars(event_id=event_id)
 
 
-_TOKEN_IN_URL = re.compile(r"([?&]token=)[^&\s\"']+")
+# Query parameters that carry a credential: the live socket's access token (browsers cannot set
+# headers on a WebSocket) and the signature of an upload link.
+SECRET_QUERY_PARAMS = frozenset({"token", "access_token", "sig"})
+REDACTED = "[redacted]"
+# A query string inside a logged text: from "?" to the first blank or quote.
+_QUERY_IN_TEXT = re.compile(r"\?([^\s\"'<>]*)")
+_SEPARATORS = re.compile(r"([&;])")
+
+
+def _parameter_name(raw: str) -> str:
+    """The name a query parser would see: percent-encoding and ``+`` decoded (repeatedly, so
+    double encoding does not hide it either), compatibility forms folded, blanks trimmed, case
+    folded."""
+    name = raw
+    for _ in range(5):
+        decoded = unquote_plus(name)
+        if decoded == name:
+            break
+        name = decoded
+    return unicodedata.normalize("NFKC", name).strip().casefold()
+
+
+def redact_query(query: str) -> str:
+    """``query`` with the value of every secret parameter replaced, however its name is written:
+    percent-encoded, ``+`` for blanks, any case, repeated, separated by ``&`` or ``;``. The
+    rest of the query is kept as it came."""
+    parts = _SEPARATORS.split(query)
+    for index in range(0, len(parts), 2):
+        name = parts[index].partition("=")[0]
+        if _parameter_name(name) in SECRET_QUERY_PARAMS:
+            parts[index] = f"{name}={REDACTED}"
+    return "".join(parts)
+
+
+def redact_urls(text: str) -> str:
+    """Every query string in ``text`` (a URL, a path with its query, a log line) redacted."""
+    if "?" not in text:
+        return text
+    return _QUERY_IN_TEXT.sub(lambda found: "?" + redact_query(found.group(1)), text)
 
 
 class RedactTokens(logging.Filter):
-    """uvicorn logs each WebSocket's path with its query string: hide ``token=`` values."""
+    """Credentials never reach the log through a URL: uvicorn logs each request's and each
+    WebSocket's path with its query string. Every string argument and the message itself are
+    redacted by parsing their query strings (``redact_query``), not by matching ``token=``."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.args and isinstance(record.args, tuple):
-            record.args = tuple(
-                _TOKEN_IN_URL.sub(r"\1[redacted]", a) if isinstance(a, str) else a
-                for a in record.args
-            )
-        elif isinstance(record.msg, str) and "token=" in record.msg:
-            record.msg = _TOKEN_IN_URL.sub(r"\1[redacted]", record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact_urls(a) if isinstance(a, str) else a for a in record.args)
+        elif isinstance(record.args, dict):
+            record.args = {
+                key: redact_urls(value) if isinstance(value, str) else value
+                for key, value in record.args.items()
+            }
+        if isinstance(record.msg, str):
+            record.msg = redact_urls(record.msg)
         return True
+
+
+# The loggers that write URLs: uvicorn's (the access log; WebSocket handshakes on "error").
+URL_LOGGERS = ("uvicorn.access", "uvicorn.error")
+_REDACTION = RedactTokens()
+
+
+def install_redaction() -> None:
+    """Put the redacting filter on every logger that logs URLs (so whatever handles their
+    records, ours or a test's, sees them redacted). Idempotent."""
+    for name in URL_LOGGERS:
+        logger = logging.getLogger(name)
+        if _REDACTION not in logger.filters:
+            logger.addFilter(_REDACTION)

@@ -11,6 +11,7 @@ from tradematch.authz.actor import Actor
 from tradematch.authz.roles import Role
 from tradematch.disputes import service
 from tradematch.disputes.schemas import DisputeRaised, RaiseDispute
+from tradematch.kit.ids import JobId
 
 router = APIRouter(tags=["disputes"], route_class=TransactionalRoute)
 PartyDep = Annotated[Actor, Depends(require_role(Role.CUSTOMER, Role.VENDOR))]
@@ -23,7 +24,7 @@ PartyDep = Annotated[Actor, Depends(require_role(Role.CUSTOMER, Role.VENDOR))]
     dependencies=[Idempotent],
 )
 async def raise_dispute(
-    job_id: str, body: RaiseDispute, actor: PartyDep, session: SessionDep
+    job_id: JobId, body: RaiseDispute, actor: PartyDep, session: SessionDep
 ) -> DisputeRaised:
     """Either party of an in-progress job: freeze the job and its escrow until an admin rules."""
     return await service.raise_dispute(session, actor, job_id, body.reason)

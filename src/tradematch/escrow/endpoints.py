@@ -27,6 +27,7 @@ from tradematch.escrow.schemas import (
     TopUp,
     WalletView,
 )
+from tradematch.kit.ids import JobId
 from tradematch.kit.schemas import ErrorBody
 
 router = APIRouter(tags=["escrow"], route_class=TransactionalRoute)
@@ -44,7 +45,7 @@ WalletUser = Annotated[Actor, Depends(require_role(Role.CUSTOMER, Role.VENDOR))]
 
 
 @router.get("/jobs/{job_id}/escrow", response_model=EscrowView)
-async def get_escrow(job_id: str, actor: ActorDep, session: SessionDep) -> EscrowView:
+async def get_escrow(job_id: JobId, actor: ActorDep, session: SessionDep) -> EscrowView:
     """The job's escrow: the customer's, the winning vendor's (read-only), or any for admins."""
     return await service.get_view(session, actor, job_id)
 
@@ -56,7 +57,7 @@ async def get_escrow(job_id: str, actor: ActorDep, session: SessionDep) -> Escro
     dependencies=[Idempotent],
 )
 async def fund_escrow(
-    job_id: str,
+    job_id: JobId,
     actor: CustomerDep,
     session: SessionDep,
     settings: SettingsDep,

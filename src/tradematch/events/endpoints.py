@@ -8,6 +8,7 @@ from tradematch.api.deps import ActorDep, SessionDep
 from tradematch.api.routing import TransactionalRoute
 from tradematch.events import service
 from tradematch.events.schemas import EventPage
+from tradematch.kit.ids import JobId
 
 router = APIRouter(tags=["events"], route_class=TransactionalRoute)
 
@@ -27,7 +28,7 @@ async def my_events(
 
 @router.get("/events/{job_id}", response_model=EventPage)
 async def job_events(
-    job_id: str, actor: ActorDep, session: SessionDep, after: After = 0, limit: Limit = 500
+    job_id: JobId, actor: ActorDep, session: SessionDep, after: After = 0, limit: Limit = 500
 ) -> EventPage:
     """A job's history as I may see it (customer: my job; vendor: my lead's events; admin: all)."""
     return await service.job_history(session, actor, job_id, after=after, limit=limit)

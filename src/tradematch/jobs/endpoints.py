@@ -18,6 +18,7 @@ from tradematch.jobs.schemas import (
     JobUpdate,
 )
 from tradematch.jobs.states import JOB
+from tradematch.kit.ids import JobId
 from tradematch.leads import service as leads
 from tradematch.leads.schemas import EngagedVendorList
 from tradematch.uploads.deps import UploadLinksDep
@@ -42,7 +43,7 @@ async def list_jobs(
     session: SessionDep,
     links: UploadLinksDep,
     status: Annotated[str | None, Query(pattern="^(" + "|".join(JOB.states) + ")$")] = None,
-    cursor: Annotated[str | None, Query(max_length=40, pattern="^job_[0-9A-Z]{26}$")] = None,
+    cursor: Annotated[JobId | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> JobList:
     """My jobs, newest first (admin: every job)."""
@@ -51,14 +52,14 @@ async def list_jobs(
 
 @router.get("/jobs/{job_id}", response_model=JobDetail)
 async def get_job(
-    job_id: str, actor: CustomerOrAdminDep, session: SessionDep, links: UploadLinksDep
+    job_id: JobId, actor: CustomerOrAdminDep, session: SessionDep, links: UploadLinksDep
 ) -> JobDetail:
     return await service.get(session, actor, links, job_id)
 
 
 @router.patch("/jobs/{job_id}", response_model=JobChanged, dependencies=[Idempotent])
 async def edit_job(
-    job_id: str, body: JobUpdate, actor: CustomerDep, session: SessionDep
+    job_id: JobId, body: JobUpdate, actor: CustomerDep, session: SessionDep
 ) -> JobChanged:
     """Edit a draft (409 once published)."""
     return await service.update_draft(session, actor, job_id, body)
@@ -66,7 +67,7 @@ async def edit_job(
 
 @router.patch("/jobs/{job_id}/publish", response_model=JobPublished, dependencies=[Idempotent])
 async def publish_job(
-    job_id: str,
+    job_id: JobId,
     actor: CustomerDep,
     session: SessionDep,
     settings: SettingsDep,
@@ -78,7 +79,7 @@ async def publish_job(
 
 @router.patch("/jobs/{job_id}/cancel", response_model=JobChanged, dependencies=[Idempotent])
 async def cancel_job(
-    job_id: str, actor: CustomerDep, session: SessionDep, body: EmptyBody = None
+    job_id: JobId, actor: CustomerDep, session: SessionDep, body: EmptyBody = None
 ) -> JobChanged:
     """Cancel a draft or live job; vendors holding leads are told it is no longer available."""
     return await lifecycle.cancel(session, actor, job_id)
@@ -86,7 +87,7 @@ async def cancel_job(
 
 @router.get("/jobs/{job_id}/vendors", response_model=EngagedVendorList)
 async def job_vendors(
-    job_id: str, actor: CustomerOrAdminDep, session: SessionDep
+    job_id: JobId, actor: CustomerOrAdminDep, session: SessionDep
 ) -> EngagedVendorList:
     """Vendors who accepted this job's lead: limited profile plus contact details."""
     return await leads.engaged_vendors(session, actor, job_id)

@@ -9,6 +9,7 @@ from tradematch.authz.actor import Actor
 from tradematch.authz.roles import Role, require
 from tradematch.authz.scopes import jobs_owned_by
 from tradematch.core.config import Settings
+from tradematch.core.errors import NoLongerAvailable
 from tradematch.events.context import for_parties
 from tradematch.events.log import emit
 from tradematch.events.types import EventType
@@ -21,7 +22,7 @@ from tradematch.leads.models import Lead
 from tradematch.messaging import service as messaging
 from tradematch.quotes import service as quotes
 
-NO_LONGER_AVAILABLE = "This job is no longer available"
+NO_LONGER_AVAILABLE = NoLongerAvailable.message
 
 
 async def publish(

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import os
 import time
+from typing import Annotated
+
+from pydantic import StringConstraints
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
@@ -41,3 +44,35 @@ def new_id(prefix: str) -> str:
         value, rem = divmod(value, 32)
         chars.append(_ALPHABET[rem])
     return f"{prefix}_{''.join(reversed(chars))}"
+
+
+# --- ids at the edge ----------------------------------------------------------------------
+# Every id the API takes (path, query or body) is validated by its kind's pattern before
+# anything else looks at it: a malformed id (a NUL byte, a lone surrogate, 10,000 characters,
+# ``../``, other scripts' digits, another kind's prefix) is a 422, never a database lookup.
+
+ULID_PATTERN = "[0-9A-HJKMNP-TV-Z]{26}"
+
+
+def id_pattern(prefix: str) -> str:
+    """The full pattern of an id with ``prefix`` (a ULID in Crockford base32 after it)."""
+    if prefix not in PREFIXES:
+        raise ValueError(f"unknown id prefix {prefix!r}")
+    return f"^{prefix}_{ULID_PATTERN}$"
+
+
+def _id(prefix: str) -> StringConstraints:
+    return StringConstraints(pattern=id_pattern(prefix), max_length=len(prefix) + 27)
+
+
+UserId = Annotated[str, _id("usr")]
+JobId = Annotated[str, _id("job")]
+LeadId = Annotated[str, _id("lead")]
+QuoteId = Annotated[str, _id("quote")]
+ConversationId = Annotated[str, _id("conv")]
+MessageId = Annotated[str, _id("msg")]
+MilestoneId = Annotated[str, _id("ms")]
+ReviewId = Annotated[str, _id("rev")]
+DisputeId = Annotated[str, _id("dsp")]
+NotificationId = Annotated[str, _id("ntf")]
+UploadId = Annotated[str, _id("upl")]

@@ -2,28 +2,42 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+import math
+from decimal import Decimal, Inexact, localcontext
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, PlainSerializer, WithJsonSchema
 
 MAX_PENCE = 100_000_000  # £1,000,000
+# Anything larger is refused before any arithmetic (Field(le=MAX_PENCE) states the real bound).
+MAX_POUNDS_CHECKED = Decimal(10) ** 12
 
 
 def pounds_to_pence(value: Any) -> int:
-    """Accept a JSON number (or numeric string) in pounds with at most two decimals."""
-    if isinstance(value, bool) or value is None:
-        raise ValueError("must be an amount in pounds")
-    try:
-        amount = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        raise ValueError("must be an amount in pounds") from None
-    if not amount.is_finite():
+    """A JSON number in pounds with at most two decimal places, as pence.
+
+    Strict: amounts are JSON numbers, never strings (``"12"``, ``"1e5"``, ``" 12 "``,
+    ``"1_000"``, ``"١٢"`` are all 422), nor booleans. A number too large to be an amount
+    (``1E+999999``), not finite, or finer than a penny is a 422 as well: every failure here is a
+    ``ValueError``, never an arithmetic error escaping as a 500."""
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        raise ValueError("must be a JSON number: an amount in pounds")
+    if isinstance(value, float) and not math.isfinite(value):
         raise ValueError("must be a finite amount")
-    pence = amount * 100
-    if pence != pence.to_integral_value():
-        raise ValueError("must be exact to the penny (at most two decimal places)")
-    return int(pence)
+    try:
+        with localcontext() as context:
+            context.traps[Inexact] = False
+            amount = Decimal(value) if isinstance(value, int) else Decimal(str(value))
+            if not amount.is_finite():
+                raise ValueError("must be a finite amount")
+            if abs(amount) > MAX_POUNDS_CHECKED:
+                raise ValueError("must be at most £1,000,000")
+            pence = amount * 100
+            if pence != pence.to_integral_value():
+                raise ValueError("must be exact to the penny (at most two decimal places)")
+            return int(pence)
+    except ArithmeticError:  # decimal.Overflow, InvalidOperation …: not an amount
+        raise ValueError("must be an amount in pounds") from None
 
 
 def pence_to_pounds(pence: int) -> int | float:

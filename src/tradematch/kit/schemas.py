@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from copy import deepcopy
 from datetime import datetime
 from typing import Annotated, Any
@@ -34,9 +35,10 @@ class RequestModel(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _at_the_edge(cls, data: Any) -> Any:
-        # PostgreSQL cannot store NUL in text; refuse it here as bad input (422), not a 500.
-        if _contains_nul(data):
-            raise ValueError("text must not contain NUL characters")
+        # PostgreSQL cannot store NUL in text, nor UTF-8 encode a lone surrogate (JSON allows
+        # "\ud800"); refuse both here as bad input (422), never a 500.
+        if _unstorable(data):
+            raise ValueError("text must not contain NUL characters or unpaired surrogates")
         if isinstance(data, dict) and IDEMPOTENCY_KEY in data:
             data = dict(data)
             key = data.pop(IDEMPOTENCY_KEY)
@@ -60,13 +62,21 @@ Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, m
 Timestamp = datetime
 
 
-def _contains_nul(value: Any) -> bool:
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def unstorable_text(text: str) -> bool:
+    """NUL or a lone surrogate: text PostgreSQL cannot store."""
+    return _UNSTORABLE.search(text) is not None
+
+
+def _unstorable(value: Any) -> bool:
     if isinstance(value, str):
-        return "\x00" in value
+        return unstorable_text(value)
     if isinstance(value, dict):
-        return any(_contains_nul(k) or _contains_nul(v) for k, v in value.items())
+        return any(_unstorable(k) or _unstorable(v) for k, v in value.items())
     if isinstance(value, list | tuple):
-        return any(_contains_nul(v) for v in value)
+        return any(_unstorable(v) for v in value)
     return False
 
 

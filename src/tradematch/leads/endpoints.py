@@ -7,6 +7,7 @@ from fastapi import APIRouter, Body, Query
 from tradematch.api.deps import EmptyBody, SessionDep, SettingsDep, VendorDep
 from tradematch.api.idempotency import Idempotent
 from tradematch.api.routing import TransactionalRoute
+from tradematch.kit.ids import LeadId
 from tradematch.leads import service
 from tradematch.leads.schemas import (
     DeclineRequest,
@@ -30,7 +31,7 @@ async def list_leads(
     session: SessionDep,
     links: UploadLinksDep,
     status: LeadStatusFilter = None,
-    cursor: Annotated[str | None, Query(max_length=40, pattern="^lead_[0-9A-Z]{26}$")] = None,
+    cursor: Annotated[LeadId | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> LeadList:
     """My leads, newest first; offered leads are previews (customer hidden until accepted)."""
@@ -41,7 +42,7 @@ async def list_leads(
 
 @router.get("/leads/{lead_id}", response_model=LeadDetail | LeadPreview)
 async def get_lead(
-    lead_id: str, actor: VendorDep, session: SessionDep, links: UploadLinksDep
+    lead_id: LeadId, actor: VendorDep, session: SessionDep, links: UploadLinksDep
 ) -> LeadDetail | LeadPreview:
     """One of my leads (preview before acceptance, detail with customer contact after)."""
     return await service.get_lead(session, actor, links, lead_id)
@@ -49,7 +50,7 @@ async def get_lead(
 
 @router.post("/leads/{lead_id}/accept", response_model=LeadAccepted, dependencies=[Idempotent])
 async def accept_lead(
-    lead_id: str,
+    lead_id: LeadId,
     actor: VendorDep,
     session: SessionDep,
     body: EmptyBody = None,
@@ -60,7 +61,7 @@ async def accept_lead(
 
 @router.post("/leads/{lead_id}/decline", response_model=LeadDeclined, dependencies=[Idempotent])
 async def decline_lead(
-    lead_id: str,
+    lead_id: LeadId,
     actor: VendorDep,
     session: SessionDep,
     settings: SettingsDep,

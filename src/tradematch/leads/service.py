@@ -42,7 +42,7 @@ from tradematch.leads.schemas import (
     LeadPreview,
     VendorContact,
 )
-from tradematch.leads.states import ENGAGED_LEAD_STATES, LEAD, PHOTO_LEAD_STATES
+from tradematch.leads.states import ENGAGED_LEAD_STATES, LEAD, PHOTO_LEAD_STATES, ensure_in_job
 from tradematch.messaging import service as messaging
 from tradematch.uploads import service as uploads
 from tradematch.uploads.links import UploadLinks
@@ -293,6 +293,7 @@ async def _locked_with_job(session: AsyncSession, actor: Actor, lead_id: str) ->
 async def accept(session: AsyncSession, actor: Actor, lead_id: str) -> LeadAccepted:
     require(actor, Role.VENDOR)
     job, lead = await _locked_with_job(session, actor, lead_id)
+    ensure_in_job(lead.status)
     lead.status = LEAD.transition(lead.status, "accept")
     lead.accepted_at = clock.now()
     await session.flush()
@@ -323,6 +324,7 @@ async def decline(
 ) -> LeadDeclined:
     require(actor, Role.VENDOR)
     job, lead = await _locked_with_job(session, actor, lead_id)
+    ensure_in_job(lead.status)
     lead.status = LEAD.transition(lead.status, "decline")
     lead.declined_at = clock.now()
     lead.decline_reason = reason
@@ -349,6 +351,16 @@ async def lock_own_on_job(session: AsyncSession, actor: Actor, job: Job) -> Lead
     """The acting vendor's lead on the job, locked (None if it has none)."""
     require(actor, Role.VENDOR)
     return await repository.on_job_for_update(session, leads_held_by(actor), job.id)
+
+
+async def ensure_vendor_in_job(session: AsyncSession, actor: Actor, job: Job) -> None:
+    """For a vendor acting on the (locked) job: 409 ``NO_LONGER_AVAILABLE`` if it is out of it
+    (its lead declined, expired or closed), before any state is looked at. Other actors pass."""
+    if not actor.is_vendor:
+        return
+    lead = await repository.on_job_for_update(session, leads_held_by(actor), job.id)
+    if lead is not None:
+        ensure_in_job(lead.status)
 
 
 async def lock_quoted(session: AsyncSession, actor: Actor, lead_id: str) -> Lead:

@@ -1,3 +1,4 @@
+from tradematch.core.errors import NoLongerAvailable
 from tradematch.kit.states import StateMachine
 
 LEAD = StateMachine(
@@ -30,3 +31,14 @@ OPEN_LEAD_STATES = ("offered", "accepted", "quote_sent")
 ENGAGED_LEAD_STATES = ("accepted", "quote_sent", "quote_accepted")
 # Lead states in which the vendor sees the job's photos (as in its lead view): in play or won.
 PHOTO_LEAD_STATES = (*OPEN_LEAD_STATES, "quote_accepted")
+# Lead states in which the vendor is out of the job: it declined, the lead expired, or the lead
+# closed (the job was cancelled or expired, or another vendor won it).
+OUT_OF_JOB_LEAD_STATES = ("declined", "expired", "closed")
+
+
+def ensure_in_job(lead_status: str) -> None:
+    """The one rule for every vendor action on a job, lead, quote, conversation or milestone: a
+    vendor out of the job hears only 409 ``NO_LONGER_AVAILABLE`` ("This job is no longer
+    available"), whatever the reason and whatever state the job or the object is in."""
+    if lead_status in OUT_OF_JOB_LEAD_STATES:
+        raise NoLongerAvailable()

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Body, Query, status
 from tradematch.api.deps import ActorDep, SessionDep
 from tradematch.api.idempotency import Idempotent
 from tradematch.api.routing import TransactionalRoute
+from tradematch.kit.ids import ConversationId
 from tradematch.messaging import service
 from tradematch.messaging.schemas import (
     ConversationList,
@@ -31,7 +32,7 @@ async def list_conversations(
 
 @router.get("/conversations/{conversation_id}/messages", response_model=MessagePage)
 async def get_messages(
-    conversation_id: str,
+    conversation_id: ConversationId,
     actor: ActorDep,
     session: SessionDep,
     links: UploadLinksDep,
@@ -60,7 +61,7 @@ async def get_messages(
     dependencies=[Idempotent],
 )
 async def send_message(
-    conversation_id: str, body: SendMessage, actor: ActorDep, session: SessionDep
+    conversation_id: ConversationId, body: SendMessage, actor: ActorDep, session: SessionDep
 ) -> MessageSent:
     """Send text, https attachments or uploads (`attachment_upload_ids`, your own unattached
     uploads; at most 10 attachments in all). 403 MESSAGING_DISABLED unless the conversation is
@@ -74,7 +75,7 @@ async def send_message(
     dependencies=[Idempotent],
 )
 async def mark_read(
-    conversation_id: str,
+    conversation_id: ConversationId,
     actor: ActorDep,
     session: SessionDep,
     body: Annotated[MarkRead | None, Body()] = None,

@@ -5,6 +5,7 @@ from typing import Annotated, Literal
 
 from pydantic import AnyUrl, Field, UrlConstraints, model_validator
 
+from tradematch.kit.ids import MessageId
 from tradematch.kit.schemas import LongText, RequestModel, ResponseModel
 from tradematch.uploads.schemas import UploadIds, UploadView
 
@@ -29,7 +30,7 @@ class SendMessage(RequestModel):
 
 class MarkRead(RequestModel):
     up_to_message_id: Annotated[
-        str | None, Field(max_length=40, description="Default: everything in the conversation.")
+        MessageId | None, Field(description="Default: everything in the conversation.")
     ] = None
 
 

@@ -15,7 +15,7 @@ from tradematch.jobs.models import Job
 from tradematch.kit.ids import new_id
 from tradematch.kit.pagination import page
 from tradematch.leads.models import Lead
-from tradematch.leads.states import ENGAGED_LEAD_STATES
+from tradematch.leads.states import ENGAGED_LEAD_STATES, ensure_in_job
 from tradematch.messaging import repository
 from tradematch.messaging.models import Conversation, Message
 from tradematch.messaging.schemas import (
@@ -170,6 +170,8 @@ async def send(
     if conversation is None:
         raise NotFound("Conversation not found")
     lead_status = await repository.lead_status(session, conversation)
+    if actor.user_id == conversation.vendor_id:
+        ensure_in_job(lead_status)
     if conversation.status != "open" or lead_status not in ENGAGED_LEAD_STATES:
         raise MessagingDisabled(conversation_status=conversation.status)
     attachments = [str(url) for url in request.attachments]

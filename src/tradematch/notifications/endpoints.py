@@ -2,12 +2,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import HTMLResponse
 
 from tradematch.api.deps import ActorDep, EmptyBody, SessionDep, SettingsDep
 from tradematch.api.idempotency import Idempotent, NaturallyIdempotent
 from tradematch.api.routing import TransactionalRoute
+from tradematch.kit.ids import NotificationId
 from tradematch.notifications import service, unsubscribe
 from tradematch.notifications.schemas import (
     NOTIFICATION_ID_PATTERN,
@@ -21,7 +22,6 @@ from tradematch.notifications.schemas import (
 
 router = APIRouter(tags=["notifications"], route_class=TransactionalRoute)
 
-NotificationId = Annotated[str, Path(pattern=NOTIFICATION_ID_PATTERN, max_length=40)]
 UnsubscribeToken = Annotated[
     str,
     Query(

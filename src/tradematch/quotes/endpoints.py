@@ -14,6 +14,7 @@ from tradematch.api.deps import (
 )
 from tradematch.api.idempotency import Idempotent
 from tradematch.api.routing import TransactionalRoute
+from tradematch.kit.ids import JobId, QuoteId
 from tradematch.quotes import award, service
 from tradematch.quotes.schemas import (
     QuoteAccepted,
@@ -44,7 +45,7 @@ async def send_quote(body: QuoteCreate, actor: VendorDep, session: SessionDep) -
 async def my_quotes(
     actor: VendorDep,
     session: SessionDep,
-    job_id: Annotated[str | None, Query(max_length=40, pattern="^job_[0-9A-Z]{26}$")] = None,
+    job_id: Annotated[JobId | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> QuoteList:
     """My quotes, newest first (every status), optionally for one job."""
@@ -52,13 +53,13 @@ async def my_quotes(
 
 
 @router.get("/quotes/{quote_id}", response_model=QuoteView)
-async def get_quote(quote_id: str, actor: ActorDep, session: SessionDep) -> QuoteView:
+async def get_quote(quote_id: QuoteId, actor: ActorDep, session: SessionDep) -> QuoteView:
     return await service.get(session, actor, quote_id)
 
 
 @router.patch("/quotes/{quote_id}", response_model=QuoteChanged, dependencies=[Idempotent])
 async def edit_quote(
-    quote_id: str, body: QuoteUpdate, actor: VendorDep, session: SessionDep
+    quote_id: QuoteId, body: QuoteUpdate, actor: VendorDep, session: SessionDep
 ) -> QuoteChanged:
     """Edit a pending quote."""
     return await service.edit(session, actor, quote_id, body)
@@ -66,7 +67,7 @@ async def edit_quote(
 
 @router.patch("/quotes/{quote_id}/withdraw", response_model=QuoteChanged, dependencies=[Idempotent])
 async def withdraw_quote(
-    quote_id: str, actor: VendorDep, session: SessionDep, body: EmptyBody = None
+    quote_id: QuoteId, actor: VendorDep, session: SessionDep, body: EmptyBody = None
 ) -> QuoteChanged:
     """Withdraw a pending quote; the lead stays open for a new one."""
     return await service.withdraw(session, actor, quote_id)
@@ -74,7 +75,7 @@ async def withdraw_quote(
 
 @router.patch("/quotes/{quote_id}/accept", response_model=QuoteAccepted, dependencies=[Idempotent])
 async def accept_quote(
-    quote_id: str, actor: CustomerDep, session: SessionDep, body: EmptyBody = None
+    quote_id: QuoteId, actor: CustomerDep, session: SessionDep, body: EmptyBody = None
 ) -> QuoteAccepted:
     """Award the job: the quote wins, the job starts, escrow opens, other vendors are told."""
     return await award.award(session, actor, quote_id)
@@ -82,7 +83,7 @@ async def accept_quote(
 
 @router.patch("/quotes/{quote_id}/reject", response_model=QuoteChanged, dependencies=[Idempotent])
 async def reject_quote(
-    quote_id: str,
+    quote_id: QuoteId,
     actor: CustomerDep,
     session: SessionDep,
     body: Annotated[QuoteDecision | None, Body()] = None,
@@ -92,6 +93,6 @@ async def reject_quote(
 
 
 @router.get("/jobs/{job_id}/quotes", response_model=QuoteList)
-async def job_quotes(job_id: str, actor: CustomerOrAdminDep, session: SessionDep) -> QuoteList:
+async def job_quotes(job_id: JobId, actor: CustomerOrAdminDep, session: SessionDep) -> QuoteList:
     """Every quote on my job."""
     return await service.for_job(session, actor, job_id)

@@ -5,6 +5,7 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints, model_validator
 
+from tradematch.kit.ids import JobId
 from tradematch.kit.money import Money, Pounds
 from tradematch.kit.schemas import LongText, Reason, RequestModel, ResponseModel, Title
 from tradematch.kit.text import NoContactDetails
@@ -33,7 +34,7 @@ def _check_plan(amount: int | None, plan: list[MilestonePlanItem] | None) -> Non
 
 
 class QuoteCreate(RequestModel):
-    job_id: Annotated[str, StringConstraints(min_length=1, max_length=40)]
+    job_id: JobId
     amount: Pounds
     description: QuoteText | None = None
     estimated_duration: Duration | None = None

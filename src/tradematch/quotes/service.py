@@ -20,6 +20,7 @@ from tradematch.kit import clock
 from tradematch.kit.ids import new_id
 from tradematch.kit.money import pence_to_pounds
 from tradematch.leads import service as leads
+from tradematch.leads.states import ensure_in_job
 from tradematch.messaging import service as messaging
 from tradematch.quotes import repository
 from tradematch.quotes.models import WHOLE_JOB, MilestonePlanEntry, Quote
@@ -90,6 +91,7 @@ async def send(session: AsyncSession, actor: Actor, request: QuoteCreate) -> Quo
     lead = await leads.lock_own_on_job(session, actor, job) if job is not None else None
     if job is None or lead is None:
         raise NotFound("Job not found")
+    ensure_in_job(lead.status)
     if job.status != "live":
         raise InvalidStateTransition("job", job.status, "quote")
     leads.quote_sent(lead)
@@ -129,14 +131,17 @@ async def send(session: AsyncSession, actor: Actor, request: QuoteCreate) -> Quo
 
 
 async def lock_with_job(session: AsyncSession, actor: Actor, quote_id: str) -> tuple[Job, Quote]:
-    """The quote and its job, both locked (the job first, as every path locks)."""
-    return await jobs.lock_with(
+    """The quote and its job, both locked (the job first, as every path locks). A vendor out of
+    the job hears only that it is no longer available, before the quote's state is looked at."""
+    job, quote = await jobs.lock_with(
         session,
         jobs_involving(actor),
         lambda lock: repository.get(session, quotes_visible_to(actor), quote_id, lock=lock),
         job_of=lambda quote: quote.job_id,
         missing="Quote not found",
     )
+    await leads.ensure_vendor_in_job(session, actor, job)
+    return job, quote
 
 
 async def edit(

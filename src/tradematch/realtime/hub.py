@@ -35,7 +35,7 @@ from tradematch.accounts import service as accounts
 from tradematch.authz.actor import Actor
 from tradematch.authz.roles import Role
 from tradematch.core.config import Settings
-from tradematch.core.logging import RedactTokens
+from tradematch.core.logging import install_redaction
 from tradematch.core.metrics import LIVE_SOCKETS
 from tradematch.core.outage import Outage, is_database_unavailable
 from tradematch.events import service as events
@@ -330,12 +330,9 @@ async def running_hub(app: FastAPI) -> AsyncIterator[None]:
     args = listener_connect_args(engine)
     hub = Hub(app.state.settings, lambda: asyncpg.connect(**args))
     app.state.hub = hub
-    redact = RedactTokens()
-    uvicorn_log = logging.getLogger("uvicorn.error")
-    uvicorn_log.addFilter(redact)
+    install_redaction()  # the socket's token travels in its query string
     hub.start()
     try:
         yield
     finally:
         await hub.stop()
-        uvicorn_log.removeFilter(redact)

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Query, status
 from tradematch.api.deps import ActorDep, CustomerDep, SessionDep, VendorDep
 from tradematch.api.idempotency import Idempotent
 from tradematch.api.routing import TransactionalRoute
+from tradematch.kit.ids import JobId, ReviewId, UserId
 from tradematch.reviews import service
 from tradematch.reviews.schemas import (
     CustomerReply,
@@ -36,7 +37,7 @@ async def post_review(body: ReviewCreate, actor: CustomerDep, session: SessionDe
     "/reviews/{review_id}/respond", response_model=ReviewChanged, dependencies=[Idempotent]
 )
 async def respond(
-    review_id: str, body: VendorResponse, actor: VendorDep, session: SessionDep
+    review_id: ReviewId, body: VendorResponse, actor: VendorDep, session: SessionDep
 ) -> ReviewChanged:
     """The vendor's public response (once)."""
     return await service.respond(session, actor, review_id, body.response)
@@ -44,7 +45,7 @@ async def respond(
 
 @router.patch("/reviews/{review_id}/reply", response_model=ReviewChanged, dependencies=[Idempotent])
 async def reply(
-    review_id: str, body: CustomerReply, actor: CustomerDep, session: SessionDep
+    review_id: ReviewId, body: CustomerReply, actor: CustomerDep, session: SessionDep
 ) -> ReviewChanged:
     """The customer's reply to the vendor's response (once)."""
     return await service.reply(session, actor, review_id, body.reply)
@@ -52,18 +53,21 @@ async def reply(
 
 @router.get("/vendors/{vendor_id}/reviews", response_model=ReviewList)
 async def vendor_reviews(
-    vendor_id: str,
+    vendor_id: UserId,
     actor: ActorDep,
     session: SessionDep,
-    cursor: Annotated[str | None, Query(max_length=40, pattern="^rev_[0-9A-Z]{26}$")] = None,
+    cursor: Annotated[ReviewId | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> ReviewList:
-    """A vendor's published reviews, newest first."""
+    """A vendor's published reviews, newest first.
+
+    Customers and admins read any vendor's reviews. A vendor reads only its own: another
+    vendor's id answers 404, exactly like an id that does not exist."""
     return await service.for_vendor(session, actor, vendor_id, limit=limit, cursor=cursor)
 
 
 @router.get("/jobs/{job_id}/review", response_model=ReviewOwnView)
-async def job_review(job_id: str, actor: ActorDep, session: SessionDep) -> ReviewOwnView:
+async def job_review(job_id: JobId, actor: ActorDep, session: SessionDep) -> ReviewOwnView:
     """The review of a job: its customer sees it with its moderation status; the vendor it is
     about sees it once published (to respond); 404 when there is none yet."""
     return await service.for_job(session, actor, job_id)

@@ -3,12 +3,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import Field
 
+from tradematch.kit.ids import JobId
 from tradematch.kit.schemas import LongText, Reason, RequestModel, ResponseModel
 from tradematch.kit.text import NoContactDetails
-
-JobId = Annotated[str, StringConstraints(min_length=1, max_length=40)]
 
 
 class ReviewCreate(RequestModel):

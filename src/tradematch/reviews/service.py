@@ -205,12 +205,13 @@ async def moderate(
 async def for_vendor(
     session: AsyncSession, actor: Actor, vendor_id: str, *, limit: int, cursor: str | None
 ) -> ReviewList:
-    """A vendor's published reviews, newest first (anyone signed in)."""
-    if not await vendors.has_profile(session, vendor_id):
+    """A vendor's published reviews, newest first: customers and admins read any vendor's; a
+    vendor only its own (another vendor's id is a 404, as for any foreign object)."""
+    if not await vendors.reviews_readable(session, actor, vendor_id):
         raise NotFound("Vendor not found")
     found = page(
         await repository.page_about_vendor(
-            session, published_reviews(), vendor_id, after=cursor, limit=limit
+            session, published_reviews(actor), vendor_id, after=cursor, limit=limit
         ),
         limit,
         lambda review: review.id,
@@ -228,7 +229,9 @@ async def for_job(session: AsyncSession, actor: Actor, job_id: str) -> ReviewOwn
     """The job's review: for the customer who wrote it (with its moderation status), the
     vendor it is about once it is published (to respond), and admins."""
     scope = (
-        reviews_about(actor) & published_reviews() if actor.is_vendor else reviews_written_by(actor)
+        reviews_about(actor) & published_reviews(actor)
+        if actor.is_vendor
+        else reviews_written_by(actor)
     )
     review = await repository.for_job(session, scope, job_id)
     if review is None:

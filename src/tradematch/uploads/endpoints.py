@@ -13,6 +13,7 @@ from tradematch.api.routing import TransactionalRoute
 from tradematch.authz.actor import Actor
 from tradematch.authz.roles import Role
 from tradematch.core.errors import NotFound, Unauthorized
+from tradematch.kit.ids import UploadId, UserId
 from tradematch.kit.schemas import ErrorBody
 from tradematch.uploads import service
 from tradematch.uploads.deps import UploadsDep
@@ -28,6 +29,7 @@ OptionalActorDep = Annotated[Actor | None, Depends(optional_actor)]
 LinkPart = Annotated[
     str | None, Query(max_length=200, description="Part of a signed link (see `url`).")
 ]
+LinkViewer = Annotated[UserId | None, Query(description="Part of a signed link (see `url`).")]
 
 _UPLOAD_BODY: dict[str, Any] = {
     "requestBody": {
@@ -93,12 +95,12 @@ class FileRead:
 
     def __init__(
         self,
-        upload_id: str,
+        upload_id: UploadId,
         request: Request,
         session: SessionDep,
         uploads: UploadsDep,
         actor: OptionalActorDep,
-        viewer: LinkPart = None,
+        viewer: LinkViewer = None,
         exp: LinkPart = None,
         sig: LinkPart = None,
         if_none_match: Annotated[str | None, Header(max_length=1000)] = None,

@@ -3,11 +3,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import AfterValidator, Field
 
+from tradematch.kit.ids import UploadId
 from tradematch.kit.schemas import ResponseModel
-
-UploadId = Annotated[str, StringConstraints(pattern=r"^upl_[0-9A-Z]{26}$")]
 
 
 def _distinct(ids: list[str]) -> list[str]:

@@ -6,6 +6,7 @@ from tradematch.api.deps import ActorDep, SessionDep, VendorDep
 from tradematch.api.idempotency import Idempotent
 from tradematch.api.routing import TransactionalRoute
 from tradematch.kit.catalogue import Trade
+from tradematch.kit.ids import UserId
 from tradematch.vendors import service
 from tradematch.vendors.schemas import (
     TradeCatalogue,
@@ -37,6 +38,12 @@ async def update_my_profile(
 
 
 @router.get("/vendors/{vendor_id}", response_model=VendorPublicProfile)
-async def get_vendor(vendor_id: str, actor: ActorDep, session: SessionDep) -> VendorPublicProfile:
-    """A vendor's limited profile: name, trades, rating, badges and distance from you."""
+async def get_vendor(
+    vendor_id: UserId, actor: ActorDep, session: SessionDep
+) -> VendorPublicProfile:
+    """A vendor's limited profile: name, trades, rating, badges and distance from you.
+
+    Customers and admins read any active vendor's profile. A vendor reads only its own: another
+    vendor's id answers 404, exactly like an id that does not exist (a vendor sees nothing about
+    competing vendors)."""
     return await service.public_profile(session, actor, vendor_id)

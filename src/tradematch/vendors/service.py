@@ -6,7 +6,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tradematch.authz.actor import Actor
 from tradematch.authz.roles import Role, require
-from tradematch.authz.scopes import active_vendors, every_vendor_profile, own_vendor_profile
+from tradematch.authz.scopes import (
+    active_vendors,
+    own_vendor_profile,
+    vendors_with_public_reviews,
+)
 from tradematch.core.errors import NotFound
 from tradematch.kit.catalogue import Badge, Trade
 from tradematch.kit.postcodes import distance_miles, outcode_of
@@ -67,15 +71,16 @@ async def own_profile(session: AsyncSession, actor: Actor) -> VendorProfileOwn |
     return _own_view(profile, await repository.trades(session, actor.user_id))
 
 
-async def has_profile(session: AsyncSession, vendor_id: str) -> bool:
-    """Whether ``vendor_id`` is a vendor (active or not: their reviews stay readable)."""
-    return await repository.exists(session, every_vendor_profile(), vendor_id)
+async def reviews_readable(session: AsyncSession, actor: Actor, vendor_id: str) -> bool:
+    """Whether the actor may read ``vendor_id``'s published reviews: any vendor, active or not
+    (their reviews stay readable), for customers and admins; a vendor only its own."""
+    return await repository.exists(session, vendors_with_public_reviews(actor), vendor_id)
 
 
 async def public_profile(
     session: AsyncSession, actor: Actor, vendor_id: str
 ) -> VendorPublicProfile:
-    profile = await repository.get(session, active_vendors(), vendor_id)
+    profile = await repository.get(session, active_vendors(actor), vendor_id)
     if profile is None:
         raise NotFound("Vendor not found")
     viewer_outcode = await repository.outcode_of_user(session, actor.user_id)
