@@ -29,6 +29,7 @@ from tradematch.events.types import EventType
 from tradematch.jobs import service as jobs
 from tradematch.jobs.models import Job
 from tradematch.kit.ids import new_id
+from tradematch.kit.money import money_text
 from tradematch.quotes.models import Quote
 
 FUNDED_STATES = ("held", "partial_released")  # money in escrow that milestones may draw on
@@ -165,6 +166,7 @@ async def release(
             "amount_pence": amount_pence,
             "transaction_id": transaction_id,
         },
+        amount_text=money_text(amount_pence),
     )
 
 
