@@ -110,26 +110,33 @@ def db_upgrade() -> None:
 
 @admin_app.command("create")
 def admin_create(
-    email: Annotated[str, typer.Option(prompt=True)],
-    name: Annotated[str, typer.Option(prompt=True)],
-    phone: Annotated[str, typer.Option(prompt=True)] = "07000000000",
-    postcode: Annotated[str, typer.Option(prompt=True)] = "SW1A 1AA",
+    email: Annotated[
+        str | None, typer.Option(help="The administrator's email (prompted on a terminal).")
+    ] = None,
+    name: Annotated[str | None, typer.Option(help="Their name (prompted on a terminal).")] = None,
+    phone: Annotated[str, typer.Option(help="Their UK phone number.")] = "07000000000",
+    postcode: Annotated[str, typer.Option(help="Their UK postcode.")] = "SW1A 1AA",
     password: Annotated[
         str | None,
         typer.Option(
-            help="Read from TRADEMATCH_ADMIN_PASSWORD or prompted if omitted.",
+            help="Read from TRADEMATCH_ADMIN_PASSWORD, or prompted on a terminal if omitted.",
             envvar="TRADEMATCH_ADMIN_PASSWORD",
         ),
     ] = None,
 ) -> None:
-    """Create an administrator account."""
+    """Create an administrator account.
+
+    Every value has a flag; a missing email, name or password is asked for only when the
+    command runs on a terminal, so it runs unattended (scripts, containers) with the flags
+    alone and fails with a clear message rather than waiting for input."""
     from pydantic import TypeAdapter, ValidationError
 
     from tradematch.accounts.schemas import Email, Password, Phone
     from tradematch.kit.postcodes import Postcode
 
-    if password is None:
-        password = getpass.getpass("Password: ")
+    email = _ask(email, "--email", "Email")
+    name = _ask(name, "--name", "Name")
+    password = _ask(password, "--password", "Password", secret=True)
     try:
         values = {
             "email": TypeAdapter(Email).validate_python(email),
@@ -143,6 +150,21 @@ def admin_create(
         raise typer.Exit(2) from None
     user_id = asyncio.run(_create_admin(values))
     typer.echo(user_id)
+
+
+def _ask(value: str | None, flag: str, label: str, *, secret: bool = False) -> str:
+    """``value``, or asked for on a terminal; without one, a usage error naming the flag."""
+    import sys
+
+    if value is not None:
+        return value
+    if not (sys.stdin is not None and sys.stdin.isatty()):
+        typer.echo(f"{label} missing: give {flag} (no terminal to ask on)", err=True)
+        raise typer.Exit(2)
+    if secret:
+        return getpass.getpass(f"{label}: ")
+    answer: str = typer.prompt(label)
+    return answer
 
 
 async def _create_admin(values: dict[str, str]) -> str:
