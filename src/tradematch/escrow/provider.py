@@ -1,5 +1,8 @@
 """Payment providers. The built-in one is a sandbox wallet inside our own ledger.
 
+Every operation takes the id of the event that causes it (drawn ahead with
+``events.log.new_event_id``), which the ledger transaction records.
+
 A provider answers two questions the escrow needs: move the customer's money into a job's escrow
 (or say how much is available), and give money back to the customer. A card or bank provider
 would implement the same interface and settle against its ``provider`` ledger account.
@@ -31,7 +34,9 @@ class PaymentProvider(Protocol):
     name: str
     supports_top_up: bool
 
-    async def top_up(self, session: AsyncSession, customer_id: str, amount_pence: int) -> str: ...
+    async def top_up(
+        self, session: AsyncSession, customer_id: str, amount_pence: int, *, event_id: str
+    ) -> str: ...
 
     async def collect(
         self,
@@ -41,6 +46,7 @@ class PaymentProvider(Protocol):
         amount_pence: int,
         *,
         job_id: str,
+        event_id: str,
     ) -> str: ...
 
     async def refund(
@@ -52,6 +58,7 @@ class PaymentProvider(Protocol):
         *,
         job_id: str,
         kind: str,
+        event_id: str,
     ) -> str: ...
 
     async def available(self, session: AsyncSession, customer_id: str) -> int: ...
@@ -63,13 +70,20 @@ class SandboxWallet:
     name = "sandbox"
     supports_top_up = True
 
-    async def top_up(self, session: AsyncSession, customer_id: str, amount_pence: int) -> str:
+    async def top_up(
+        self, session: AsyncSession, customer_id: str, amount_pence: int, *, event_id: str
+    ) -> str:
         # One provider account per customer: the external side of their money. A single shared
         # row would make every top-up in the system wait on the same row lock.
         source = await ledger.account(session, ledger.PROVIDER, f"{self.name}:{customer_id}")
         wallet = await ledger.account(session, ledger.CUSTOMER_WALLET, customer_id, lock=True)
         return await ledger.transfer(
-            session, kind="top_up", source=source, destination=wallet, amount_pence=amount_pence
+            session,
+            kind="top_up",
+            source=source,
+            destination=wallet,
+            amount_pence=amount_pence,
+            event_id=event_id,
         )
 
     async def collect(
@@ -80,6 +94,7 @@ class SandboxWallet:
         amount_pence: int,
         *,
         job_id: str,
+        event_id: str,
     ) -> str:
         wallet = await ledger.account(session, ledger.CUSTOMER_WALLET, customer_id, lock=True)
         if wallet.balance_pence < amount_pence:
@@ -92,6 +107,7 @@ class SandboxWallet:
             destination=escrow,
             amount_pence=amount_pence,
             job_id=job_id,
+            event_id=event_id,
         )
 
     async def refund(
@@ -103,6 +119,7 @@ class SandboxWallet:
         *,
         job_id: str,
         kind: str,
+        event_id: str,
     ) -> str:
         escrow = await ledger.account(session, ledger.ESCROW, escrow_id, lock=True)
         wallet = await ledger.account(session, ledger.CUSTOMER_WALLET, customer_id, lock=True)
@@ -113,6 +130,7 @@ class SandboxWallet:
             destination=wallet,
             amount_pence=amount_pence,
             job_id=job_id,
+            event_id=event_id,
         )
 
     async def available(self, session: AsyncSession, customer_id: str) -> int:
