@@ -1,8 +1,8 @@
 """Every ledger transaction names the event that caused it.
 
-Existing rows are linked where the log tells which event it was (a release's event records its
-transaction id; a job's funding and refund are its only ones of their kind); the rest (top-ups,
-which had no event) stay NULL. From now on the link is required (a trigger refuses a row
+Existing rows are linked where the log records which event it was (a release's event names its
+transaction); the rest (top-ups had no event; funding and refund events did not record their
+transaction, so ``events verify`` could not check the link) stay NULL. From now on the link is required (a trigger refuses a row
 without one, so the old rows need not be asserted; a CHECK ... NOT VALID would say the same but
 SQLAlchemy's reflection cannot read one back) and must point into the event log (a foreign key
 checked at COMMIT, since the event is written after the money moves).
@@ -29,20 +29,6 @@ def upgrade() -> None:
         FROM event_log e
         WHERE t.event_id IS NULL AND e.type = 'PAYMENT_RELEASED'
           AND e.payload->>'transaction_id' = t.id
-        """
-    )
-    op.execute(
-        """
-        UPDATE ledger_transactions t SET event_id = e.id
-        FROM (VALUES ('escrow_fund', 'ESCROW_FUNDED'), ('dispute_refund', 'DISPUTE_RESOLVED'))
-             AS cause(kind, type),
-             event_log e
-        WHERE t.event_id IS NULL AND t.kind = cause.kind AND e.type = cause.type
-          AND e.job_id = t.job_id
-          AND (SELECT count(*) FROM ledger_transactions o
-               WHERE o.job_id = t.job_id AND o.kind = t.kind) = 1
-          AND (SELECT count(*) FROM event_log f
-               WHERE f.job_id = t.job_id AND f.type = e.type) = 1
         """
     )
     op.create_foreign_key(
