@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import getpass
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -14,6 +15,8 @@ from tradematch.core.config import Settings, get_settings
 from tradematch.core.signals import Terminated
 
 if TYPE_CHECKING:
+    from tradematch.escrow.ledger import EventMismatch
+    from tradematch.events.checkpoints import CheckpointReport, Written
     from tradematch.events.verify import Report
     from tradematch.notifications.replay import ReplayReport
 
@@ -128,26 +131,33 @@ def db_upgrade() -> None:
 
 @admin_app.command("create")
 def admin_create(
-    email: Annotated[str, typer.Option(prompt=True)],
-    name: Annotated[str, typer.Option(prompt=True)],
-    phone: Annotated[str, typer.Option(prompt=True)] = "07000000000",
-    postcode: Annotated[str, typer.Option(prompt=True)] = "SW1A 1AA",
+    email: Annotated[
+        str | None, typer.Option(help="The administrator's email (prompted on a terminal).")
+    ] = None,
+    name: Annotated[str | None, typer.Option(help="Their name (prompted on a terminal).")] = None,
+    phone: Annotated[str, typer.Option(help="Their UK phone number.")] = "07000000000",
+    postcode: Annotated[str, typer.Option(help="Their UK postcode.")] = "SW1A 1AA",
     password: Annotated[
         str | None,
         typer.Option(
-            help="Read from TRADEMATCH_ADMIN_PASSWORD or prompted if omitted.",
+            help="Read from TRADEMATCH_ADMIN_PASSWORD, or prompted on a terminal if omitted.",
             envvar="TRADEMATCH_ADMIN_PASSWORD",
         ),
     ] = None,
 ) -> None:
-    """Create an administrator account."""
+    """Create an administrator account.
+
+    Every value has a flag; a missing email, name or password is asked for only when the
+    command runs on a terminal, so it runs unattended (scripts, containers) with the flags
+    alone and fails with a clear message rather than waiting for input."""
     from pydantic import TypeAdapter, ValidationError
 
     from tradematch.accounts.schemas import Email, Password, Phone
     from tradematch.kit.postcodes import Postcode
 
-    if password is None:
-        password = getpass.getpass("Password: ")
+    email = _ask(email, "--email", "Email")
+    name = _ask(name, "--name", "Name")
+    password = _ask(password, "--password", "Password", secret=True)
     try:
         values = {
             "email": TypeAdapter(Email).validate_python(email),
@@ -161,6 +171,21 @@ def admin_create(
         raise typer.Exit(2) from None
     user_id = asyncio.run(_create_admin(values))
     typer.echo(user_id)
+
+
+def _ask(value: str | None, flag: str, label: str, *, secret: bool = False) -> str:
+    """``value``, or asked for on a terminal; without one, a usage error naming the flag."""
+    import sys
+
+    if value is not None:
+        return value
+    if not (sys.stdin is not None and sys.stdin.isatty()):
+        typer.echo(f"{label} missing: give {flag} (no terminal to ask on)", err=True)
+        raise typer.Exit(2)
+    if secret:
+        return getpass.getpass(f"{label}: ")
+    answer: str = typer.prompt(label)
+    return answer
 
 
 async def _create_admin(values: dict[str, str]) -> str:
@@ -209,29 +234,93 @@ def demo(
 
 
 @events_app.command("verify")
-def events_verify() -> None:
-    """Walk every job's hash chain; name the first event that does not match. Exit 1 if any."""
-    report = asyncio.run(_verify())
+def events_verify(
+    checkpoints: Annotated[
+        Path | None,
+        typer.Option(
+            help="The signed checkpoints to hold the log to (default: TRADEMATCH_CHECKPOINT_DIR,"
+            " or `checkpoints` in the data dir); point it at an operator's copy."
+        ),
+    ] = None,
+) -> None:
+    """Walk every job's hash chain and name the first event that does not match; hold the log
+    to every signed checkpoint (truncated or rewritten chains); check every ledger transaction
+    against the event that caused it. Exit 1 if anything is wrong."""
+    report, anchored, mismatches = asyncio.run(_verify(checkpoints))
     for broken in report.breaks:
         typer.echo(
             f"BROKEN {broken.event_id} (seq {broken.seq}, job {broken.job_id}): {broken.reason}"
         )
+    for mismatch in mismatches:
+        typer.echo(
+            f"MISMATCH {mismatch.transaction_id} (event {mismatch.event_id}, job "
+            f"{mismatch.job_id}): {mismatch.reason}"
+        )
+    for finding in anchored.findings:
+        chain = f"job {finding.job_id}" if finding.job_id else "the log"
+        typer.echo(f"{finding.kind} {chain} (against {finding.checkpoint}): {finding.detail}")
+    ok = report.ok and not mismatches and not anchored.findings
     typer.echo(
         f"{report.events} events in {report.chains} chains: {'ok' if report.ok else 'TAMPERED'}"
     )
-    if not report.ok:
+    if anchored.checkpoints == 0:
+        typer.echo("checkpoints: none found (truncation and rewrites cannot be detected)")
+    else:
+        verdict = "ok" if not anchored.findings else f"{len(anchored.findings)} FINDINGS"
+        typer.echo(f"checkpoints: {anchored.checkpoints} checked: {verdict}")
+    typer.echo(
+        f"ledger against the log: {'ok' if not mismatches else f'{len(mismatches)} MISMATCHED'}"
+    )
+    if not ok:
         raise typer.Exit(1)
 
 
-async def _verify() -> Report:
+async def _verify(
+    directory: Path | None,
+) -> tuple[Report, CheckpointReport, list[EventMismatch]]:
     from tradematch.core.database import create_engine
+    from tradematch.escrow.ledger import event_mismatches
+    from tradematch.events.checkpoints import verify_checkpoints
     from tradematch.events.verify import verify_chains
     from tradematch.sessions import create_sessionmaker
 
-    engine = create_engine(await _prepare_database(get_settings()), pool_size=1)
+    settings = get_settings()
+    engine = create_engine(await _prepare_database(settings), pool_size=1)
     try:
         async with create_sessionmaker(engine)() as session:
-            return await verify_chains(session)
+            return (
+                await verify_chains(session),
+                await verify_checkpoints(
+                    session, directory or settings.checkpoints_path(), settings.checkpoint_key()
+                ),
+                await event_mismatches(session),
+            )
+    finally:
+        await engine.dispose()
+
+
+@events_app.command("checkpoint")
+def events_checkpoint() -> None:
+    """Write a signed checkpoint of the chain heads now (the scheduler does it periodically)."""
+    written = asyncio.run(_checkpoint())
+    if written.path is None:
+        typer.echo(f"nothing new since the last checkpoint (seq {written.max_seq})")
+    else:
+        typer.echo(f"{written.path} ({written.chains} chains, up to seq {written.max_seq})")
+
+
+async def _checkpoint() -> Written:
+    from tradematch.core.database import create_engine
+    from tradematch.events.checkpoints import write_checkpoint
+    from tradematch.sessions import create_sessionmaker
+
+    settings = get_settings()
+    engine = create_engine(await _prepare_database(settings), pool_size=1)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            return await write_checkpoint(
+                session, settings.checkpoints_path(), settings.checkpoint_key()
+            )
     finally:
         await engine.dispose()
 

@@ -110,6 +110,9 @@ async def test_a_deleted_middle_event_is_detected(
             await conn.execute("DELETE FROM event_audience WHERE seq = $1", removed["seq"])
             await conn.execute("DELETE FROM notifications WHERE event_id = $1", removed["id"])
             deleted = await conn.execute("DELETE FROM event_log WHERE id = $1", removed["id"])
+            # Deleting from event_log queues the deferred check of the ledger's foreign key to
+            # it; run it now, so the triggers can be switched back on in this transaction.
+            await conn.execute("SET CONSTRAINTS ALL IMMEDIATE")
             await conn.execute("ALTER TABLE event_audience ENABLE TRIGGER event_audience_immutable")
             await conn.execute("ALTER TABLE event_log ENABLE TRIGGER event_log_immutable")
         assert deleted == "DELETE 1"
@@ -147,6 +150,9 @@ async def test_a_rewritten_chain_tail_is_detected(
                 await conn.execute(
                     "UPDATE event_log SET chain_index = chain_index - 1 WHERE id = $1", later["id"]
                 )
+            # Deleting from event_log queues the deferred check of the ledger's foreign key to
+            # it; run it now, so the triggers can be switched back on in this transaction.
+            await conn.execute("SET CONSTRAINTS ALL IMMEDIATE")
             await conn.execute("ALTER TABLE event_audience ENABLE TRIGGER event_audience_immutable")
             await conn.execute("ALTER TABLE event_log ENABLE TRIGGER event_log_immutable")
     finally:

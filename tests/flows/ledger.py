@@ -3,7 +3,9 @@ entries in Python and checked against contract §5, and the application's own ch
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -57,6 +59,17 @@ async def ledger_problems(conn: Any) -> dict[str, list[str]]:
         r["id"]: (r["kind"], r["job_id"])
         for r in await conn.fetch("SELECT id, kind, job_id FROM ledger_transactions")
     }
+    caused_by = {
+        r["id"]: r["event_id"]
+        for r in await conn.fetch("SELECT id, event_id FROM ledger_transactions")
+    }
+    recorded = {
+        r["id"]: json.loads(r["payload"])
+        for r in await conn.fetch(
+            "SELECT e.id, e.payload FROM event_log e"
+            " WHERE e.id IN (SELECT event_id FROM ledger_transactions)"
+        )
+    }
     entries_of: dict[str, list[tuple[int, int]]] = defaultdict(list)
     rebuilt: dict[int, int] = defaultdict(int)
     for r in await conn.fetch(
@@ -71,6 +84,15 @@ async def ledger_problems(conn: Any) -> dict[str, list[str]]:
             problems["transaction with fewer than two entries"].append(txn_id)
         if sum(amount for _, amount in moves) != 0:
             problems["unbalanced transaction"].append(txn_id)
+        # Every movement is an event: the transaction names it, it records the transaction.
+        payload = recorded.get(caused_by[txn_id])
+        moved = sum(amount for _, amount in moves if amount > 0)
+        if payload is None:
+            problems["transaction without the event that caused it"].append(txn_id)
+        elif payload.get("transaction_id") != txn_id or (
+            Decimal(str(payload.get("amount"))) * 100 != moved
+        ):
+            problems["transaction differs from its event's record"].append(txn_id)
     for account_id, (kind, owner, stored) in accounts.items():
         if stored != rebuilt.get(account_id, 0):
             problems["stored balance differs from its entries"].append(f"{kind}:{owner}")

@@ -75,6 +75,8 @@ async def test_each_resolution_settles_the_frozen_escrow(
     expected = ["DISPUTE_RAISED"]
     if to_vendor:
         expected.append("PAYMENT_RELEASED")
+    if to_customer:  # every movement of money is an event of its own
+        expected.append("PAYMENT_REFUNDED")
     expected.append("DISPUTE_RESOLVED")
     expected += {"completed": ["JOB_COMPLETED"], "cancelled": ["JOB_CANCELLED"]}.get(job_status, [])
     assert tail == expected

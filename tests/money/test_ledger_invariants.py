@@ -29,7 +29,13 @@ async def _unbalanced(conn: Any, deal: Deal) -> None:
         "SELECT id FROM ledger_accounts WHERE kind = 'customer_wallet' AND owner_ref = $1",
         deal.customer.user_id,
     )
-    await conn.execute("INSERT INTO ledger_transactions (id, kind) VALUES ('txn_forged', 'top_up')")
+    # Named after one of the job's events (a transaction must name one): not an event that
+    # records it, which the audit reports as well.
+    await conn.execute(
+        "INSERT INTO ledger_transactions (id, kind, event_id)"
+        " SELECT 'txn_forged', 'top_up', id FROM event_log WHERE job_id = $1 LIMIT 1",
+        deal.job_id,
+    )
     await conn.execute(
         "INSERT INTO ledger_entries (transaction_id, account_id, amount_pence)"
         " VALUES ('txn_forged', $1, 100)",
@@ -108,6 +114,7 @@ CORRUPTIONS: dict[str, tuple[Corruption, set[str], set[str]]] = {
             "unbalanced transaction",
             "transaction with fewer than two entries",
             "money created or destroyed",
+            "transaction differs from its event's record",
         },
         {"unbalanced transaction"},
     ),

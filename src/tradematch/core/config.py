@@ -37,6 +37,16 @@ class Settings(BaseSettings):
         None,
         description="HMAC key for access tokens. Unset: generated once and kept in the data dir.",
     )
+    checkpoint_secret: SecretStr | None = Field(
+        None,
+        description="HMAC-SHA256 key that signs the event log's checkpoints. Keep it outside the "
+        "database. Unset: generated once and kept in the data dir.",
+    )
+    checkpoint_dir: Path | None = Field(
+        None,
+        description="Where the signed checkpoints of the event log's chain heads are written "
+        "(copy them off the machine). Unset: `checkpoints` in the data dir.",
+    )
     jwt_ttl_seconds: int = Field(1800, ge=60, le=86400, description="Access token lifetime.")
     login_max_attempts: int = Field(
         10,
@@ -107,6 +117,12 @@ class Settings(BaseSettings):
     )
     scheduler_auto_close_seconds: float = Field(
         300, ge=0.05, description="Scheduler period: close jobs completed long enough ago."
+    )
+    scheduler_checkpoint_seconds: float = Field(
+        300,
+        ge=0.05,
+        description="Scheduler period: write a signed checkpoint of every event chain head "
+        "that moved since the last one.",
     )
     scheduler_housekeeping_seconds: float = Field(
         3600,
@@ -326,6 +342,17 @@ class Settings(BaseSettings):
         if self.jwt_secret is not None:
             return self.jwt_secret.get_secret_value()
         return persisted_secret(self.data_dir, "jwt_secret", lambda: secrets.token_urlsafe(48))
+
+    def checkpoint_key(self) -> bytes:
+        """The checkpoint signing key: configured, or generated once and kept in the data dir."""
+        if self.checkpoint_secret is not None:
+            return self.checkpoint_secret.get_secret_value().encode()
+        return persisted_secret(
+            self.data_dir, "checkpoint_secret", lambda: secrets.token_urlsafe(48)
+        ).encode()
+
+    def checkpoints_path(self) -> Path:
+        return self.checkpoint_dir or self.data_dir / "checkpoints"
 
 
 @lru_cache

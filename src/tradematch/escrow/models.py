@@ -66,10 +66,16 @@ class LedgerTransaction(CreatedAt, Base):
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     kind: Mapped[str] = mapped_column(String(24))
     job_id: Mapped[str | None] = mapped_column(ForeignKey("jobs.id"))
-    event_id: Mapped[str | None] = mapped_column(String(40))
+    # The event that caused it, written in the same transaction (so the foreign key is checked
+    # at COMMIT, after the event log's flush). Rows from before the link existed may have none;
+    # a trigger (ledger_transactions_event_required) refuses a new row without one.
+    event_id: Mapped[str | None] = mapped_column(
+        ForeignKey("event_log.id", deferrable=True, initially="DEFERRED")
+    )
     __table_args__ = (
         CheckConstraint(check_in("kind", LEDGER_TRANSACTION_KINDS), name="kind"),
         Index("ix_ledger_transactions_job_id", "job_id"),
+        Index("ix_ledger_transactions_event_id", "event_id"),
     )
 
 

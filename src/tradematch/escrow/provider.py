@@ -4,6 +4,9 @@ A provider answers the questions the escrow needs: move the customer's money int
 (or say how much is available), give money back to the customer, and pay a wallet's money out
 to its owner's bank. A card or bank provider would implement the same interface and settle
 against its ``provider`` ledger accounts.
+
+Every operation takes the id of the event that causes it (drawn ahead with
+``events.log.new_event_id``), which the ledger transaction records.
 """
 
 from __future__ import annotations
@@ -52,7 +55,9 @@ class PaymentProvider(Protocol):
     # Whether a payout is sent as soon as it is requested (else the provider reports back later).
     pays_out_at_once: bool
 
-    async def top_up(self, session: AsyncSession, customer_id: str, amount_pence: int) -> str: ...
+    async def top_up(
+        self, session: AsyncSession, customer_id: str, amount_pence: int, *, event_id: str
+    ) -> str: ...
 
     async def collect(
         self,
@@ -62,6 +67,7 @@ class PaymentProvider(Protocol):
         amount_pence: int,
         *,
         job_id: str,
+        event_id: str,
     ) -> str: ...
 
     async def refund(
@@ -73,6 +79,7 @@ class PaymentProvider(Protocol):
         *,
         job_id: str,
         kind: str,
+        event_id: str,
     ) -> str: ...
 
     async def available(self, session: AsyncSession, customer_id: str) -> int: ...
@@ -84,7 +91,7 @@ class PaymentProvider(Protocol):
         wallet_kind: str,
         amount_pence: int,
         *,
-        event_id: str | None = None,
+        event_id: str,
     ) -> str:
         """Move ``amount_pence`` out of the user's wallet to the provider's payout account (402
         ``INSUFFICIENT_FUNDS`` when the wallet holds less); the ledger transaction's id."""
@@ -101,7 +108,9 @@ class SandboxWallet:
     def __init__(self, cap_pence: int) -> None:
         self.cap_pence = cap_pence
 
-    async def top_up(self, session: AsyncSession, customer_id: str, amount_pence: int) -> str:
+    async def top_up(
+        self, session: AsyncSession, customer_id: str, amount_pence: int, *, event_id: str
+    ) -> str:
         # One provider account per customer: the external side of their money. A single shared
         # row would make every top-up in the system wait on the same row lock.
         source = await ledger.account(session, ledger.PROVIDER, f"{self.name}:{customer_id}")
@@ -109,7 +118,12 @@ class SandboxWallet:
         if wallet.balance_pence + amount_pence > self.cap_pence:  # read under the row lock
             raise WalletCapExceeded(self.cap_pence, wallet.balance_pence)
         return await ledger.transfer(
-            session, kind="top_up", source=source, destination=wallet, amount_pence=amount_pence
+            session,
+            kind="top_up",
+            source=source,
+            destination=wallet,
+            amount_pence=amount_pence,
+            event_id=event_id,
         )
 
     async def collect(
@@ -120,6 +134,7 @@ class SandboxWallet:
         amount_pence: int,
         *,
         job_id: str,
+        event_id: str,
     ) -> str:
         wallet = await ledger.account(session, ledger.CUSTOMER_WALLET, customer_id, lock=True)
         if wallet.balance_pence < amount_pence:
@@ -132,6 +147,7 @@ class SandboxWallet:
             destination=escrow,
             amount_pence=amount_pence,
             job_id=job_id,
+            event_id=event_id,
         )
 
     async def refund(
@@ -143,6 +159,7 @@ class SandboxWallet:
         *,
         job_id: str,
         kind: str,
+        event_id: str,
     ) -> str:
         escrow = await ledger.account(session, ledger.ESCROW, escrow_id, lock=True)
         wallet = await ledger.account(session, ledger.CUSTOMER_WALLET, customer_id, lock=True)
@@ -153,6 +170,7 @@ class SandboxWallet:
             destination=wallet,
             amount_pence=amount_pence,
             job_id=job_id,
+            event_id=event_id,
         )
 
     async def available(self, session: AsyncSession, customer_id: str) -> int:
@@ -165,7 +183,7 @@ class SandboxWallet:
         wallet_kind: str,
         amount_pence: int,
         *,
-        event_id: str | None = None,
+        event_id: str,
     ) -> str:
         # The wallet is locked before its balance is read, so concurrent payouts queue on it and
         # each sees what the one before left.

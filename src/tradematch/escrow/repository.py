@@ -218,3 +218,50 @@ async def invariant_violations(session: AsyncSession) -> dict[str, list[str]]:
         if rows:
             found[name] = rows
     return found
+
+
+# Each ledger transaction against the event that caused it. A money event records the
+# transaction it caused in its payload (``transaction_id``, ``amount`` in pounds; releases from
+# before that carry ``amount_pence``). Rows come back where the two disagree: the transaction
+# names an event that is missing or does not record it, the event records a transaction the
+# ledger does not have (or links elsewhere), or the amounts differ. Transactions written before
+# the link existed (no ``event_id``) are checked only when an event records them.
+_EVENT_MISMATCHES = """
+WITH moved AS (
+    SELECT t.id, t.kind, t.job_id, t.event_id,
+           coalesce(sum(e.amount_pence) FILTER (WHERE e.amount_pence > 0), 0) AS pence
+      FROM ledger_transactions t
+      LEFT JOIN ledger_entries e ON e.transaction_id = t.id
+     GROUP BY t.id
+),
+recorded AS (
+    SELECT ev.id AS event_id, ev.type, ev.job_id, ev.payload->>'transaction_id' AS transaction_id,
+           CASE
+             WHEN jsonb_typeof(ev.payload->'amount') = 'number'
+               THEN (ev.payload->>'amount')::numeric * 100
+             WHEN jsonb_typeof(ev.payload->'amount_pence') = 'number'
+               THEN (ev.payload->>'amount_pence')::numeric
+           END AS pence
+      FROM event_log ev
+     WHERE jsonb_typeof(ev.payload->'transaction_id') = 'string'
+)
+SELECT m.id AS transaction_id, m.kind, coalesce(m.job_id, r.job_id) AS job_id,
+       m.event_id AS linked_event_id, m.pence AS ledger_pence,
+       r.event_id AS recording_event_id, r.type AS event_type, r.pence AS recorded_pence,
+       r.transaction_id AS recorded_transaction_id,
+       (m.event_id IS NOT NULL
+        AND NOT EXISTS (SELECT 1 FROM event_log x WHERE x.id = m.event_id)) AS event_missing
+  FROM moved m
+  FULL JOIN recorded r ON r.transaction_id = m.id
+ WHERE (m.id IS NULL)
+    OR (r.event_id IS NULL AND m.event_id IS NOT NULL)
+    OR (r.event_id IS NOT NULL AND m.event_id IS DISTINCT FROM r.event_id
+        AND m.event_id IS NOT NULL)
+    OR (r.event_id IS NOT NULL AND r.pence IS DISTINCT FROM m.pence)
+ ORDER BY coalesce(m.id, r.transaction_id)
+"""
+
+
+async def event_mismatches(session: AsyncSession) -> list[Row[Any]]:
+    """Ledger transactions and money events that disagree (see ``_EVENT_MISMATCHES``)."""
+    return list((await session.execute(text(_EVENT_MISMATCHES))).all())

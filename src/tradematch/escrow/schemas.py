@@ -51,6 +51,7 @@ class WalletView(ResponseModel):
 class ToppedUp(ResponseModel):
     balance: Money
     transaction_id: str
+    event_id: str
 
 
 class EscrowAdminView(EscrowView):

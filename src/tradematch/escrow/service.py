@@ -3,7 +3,7 @@ dispute and settled by its resolution; and each user's wallet."""
 
 from __future__ import annotations
 
-from typing import TypeGuard
+from typing import Any, TypeGuard
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,13 +29,13 @@ from tradematch.escrow.schemas import (
     WalletView,
 )
 from tradematch.escrow.states import ESCROW, PAYOUT
-from tradematch.events.log import emit, emit_to_parties
+from tradematch.events.log import emit, emit_to_parties, new_event_id
 from tradematch.events.types import EventType
 from tradematch.jobs import service as jobs
 from tradematch.jobs.models import Job
 from tradematch.kit import clock
 from tradematch.kit.ids import new_id
-from tradematch.kit.money import pence_to_pounds
+from tradematch.kit.money import money_text, pence_to_pounds
 from tradematch.quotes.models import Quote
 
 FUNDED_STATES = ("held", "partial_released")  # money in escrow that milestones may draw on
@@ -115,19 +115,25 @@ async def fund(
     if job.status != "in_progress":
         # A disputed or settled job takes no money: nothing could ever release or refund it.
         raise InvalidStateTransition("job", job.status, "fund_escrow")
-    await provider_for(settings).collect(
-        session, job.customer_id, escrow.id, escrow.total_pence, job_id=job.id
+    event_id = new_event_id()
+    transaction_id = await provider_for(settings).collect(
+        session, job.customer_id, escrow.id, escrow.total_pence, job_id=job.id, event_id=event_id
     )
     escrow.funded_pence = escrow.total_pence
     await session.flush()
-    event_id = emit_to_parties(
+    emit_to_parties(
         session,
         EventType.ESCROW_FUNDED,
         actor=actor,
         job_id=job.id,
         customer_id=escrow.customer_id,
         vendor_id=escrow.vendor_id,
-        payload={"escrow_id": escrow.id, "funded_pence": escrow.funded_pence},
+        payload={
+            "escrow_id": escrow.id,
+            "funded_pence": escrow.funded_pence,
+            **money_moved(transaction_id, escrow.total_pence),
+        },
+        event_id=event_id,
     )
     return EscrowFunded(
         escrow_id=escrow.id,
@@ -150,6 +156,7 @@ async def release(
     approved or ruled); return the event id."""
     source = await ledger.account(session, ledger.ESCROW, escrow.id, lock=True)
     wallet = await ledger.account(session, ledger.VENDOR_WALLET, escrow.vendor_id, lock=True)
+    event_id = new_event_id()
     transaction_id = await ledger.transfer(
         session,
         kind=kind,
@@ -157,6 +164,7 @@ async def release(
         destination=wallet,
         amount_pence=amount_pence,
         job_id=escrow.job_id,
+        event_id=event_id,
     )
     escrow.released_pence += amount_pence
     await session.flush()
@@ -170,9 +178,18 @@ async def release(
         payload={
             "escrow_id": escrow.id,
             "amount_pence": amount_pence,
-            "transaction_id": transaction_id,
+            **money_moved(transaction_id, amount_pence),
         },
+        event_id=event_id,
+        amount_text=money_text(amount_pence),
     )
+
+
+def money_moved(transaction_id: str, amount_pence: int) -> dict[str, Any]:
+    """What a money event's payload records of the ledger transaction it caused: its id and
+    amount (pounds, as the API speaks); ``tradematch events verify`` checks them against the
+    ledger."""
+    return {"transaction_id": transaction_id, "amount": pence_to_pounds(amount_pence)}
 
 
 def require_funded(escrow: EscrowAccount, action: str) -> None:
@@ -232,16 +249,29 @@ async def settle(
     if to_vendor:
         await release(session, by, escrow, to_vendor, kind="dispute_release")
     if to_customer:
-        await provider_for(settings).refund(
+        event_id = new_event_id()
+        transaction_id = await provider_for(settings).refund(
             session,
             escrow.customer_id,
             escrow.id,
             to_customer,
             job_id=escrow.job_id,
             kind="dispute_refund",
+            event_id=event_id,
         )
         escrow.refunded_pence += to_customer
         await session.flush()
+        emit_to_parties(
+            session,
+            EventType.PAYMENT_REFUNDED,
+            actor=by,
+            job_id=escrow.job_id,
+            customer_id=escrow.customer_id,
+            vendor_id=escrow.vendor_id,
+            payload={"escrow_id": escrow.id, **money_moved(transaction_id, to_customer)},
+            event_id=event_id,
+            amount_text=money_text(to_customer),
+        )
     if escrow.refunded_pence > 0 and escrow.released_pence > 0:
         escrow.status = ESCROW.transition(escrow.status, "resolve_settled")
     elif escrow.refunded_pence > 0:
@@ -257,11 +287,21 @@ async def top_up(
     provider = provider_for(settings)
     if not provider.supports_top_up:
         raise Forbidden("Top-ups are only available with the sandbox payment provider")
-    transaction_id = await provider.top_up(session, actor.user_id, amount_pence)
-    return ToppedUp(
-        balance=await ledger.balance(session, ledger.CUSTOMER_WALLET, actor.user_id),
-        transaction_id=transaction_id,
+    event_id = new_event_id()
+    transaction_id = await provider.top_up(session, actor.user_id, amount_pence, event_id=event_id)
+    balance = await ledger.balance(session, ledger.CUSTOMER_WALLET, actor.user_id)
+    # A top-up belongs to no job: its event joins the chain of job-less events
+    # (docs/security.md), seen by the customer alone (and admins).
+    emit(
+        session,
+        EventType.WALLET_TOPPED_UP,
+        actor=actor,
+        job_id=None,
+        payload={**money_moved(transaction_id, amount_pence), "balance": pence_to_pounds(balance)},
+        audience=[actor.user_id],
+        event_id=event_id,
     )
+    return ToppedUp(balance=balance, transaction_id=transaction_id, event_id=event_id)
 
 
 async def wallet(session: AsyncSession, actor: Actor, *, limit: int = 50) -> WalletView:
@@ -313,17 +353,23 @@ async def pay_out(
     provider = provider_for(settings)
     kind = _wallet_kind(actor)
     payout_id = new_id("pay")
-    event_id = emit(
+    event_id = new_event_id()
+    transaction_id = await provider.pay_out(
+        session, actor.user_id, kind, amount_pence, event_id=event_id
+    )
+    emit(
         session,
         EventType.PAYOUT_SENT,
         actor=actor,
         job_id=None,
-        payload={"payout_id": payout_id, "amount_pence": amount_pence, "provider": provider.name},
+        payload={
+            "payout_id": payout_id,
+            "provider": provider.name,
+            **money_moved(transaction_id, amount_pence),
+        },
         audience=[actor.user_id],
         context={"recipient_id": actor.user_id, "amount_text": _money_text(amount_pence)},
-    )
-    transaction_id = await provider.pay_out(
-        session, actor.user_id, kind, amount_pence, event_id=event_id
+        event_id=event_id,
     )
     payout = await repository.add_payout(
         session,

@@ -47,6 +47,7 @@ __all__ = [
     "emit",
     "emit_to_parties",
     "flush",
+    "new_event_id",
 ]
 
 OUTBOX = "tradematch.events.outbox"  # Session.info key: where flush() hands the events on
@@ -86,6 +87,12 @@ class UnflushedEvents(RuntimeError):
     """A session was committed with events it never wrote: commit through ``unit_of_work``."""
 
 
+def new_event_id() -> str:
+    """An event id drawn ahead of ``emit``, for rows written before the event that must name
+    it (a ledger transaction names the event that caused it)."""
+    return new_id("evt")
+
+
 def emit(
     session: AsyncSession,
     type: EventType,
@@ -95,15 +102,17 @@ def emit(
     payload: dict[str, Any],
     audience: Iterable[str],
     context: NotificationContext | None = None,
+    event_id: str | None = None,
 ) -> str:
     """Record an event in this transaction; return its id.
 
     ``payload`` must be fit for every member of ``audience`` (participants' user ids); admins
     see every event. Anything only admins may see goes under ``payload["admin"]``. ``context``
-    feeds the notification texts (kept beside the log for replays, not in it).
+    feeds the notification texts (kept beside the log for replays, not in it). ``event_id``:
+    one drawn by ``new_event_id`` (default: a new one).
     """
     pending = PendingEvent(
-        id=new_id("evt"),
+        id=event_id or new_event_id(),
         type=type,
         job_id=job_id,
         actor_id=actor.user_id,
@@ -132,6 +141,7 @@ def emit_to_parties(
     customer_id: str,
     vendor_id: str,
     payload: dict[str, Any],
+    event_id: str | None = None,
     **details: Unpack[Details],
 ) -> str:
     """An event about a job's two parties: both see it, and the rules may notify either, with
@@ -144,6 +154,7 @@ def emit_to_parties(
         payload=payload,
         audience=[customer_id, vendor_id],
         context=for_parties(customer_id, vendor_id, **details),
+        event_id=event_id,
     )
 
 

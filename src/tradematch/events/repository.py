@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import exists, select, text
+from sqlalchemy import exists, func, select, text
 from sqlalchemy import insert as sa_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -48,6 +48,67 @@ async def all_in_chain_order(
     result = await session.stream_scalars(statement.execution_options(yield_per=batch))
     async for record in result:
         yield record
+
+
+# Checkpoints (events/checkpoints.py): the chain heads, read in sequence order. Events commit in
+# sequence order (the commit lock), so every event up to a committed ``max(seq)`` is visible to
+# any later statement: bounding each read by the same ``upto`` makes them agree.
+
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    job_id: str | None
+    chain_index: int
+    seq: int
+    hash: str
+
+
+async def log_extent(session: AsyncSession) -> tuple[int, int]:
+    """The highest committed sequence number (0 for an empty log) and the number of events."""
+    row = (await session.execute(select(func.max(EventRecord.seq), func.count()))).one()
+    return int(row[0] or 0), int(row[1])
+
+
+async def count_upto(session: AsyncSession, upto: int) -> int:
+    statement = select(func.count()).where(EventRecord.seq <= upto)
+    return int((await session.execute(statement)).scalar_one())
+
+
+async def heads_moved(session: AsyncSession, *, after: int, upto: int) -> list[Head]:
+    """The head (last event) of every chain that gained an event in ``(after, upto]``."""
+    statement = (
+        select(EventRecord.job_id, EventRecord.chain_index, EventRecord.seq, EventRecord.hash)
+        .where(EventRecord.seq > after, EventRecord.seq <= upto)
+        .distinct(EventRecord.job_id)
+        .order_by(EventRecord.job_id, EventRecord.chain_index.desc())
+    )
+    return [Head(*row) for row in (await session.execute(statement)).all()]
+
+
+_AT_POSITIONS = """
+SELECT c.ord, e.seq, e.hash, (
+    SELECT max(m.chain_index) FROM event_log m
+     WHERE m.job_id = c.job_id OR (m.job_id IS NULL AND c.job_id IS NULL)
+) AS last_index
+FROM unnest(CAST(:jobs AS text[]), CAST(:indexes AS int[])) WITH ORDINALITY AS c(job_id, idx, ord)
+LEFT JOIN event_log e
+  ON (e.job_id = c.job_id OR (e.job_id IS NULL AND c.job_id IS NULL)) AND e.chain_index = c.idx
+ORDER BY c.ord
+"""
+
+
+async def at_positions(
+    session: AsyncSession, positions: Sequence[tuple[str | None, int]]
+) -> list[tuple[int | None, str | None, int | None]]:
+    """For each (job, chain index): the event there now (seq, hash; None when there is none)
+    and the chain's last index now."""
+    if not positions:
+        return []
+    result = await session.execute(
+        text(_AT_POSITIONS),
+        {"jobs": [job for job, _ in positions], "indexes": [index for _, index in positions]},
+    )
+    return [(row.seq, row.hash, row.last_index) for row in result]
 
 
 # The write side: what ``log.flush`` runs, in this order, as the last statements before COMMIT.

@@ -45,6 +45,12 @@ def pence_to_pounds(pence: int) -> int | float:
     return pence // 100 if pence % 100 == 0 else pence / 100
 
 
+def money_text(pence: int) -> str:
+    """120_00 → "£120", 1_240_50 → "£1,240.50": an amount in words for people."""
+    pounds = pence_to_pounds(pence)
+    return f"£{pounds:,.2f}" if isinstance(pounds, float) else f"£{pounds:,}"
+
+
 _AMOUNT_SCHEMA = {"type": "number", "exclusiveMinimum": 0, "maximum": 1_000_000, "multipleOf": 0.01}
 
 # Request side: pounds on the wire (> 0, ≤ £1,000,000, at most two decimals) → pence in Python.

@@ -151,6 +151,14 @@ RULES: dict[E, tuple[Rule, ...]] = {
             "A payout was sent to your bank",
         ),
     ),
+    E.PAYMENT_REFUNDED: (
+        Rule(
+            "customer_id",
+            "Payment refunded",
+            "Refunded to your wallet: {amount_text}",
+            "Money was refunded to your wallet",
+        ),
+    ),
     E.JOB_COMPLETED: (
         Rule("customer_id", "Job completed", "Your job is complete. Please leave a review."),
         Rule("vendor_id", "Job completed", "Job completed. All payments released."),

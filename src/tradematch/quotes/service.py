@@ -18,7 +18,7 @@ from tradematch.jobs import service as jobs
 from tradematch.jobs.models import Job
 from tradematch.kit import clock
 from tradematch.kit.ids import new_id
-from tradematch.kit.money import pence_to_pounds
+from tradematch.kit.money import money_text
 from tradematch.leads import service as leads
 from tradematch.leads.states import ensure_in_job
 from tradematch.messaging import service as messaging
@@ -35,11 +35,6 @@ from tradematch.quotes.schemas import (
     QuoteView,
 )
 from tradematch.quotes.states import QUOTE
-
-
-def money_text(pence: int) -> str:
-    pounds = pence_to_pounds(pence)
-    return f"£{pounds:,.2f}" if isinstance(pounds, float) else f"£{pounds:,}"
 
 
 def _plan(amount_pence: int, items: list[MilestonePlanItem] | None) -> list[MilestonePlanEntry]:

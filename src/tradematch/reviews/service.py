@@ -22,6 +22,7 @@ from tradematch.jobs import service as jobs
 from tradematch.kit import clock
 from tradematch.kit.ids import new_id
 from tradematch.kit.pagination import page
+from tradematch.messaging import service as messaging
 from tradematch.reviews import repository
 from tradematch.reviews.models import Review
 from tradematch.reviews.moderation import hold_reason
@@ -92,7 +93,7 @@ async def post(session: AsyncSession, actor: Actor, request: ReviewCreate) -> Re
         ),
     )
     if review.status == "published":
-        await vendors.add_rating(session, review.vendor_id, review.rating)
+        await _published(session, actor, review)
     parties = [job.customer_id, job.awarded_vendor_id]
     context = for_parties(job.customer_id, job.awarded_vendor_id, rating=review.rating)
     event_id = emit(
@@ -116,6 +117,14 @@ async def post(session: AsyncSession, actor: Actor, request: ReviewCreate) -> Re
     return ReviewPosted(
         review_id=review.id, status=review.status, event_id=event_id, message=message
     )
+
+
+async def _published(session: AsyncSession, actor: Actor, review: Review) -> None:
+    """A review became public: it counts in the vendor's rating, and the seed's system message
+    "Review posted" goes into the (archived) conversation of the job. A held review stays out
+    of the vendor's sight until a moderator publishes it, so the message waits for that too."""
+    await vendors.add_rating(session, review.vendor_id, review.rating)
+    await messaging.post_to_job(session, actor, review.job_id, review.vendor_id, POSTED_MESSAGE)
 
 
 async def _locked_review(session: AsyncSession, scope: ReviewScope, review_id: str) -> Review:
@@ -184,7 +193,7 @@ async def moderate(
         review.moderation_reason = reason
     await session.flush()
     if review.status == "published":
-        await vendors.add_rating(session, review.vendor_id, review.rating)
+        await _published(session, actor, review)
     audience = (
         [review.customer_id, review.vendor_id]
         if review.status == "published"

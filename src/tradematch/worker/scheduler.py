@@ -12,6 +12,8 @@ lead_top_up         live jobs with fewer than ``max_open_leads`` open leads are 
 milestone_approval  milestones submitted and unanswered for ``milestone_auto_approve_days``
                     (``milestones.service.auto_approve_due``)
 auto_close          completed jobs, ``job_auto_close_days`` after completion → closed
+checkpoint          a signed checkpoint of the event chains' heads, written to
+                    ``checkpoint_dir`` (``events/checkpoints.py``; one process at a time)
 housekeeping        expired idempotency keys, login attempts outside the rate-limit window,
                     denial counts past their retention
 ==================  ==========================================================================
@@ -55,6 +57,7 @@ from tradematch.core.metrics import (
 )
 from tradematch.core.outage import Outage, is_database_unavailable
 from tradematch.denials import service as denials
+from tradematch.events import checkpoints
 from tradematch.events.unit_of_work import unit_of_work
 from tradematch.idempotency import service as idempotency
 from tradematch.jobs import tasks as job_tasks
@@ -65,6 +68,7 @@ from tradematch.leads import tasks as lead_tasks
 log = structlog.get_logger("tradematch.scheduler")
 
 HOUSEKEEPING_LOCK = 7_431_200
+CHECKPOINT_LOCK = 7_431_201
 MILESTONE_ROUNDS = 50  # bounded per run: auto_approve_due handles a batch per call
 JITTER = 0.1  # periods vary by ±10 %, so workers started together drift apart
 OUTAGE_RETRY_CAP_SECONDS = 30.0
@@ -178,6 +182,27 @@ async def housekeeping(
     return +purged
 
 
+async def checkpoint(
+    sessionmaker: Sessionmaker, settings: Settings, now: datetime, stop: asyncio.Event
+) -> Counter[str]:
+    """Anchor the event log: a signed checkpoint of every chain head that moved since the last
+    one (one process at a time; the others skip the run). Not a transition: nothing counted."""
+    async with unit_of_work(sessionmaker) as session:
+        if not await try_transaction_lock(session, CHECKPOINT_LOCK):
+            return Counter()
+        written = await checkpoints.write_checkpoint(
+            session, settings.checkpoints_path(), settings.checkpoint_key()
+        )
+    if written.path is not None:
+        log.info(
+            "checkpoint written",
+            path=str(written.path),
+            max_seq=written.max_seq,
+            chains=written.chains,
+        )
+    return Counter()
+
+
 @dataclass(frozen=True)
 class Task:
     name: str
@@ -214,6 +239,7 @@ def scheduled_tasks(settings: Settings) -> list[Task]:
             settings.scheduler_auto_close_seconds,
             Sweep("auto_close", job_tasks.jobs_due_for_closing, job_tasks.auto_close),
         ),
+        Task("checkpoint", settings.scheduler_checkpoint_seconds, checkpoint),
         Task("housekeeping", settings.scheduler_housekeeping_seconds, housekeeping),
     ]
 
