@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
+from fastapi.routing import APIRoute
 
 from tradematch import __version__, web
 from tradematch.api import idempotency
@@ -57,6 +58,10 @@ def api_routers() -> list[tuple[str, APIRouter]]:
     ]
 
 
+def operation_id(route: APIRoute) -> str:
+    return route.name
+
+
 def create_app(
     settings: Settings | None = None,
     database_url: str | None = None,
@@ -98,6 +103,9 @@ def create_app(
             "messaging, escrow, reviews and the event log. Amounts are pounds, exact to the penny."
         ),
         lifespan=lifespan,
+        # operationId = the endpoint's function name (unique across the app): generated clients
+        # get ``publish_job`` rather than ``publish_job_api_connection_jobs_job_id_publish_patch``.
+        generate_unique_id_function=operation_id,
         docs_url=None,  # served by the web package from vendored assets (works offline)
         redoc_url=None,
     )

@@ -45,7 +45,7 @@ async def fund_escrow(
     actor: CustomerDep,
     session: SessionDep,
     settings: SettingsDep,
-    body: EmptyBody = None,
+    body: EmptyBody,
 ) -> EscrowFunded:
     """Pay the quote's full amount into escrow (402 `ESCROW_INSUFFICIENT_BALANCE`: no change)."""
     return await service.fund(session, actor, settings, job_id)

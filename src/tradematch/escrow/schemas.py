@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from tradematch.escrow.states import EscrowStatus
 from tradematch.kit.money import Money, Pounds
 from tradematch.kit.schemas import RequestModel, ResponseModel
 
@@ -11,7 +12,7 @@ class EscrowView(ResponseModel):
 
     escrow_id: str
     job_id: str
-    status: str
+    status: EscrowStatus
     total: Money
     funded: Money
     released: Money
@@ -24,7 +25,7 @@ class EscrowView(ResponseModel):
 class EscrowFunded(ResponseModel):
     escrow_id: str
     job_id: str
-    status: str
+    status: EscrowStatus
     funded: Money
     event_id: str
 

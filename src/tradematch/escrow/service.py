@@ -29,6 +29,7 @@ from tradematch.events.types import EventType
 from tradematch.jobs import service as jobs
 from tradematch.jobs.models import Job
 from tradematch.kit.ids import new_id
+from tradematch.kit.money import pence_to_pounds
 from tradematch.quotes.models import Quote
 
 FUNDED_STATES = ("held", "partial_released")  # money in escrow that milestones may draw on
@@ -120,7 +121,7 @@ async def fund(
         job_id=job.id,
         customer_id=escrow.customer_id,
         vendor_id=escrow.vendor_id,
-        payload={"escrow_id": escrow.id, "funded_pence": escrow.funded_pence},
+        payload={"escrow_id": escrow.id, "funded": pence_to_pounds(escrow.funded_pence)},
     )
     return EscrowFunded(
         escrow_id=escrow.id,
@@ -162,7 +163,7 @@ async def release(
         vendor_id=escrow.vendor_id,
         payload={
             "escrow_id": escrow.id,
-            "amount_pence": amount_pence,
+            "amount": pence_to_pounds(amount_pence),
             "transaction_id": transaction_id,
         },
     )

@@ -1,3 +1,6 @@
+from typing import Annotated
+
+from tradematch.kit.schemas import NamedEnum
 from tradematch.kit.states import StateMachine
 
 ESCROW = StateMachine(
@@ -17,3 +20,6 @@ ESCROW = StateMachine(
         ("disputed", "resolve_refunded"): "refunded",
     },
 )
+
+# The API's enum of these states (one schema component, generated from the table above).
+EscrowStatus = Annotated[str, NamedEnum("EscrowStatus", ESCROW.states)]

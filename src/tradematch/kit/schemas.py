@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from copy import deepcopy
 from datetime import datetime
+from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    GetCoreSchemaHandler,
+    StringConstraints,
+    model_validator,
+)
+from pydantic_core import CoreSchema
 
 IDEMPOTENCY_KEY = "idempotency_key"
 _IDEMPOTENCY_KEY_SCHEMA: dict[str, Any] = {
@@ -43,6 +52,22 @@ class RequestModel(BaseModel):
             if key is not None and not (isinstance(key, str) and 0 < len(key.strip()) <= 255):
                 raise ValueError("idempotency_key must be 1-255 characters")
         return data
+
+
+class NamedEnum:
+    """Marks a ``str`` field as one of ``values``, published as an enum schema of its own (one
+    ``components.schemas`` entry named ``name``, shared by every model that uses it, so a
+    generated client has one type for it). The values come from the code's own tables (a state
+    machine's states), never copied by hand: ``Annotated[str, NamedEnum("JobStatus",
+    JOB.states)]``. Python code keeps seeing a ``str`` (a ``StrEnum`` member is one)."""
+
+    def __init__(self, name: str, values: Iterable[str]) -> None:
+        self.enum = StrEnum(name, {value.upper(): value for value in values})  # type: ignore[misc]
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> CoreSchema:
+        return handler.generate_schema(self.enum)
 
 
 class EmptyRequest(RequestModel):

@@ -1,3 +1,6 @@
+from typing import Annotated
+
+from tradematch.kit.schemas import NamedEnum
 from tradematch.kit.states import StateMachine
 
 LEAD = StateMachine(
@@ -30,3 +33,6 @@ OPEN_LEAD_STATES = ("offered", "accepted", "quote_sent")
 ENGAGED_LEAD_STATES = ("accepted", "quote_sent", "quote_accepted")
 # Lead states in which the vendor sees the job's photos (as in its lead view): in play or won.
 PHOTO_LEAD_STATES = (*OPEN_LEAD_STATES, "quote_accepted")
+
+# The API's enum of these states (one schema component, generated from the table above).
+LeadStatus = Annotated[str, NamedEnum("LeadStatus", LEAD.states)]

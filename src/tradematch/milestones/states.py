@@ -1,3 +1,6 @@
+from typing import Annotated
+
+from tradematch.kit.schemas import NamedEnum
 from tradematch.kit.states import StateMachine
 
 MILESTONE = StateMachine(
@@ -11,3 +14,6 @@ MILESTONE = StateMachine(
         ("approved", "release"): "released",
     },
 )
+
+# The API's enum of these states (one schema component, generated from the table above).
+MilestoneStatus = Annotated[str, NamedEnum("MilestoneStatus", MILESTONE.states)]

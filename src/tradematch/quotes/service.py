@@ -121,7 +121,11 @@ async def send(session: AsyncSession, actor: Actor, request: QuoteCreate) -> Quo
         EventType.QUOTE_SENT,
         actor=actor,
         job_id=job.id,
-        payload={"quote_id": quote.id, "lead_id": lead.id, "amount_pence": quote.amount_pence},
+        payload={
+            "quote_id": quote.id,
+            "lead_id": lead.id,
+            "amount": pence_to_pounds(quote.amount_pence),
+        },
         audience=[job.customer_id, actor.user_id],
         context=notification_context(job, quote),
     )
@@ -180,7 +184,7 @@ async def edit(
         EventType.QUOTE_UPDATED,
         actor=actor,
         job_id=job.id,
-        payload={"quote_id": quote.id, "amount_pence": quote.amount_pence},
+        payload={"quote_id": quote.id, "amount": pence_to_pounds(quote.amount_pence)},
         audience=[job.customer_id, quote.vendor_id],
         context=notification_context(job, quote),
     )

@@ -7,6 +7,7 @@ from pydantic import Field, StringConstraints
 
 from tradematch.kit.schemas import LongText, Reason, RequestModel, ResponseModel
 from tradematch.kit.text import NoContactDetails
+from tradematch.reviews.states import ReviewStatus
 
 JobId = Annotated[str, StringConstraints(min_length=1, max_length=40)]
 
@@ -54,7 +55,7 @@ class ReviewOwnView(ReviewView):
     """The review's author, its vendor and admins also see its job and moderation state."""
 
     job_id: str
-    status: str
+    status: ReviewStatus
     moderation_reason: str | None
 
 
@@ -65,12 +66,12 @@ class ReviewList(ResponseModel):
 
 class ReviewPosted(ResponseModel):
     review_id: str
-    status: str
+    status: ReviewStatus
     event_id: str
     message: str
 
 
 class ReviewChanged(ResponseModel):
     review_id: str
-    status: str
+    status: ReviewStatus
     event_id: str
