@@ -112,7 +112,8 @@ def create_app(
     app.state.settings = settings
     app.state.signing_key = settings.signing_key()
     app.router.route_class = TransactionalRoute
-    for prefix, router in api_routers():
+    routers = api_routers()
+    for prefix, router in routers:
         if router.route_class is TransactionalRoute:
             app.include_router(
                 router, prefix=prefix, dependencies=[StrictQuery], responses=ERROR_RESPONSES
@@ -121,7 +122,7 @@ def create_app(
             app.include_router(router, prefix=prefix)
     web.mount(app)
     http_errors.install(app)
-    idempotency.install(app)
+    idempotency.install(app, routers)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(RequestContextMiddleware)
     return app

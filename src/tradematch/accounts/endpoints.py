@@ -13,6 +13,7 @@ from tradematch.accounts.schemas import (
 from tradematch.api.deps import ActorDep, SessionDep, SettingsDep
 from tradematch.api.idempotency import NaturallyIdempotent, idempotent_by
 from tradematch.api.routing import TransactionalRoute
+from tradematch.kit.schemas import RATE_LIMITED
 
 router = APIRouter(tags=["accounts"], route_class=TransactionalRoute)
 
@@ -35,7 +36,12 @@ async def register(
     )
 
 
-@router.post("/login", response_model=TokenResponse, dependencies=[NaturallyIdempotent])
+@router.post(
+    "/login",
+    response_model=TokenResponse,
+    responses=RATE_LIMITED,
+    dependencies=[NaturallyIdempotent],
+)
 async def login(
     body: LoginRequest, request: Request, session: SessionDep, settings: SettingsDep
 ) -> TokenResponse:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
@@ -18,13 +18,10 @@ from tradematch.authz.actor import Actor
 from tradematch.authz.roles import Role
 from tradematch.escrow import service
 from tradematch.escrow.schemas import EscrowFunded, EscrowView, ToppedUp, TopUp, WalletView
-from tradematch.kit.schemas import ErrorBody
+from tradematch.kit.schemas import PAYMENT_REQUIRED
 
 router = APIRouter(tags=["escrow"], route_class=TransactionalRoute)
 
-PAYMENT_REQUIRED: dict[int | str, dict[str, Any]] = {
-    402: {"model": ErrorBody, "description": "Insufficient funds; nothing changed"}
-}
 WalletUser = Annotated[Actor, Depends(require_role(Role.CUSTOMER, Role.VENDOR))]
 
 
