@@ -252,7 +252,12 @@ async def test_an_event_that_commits_late_is_not_skipped(
                     EventType.MESSAGES_READ,
                     actor=SYSTEM,
                     job_id=world.job_id,
-                    payload={"label": label},
+                    payload={
+                        "conversation_id": "conv_stream",
+                        "reader_id": customer.user_id,
+                        "last_read_position": 0,
+                        "label": label,
+                    },
                     audience=[customer.user_id],
                 )
                 await flush(session)
