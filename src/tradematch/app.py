@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
+from fastapi.routing import APIRoute
 
 from tradematch import __version__, web
 from tradematch.api import idempotency
@@ -66,6 +67,10 @@ def api_routers() -> list[tuple[str, APIRouter]]:
     ]
 
 
+def operation_id(route: APIRoute) -> str:
+    return route.name
+
+
 def create_app(
     settings: Settings | None = None,
     database_url: str | None = None,
@@ -108,13 +113,17 @@ def create_app(
             "messaging, escrow, reviews and the event log. Amounts are pounds, exact to the penny."
         ),
         lifespan=lifespan,
+        # operationId = the endpoint's function name (unique across the app): generated clients
+        # get ``publish_job`` rather than ``publish_job_api_connection_jobs_job_id_publish_patch``.
+        generate_unique_id_function=operation_id,
         docs_url=None,  # served by the web package from vendored assets (works offline)
         redoc_url=None,
     )
     app.state.settings = settings
     app.state.signing_key = settings.signing_key()
     app.router.route_class = TransactionalRoute
-    for prefix, router in api_routers():
+    routers = api_routers()
+    for prefix, router in routers:
         if router.route_class is TransactionalRoute:
             app.include_router(
                 router, prefix=prefix, dependencies=[StrictQuery], responses=ERROR_RESPONSES
@@ -123,7 +132,7 @@ def create_app(
             app.include_router(router, prefix=prefix)
     web.mount(app)
     http_errors.install(app)
-    idempotency.install(app)
+    idempotency.install(app, routers)
     app.add_middleware(
         BodySizeLimitMiddleware,
         max_bytes=settings.max_body_bytes,

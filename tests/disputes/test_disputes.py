@@ -106,7 +106,7 @@ async def test_the_customer_raises_a_dispute_and_everything_freezes(api: Api) ->
         assert [e["event_id"] for e in events] == [body["event_id"]]
         assert events[0]["payload"]["reason"] == "The tap still leaks"
     last = (await messages(api, job.winner, job.conversation_id))[-1]
-    assert last["kind"] == "system" and "dispute" in last["body"].lower()
+    assert last["type"] == "system" and "dispute" in last["body"].lower()
 
     # Frozen: no approval, no changes, no resubmission, no second dispute, no funding.
     for response in (

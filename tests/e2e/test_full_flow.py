@@ -210,7 +210,7 @@ async def test_the_whole_seed_flow(http: httpx.AsyncClient, fresh_db: Database) 
     # The seed's quote_reference system message, in the conversation both sides read.
     for party in (customer, vendor):
         newest = (await flow.messages(party, conversation_id))[-1]
-        assert newest["kind"] == "quote_reference", newest
+        assert newest["type"] == "quote_reference", newest
         assert newest["body"] == QUOTE_REFERENCE
         assert newest["quote_id"] == quote_id and newest["sender_role"] == "system"
     assert (await flow.get(vendor, f"/leads/{lead_id}"))["status"] == "quote_sent"
@@ -452,7 +452,7 @@ async def test_the_whole_seed_flow(http: httpx.AsyncClient, fresh_db: Database) 
     assert by_id[approve_event] == "MILESTONE_APPROVED"
     assert by_id[review_event] == "REVIEW_POSTED"
     released_event = next(e for e in history if e["type"] == "PAYMENT_RELEASED")
-    assert released_event["payload"]["amount_pence"] == 12_000
+    assert released_event["payload"]["amount"] == 120
     # The winner sees the same steps, with its own quote only.
     vendor_types = [e["type"] for e in await flow.history(vendor, job_id)]
     assert [t for t in vendor_types if t in MONEY_EVENTS] == MONEY_EVENTS, vendor_types

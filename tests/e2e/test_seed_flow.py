@@ -195,7 +195,7 @@ async def test_seed_flow_steps_1_2_3_5(http: httpx.AsyncClient) -> None:
         f"/api/connection/conversations/{conversation_id}/messages", headers=customer.headers
     )
     assert history.status_code == 200, history.text
-    assert [m["kind"] for m in history.json()["items"]] == ["system"]
+    assert [m["type"] for m in history.json()["items"]] == ["system"]
 
     # ── Step 5: customer and vendor exchange messages ─────────────────────────────────
     sent = await http.post(
@@ -221,7 +221,7 @@ async def test_seed_flow_steps_1_2_3_5(http: httpx.AsyncClient) -> None:
     assert newest["message_id"] == message_id
     assert newest["body"] == "Can you confirm the exact timing?"
     assert newest["sender_id"] == customer.user_id and newest["sender_role"] == "customer"
-    assert newest["kind"] == "text"
+    assert newest["type"] == "text"
 
     read = await http.patch(
         f"/api/connection/conversations/{conversation_id}/mark-read",

@@ -219,7 +219,7 @@ async def test_job_history_is_scoped_to_what_each_caller_may_see(
     assert [e["event_id"] for e in everything] == in_log
     offered = [e for e in everything if e["type"] == "LEAD_OFFERED"]
     assert {e["payload"]["lead_id"] for e in offered} == {winner_lead, other_lead}
-    assert all(e["payload"]["admin"]["price_pence"] > 0 for e in offered)
+    assert all(e["payload"]["admin"]["price"] > 0 for e in offered)
 
     # Customer: their job's events; nothing admin-only; no vendor who has not accepted.
     response = await history(market.customer)

@@ -243,7 +243,14 @@ async def commit_events(
                     EventType.MESSAGES_READ,
                     actor=SYSTEM,
                     job_id=job_id,
-                    payload={"n": i, "filler": "x" * filler_bytes},
+                    # A MESSAGES_READ payload's fields (the API's schema), and the test's own.
+                    payload={
+                        "conversation_id": "conv_bulk",
+                        "reader_id": audience[0] if audience else "usr_bulk",
+                        "last_read_position": i,
+                        "n": i,
+                        "filler": "x" * filler_bytes,
+                    },
                     audience=audience,
                 )
             await flush(session)

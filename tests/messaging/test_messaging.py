@@ -74,7 +74,7 @@ async def test_accepting_a_lead_opens_a_conversation_with_a_system_message(api: 
         messages = await _all(api, participant, conversation_id)
         assert len(messages) == 1
         first = messages[0]
-        assert first["kind"] == "system"
+        assert first["type"] == "system"
         assert first["body"] == SYSTEM_TEXT
         assert first["sender_id"] is None
         assert first["sender_role"] == "system"
@@ -152,13 +152,13 @@ async def test_both_parties_send_text_and_attachments(api: Api) -> None:
     assert [m["message_id"] for m in messages[1:]] == [hello, reply, only_photo, ten, longest]
     assert [m["position"] for m in messages] == [1, 2, 3, 4, 5, 6]
     by_id = {m["message_id"]: m for m in messages}
-    assert by_id[hello]["kind"] == "text"
+    assert by_id[hello]["type"] == "text"
     assert (by_id[hello]["sender_id"], by_id[hello]["sender_role"]) == (
         market.customer.user_id,
         "customer",
     )
     assert by_id[hello]["attachments"] == []
-    assert by_id[reply]["kind"] == "attachment"
+    assert by_id[reply]["type"] == "attachment"
     assert (by_id[reply]["sender_id"], by_id[reply]["sender_role"]) == (vendor.user_id, "vendor")
     assert by_id[reply]["body"] == "Yes, here is a similar job"
     assert by_id[reply]["attachments"] == photos
@@ -194,6 +194,7 @@ async def test_both_parties_send_text_and_attachments(api: Api) -> None:
         pytest.param({"body": "x" * 5001}, id="body-5001-chars"),
         pytest.param({"body": "nul\x00byte"}, id="nul-in-body"),
         pytest.param({"body": 5}, id="body-number"),
+        pytest.param({"body": "hi", "type": "system"}, id="type-is-not-settable"),
         pytest.param({"body": "hi", "kind": "system"}, id="kind-is-not-settable"),
         pytest.param(
             {"body": "hi", "sender_id": "usr_01JD5Z0000000000000000000"}, id="sender-not-settable"
@@ -209,7 +210,7 @@ async def test_bad_message_is_422_and_stores_nothing(api: Api, body: dict[str, A
     assert response.json()["code"] == "VALIDATION_ERROR"
     assert isinstance(response.json()["error"], str)
     messages = await _all(api, market.customer, conversation_id)
-    assert [m["kind"] for m in messages] == ["system"]
+    assert [m["type"] for m in messages] == ["system"]
 
 
 # ---------------------------------------------------------------------------- paging

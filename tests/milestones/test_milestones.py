@@ -115,7 +115,7 @@ async def test_submitting_needs_funded_escrow(api: Api, worker_db: Database) -> 
     submitted_events = await events_of(api, job.customer, job.job_id, "MILESTONE_SUBMITTED")
     assert [e["event_id"] for e in submitted_events] == [submitted.json()["event_id"]]
     last = (await messages(api, job.customer, job.conversation_id))[-1]
-    assert last["kind"] == "system" and last["body"] == "Vendor submitted milestone for approval"
+    assert last["type"] == "system" and last["body"] == "Vendor submitted milestone for approval"
 
 
 async def test_only_the_winning_vendor_submits(api: Api) -> None:
@@ -351,7 +351,7 @@ async def test_approval_releases_each_milestone_and_the_last_completes_the_job(
         i for i, t in enumerate(types) if t == "PAYMENT_RELEASED"
     )
     released = await events_of(api, job.winner, job.job_id, "PAYMENT_RELEASED")
-    assert [e["payload"]["amount_pence"] for e in released] == [4000, 8000]
+    assert [e["payload"]["amount"] for e in released] == [40, 80]
     assert await database_violations(worker_db) == {}
 
 

@@ -79,12 +79,12 @@ async def test_sending_moves_the_lead_posts_the_reference_and_notifies_the_custo
     conversation = job.conversations[vendor.user_id]
     for participant in (job.customer, vendor):
         reference = (await messages(api, participant, conversation))[-1]
-        assert reference["kind"] == "quote_reference"
+        assert reference["type"] == "quote_reference"
         assert reference["sender_role"] == "system" and reference["sender_id"] is None
         assert reference["body"] == REFERENCE
         assert reference["quote_id"] == sent["quote_id"]
     rival_messages = await messages(api, rival, job.conversations[rival.user_id])
-    assert all(m["kind"] != "quote_reference" for m in rival_messages)
+    assert all(m["type"] != "quote_reference" for m in rival_messages)
 
     # QUOTE_SENT, whose id the response carried.
     quote_events = await events_of(api, job.customer, job.job_id, "QUOTE_SENT")
@@ -248,7 +248,7 @@ async def test_edit_a_pending_quote(api: Api, worker_db: Database) -> None:
     assert quote["amount"] == 150 and quote["estimated_duration"] == "3 hours"
     assert [m["amount"] for m in quote["milestones"]] == [150]
     reference = (await messages(api, job.customer, job.conversations[vendor.user_id]))[-1]
-    assert reference["kind"] == "quote_reference" and reference["quote_id"] == quote_id
+    assert reference["type"] == "quote_reference" and reference["quote_id"] == quote_id
     assert reference["body"].startswith("Vendor updated quote: £150\nEstimated duration: 3 hours")
 
     plan = [{"title": "Parts", "amount": 50}, {"title": "Labour", "amount": 100}]

@@ -142,7 +142,7 @@ async def test_each_socket_carries_exactly_the_users_feed_and_nothing_private(
     # The administrator sees every event unmasked, lead prices included.
     offers = [m for m in streams["admin"] if is_event(m, "LEAD_OFFERED")]
     assert {m["event"]["payload"]["lead_id"] for m in offers} >= set(world.leads.values())
-    assert all(m["event"]["payload"]["admin"]["price_pence"] > 0 for m in offers)
+    assert all(m["event"]["payload"]["admin"]["price"] > 0 for m in offers)
     assert {m["seq"] for m in streams["customer"]} <= {m["seq"] for m in streams["admin"]}
 
 
@@ -252,7 +252,12 @@ async def test_an_event_that_commits_late_is_not_skipped(
                     EventType.MESSAGES_READ,
                     actor=SYSTEM,
                     job_id=world.job_id,
-                    payload={"label": label},
+                    payload={
+                        "conversation_id": "conv_stream",
+                        "reader_id": customer.user_id,
+                        "last_read_position": 0,
+                        "label": label,
+                    },
                     audience=[customer.user_id],
                 )
                 await flush(session)

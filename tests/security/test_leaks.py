@@ -35,6 +35,7 @@ from tests.flows.users import Api, User, create_admin, new_area, postcode_in
 from tests.flows.world import as_text, keys_of, walk
 from tradematch.app import create_app
 from tradematch.core.config import Settings
+from tradematch.kit.money import pence_to_pounds
 
 PLUMBING_BASE_PENCE = 9_876_543
 PRICE_PENCE = PLUMBING_BASE_PENCE * 150 // 100  # urgent: 150 %
@@ -399,7 +400,7 @@ def test_only_admin_sees_lead_prices(flow: Flow) -> None:
         if e["type"] == "LEAD_OFFERED"
     ]
     assert len(offered) == 3 and all(
-        e["payload"]["admin"]["price_pence"] == PRICE_PENCE for e in offered
+        e["payload"]["admin"]["price"] == pence_to_pounds(PRICE_PENCE) for e in offered
     )
 
 

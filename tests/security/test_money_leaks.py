@@ -36,6 +36,7 @@ from tests.flows.world import as_text, keys_of, walk
 from tradematch.app import create_app
 from tradematch.core.config import Settings
 from tradematch.kit.ids import new_id
+from tradematch.kit.money import pence_to_pounds
 
 PLUMBING_BASE_PENCE = 8_642_086
 PRICE_PENCE = PLUMBING_BASE_PENCE * 150 // 100  # urgent: 150 %
@@ -531,7 +532,7 @@ def test_only_admin_sees_lead_prices(flow: Flow) -> None:
     assert [m["amount"] for m in escrow["milestones"]] == [40, round(WINNING[0] - 40, 2)]
     events = next(s.body["items"] for s in final if s.request.startswith("GET /api/admin/events"))
     offered = [e for e in events if e["type"] == "LEAD_OFFERED"]
-    assert [e["payload"]["admin"]["price_pence"] for e in offered] == [PRICE_PENCE] * 3
+    assert [e["payload"]["admin"]["price"] for e in offered] == [pence_to_pounds(PRICE_PENCE)] * 3
 
 
 # (e) ------------------------------------------------------------------------------------------

@@ -354,7 +354,7 @@ async def test_a_pdf_in_a_conversation_is_a_download_for_both_sides(api: Api) ->
         )
     )
     latest = page["items"][0]
-    assert latest["kind"] == "attachment" and latest["body"] is None
+    assert latest["type"] == "attachment" and latest["body"] is None
     [shown] = latest["attachment_uploads"]
     assert shown["content_type"] == "application/pdf" and shown["thumbnail_url"] is None
     served = await api.client.get(shown["url"])

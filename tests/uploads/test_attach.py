@@ -153,7 +153,7 @@ async def test_messages_carry_uploads_and_urls_up_to_ten(api: Api) -> None:
     page = (await api.client.get(url, headers=vendor.headers)).json()
     latest = page["items"][0]
     assert latest["message_id"] == sent.json()["message_id"]
-    assert latest["kind"] == "attachment"
+    assert latest["type"] == "attachment"
     assert [u["upload_id"] for u in latest["attachment_uploads"]] == [photo]
     assert latest["attachments"] == ["https://example.com/a.jpg"]
     assert all(m["attachment_uploads"] == [] for m in page["items"][1:])

@@ -13,6 +13,7 @@ from tradematch.accounts.schemas import (
 from tradematch.api.deps import ActorDep, SessionDep, SettingsDep, client_address
 from tradematch.api.idempotency import NaturallyIdempotent, idempotent_by
 from tradematch.api.routing import TransactionalRoute
+from tradematch.kit.schemas import RATE_LIMITED
 
 router = APIRouter(tags=["accounts"], route_class=TransactionalRoute)
 
@@ -39,7 +40,12 @@ async def register(
     )
 
 
-@router.post("/login", response_model=TokenResponse, dependencies=[NaturallyIdempotent])
+@router.post(
+    "/login",
+    response_model=TokenResponse,
+    responses=RATE_LIMITED,
+    dependencies=[NaturallyIdempotent],
+)
 async def login(
     body: LoginRequest, request: Request, session: SessionDep, settings: SettingsDep
 ) -> TokenResponse:

@@ -85,8 +85,9 @@ AdminDep = Annotated[Actor, Depends(require_role(Role.ADMIN))]
 CustomerOrAdminDep = Annotated[Actor, Depends(require_role(Role.CUSTOMER, Role.ADMIN))]
 VendorOrAdminDep = Annotated[Actor, Depends(require_role(Role.VENDOR, Role.ADMIN))]
 
-# An action that takes no input: no body, ``{}``, or only an ``idempotency_key``.
-EmptyBody = Annotated[EmptyRequest | None, Body()]
+# An action that takes no input: no body, ``{}``, or only an ``idempotency_key``. The body is
+# optional with a concrete schema (not "model or null"), so generated clients may leave it out.
+EmptyBody = Annotated[EmptyRequest, Body(default_factory=EmptyRequest)]
 
 
 def _all_dependants(dependant: Dependant) -> list[Dependant]:

@@ -21,11 +21,13 @@ The claim, the replay of a stored answer and the storing of a new one are
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Header, Request
+from fastapi import APIRouter, Depends, FastAPI, Header, Request
+from fastapi.dependencies.models import Dependant
 from fastapi.params import Depends as DependsParam
+from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
@@ -156,7 +158,52 @@ async def _replayed(request: Request, replay: Exception) -> Response:
     return replay.response()
 
 
-def install(app: FastAPI) -> None:
+_REPLAYED_DOC = {
+    "description": '"true" on the stored answer to an earlier request with the same '
+    "Idempotency-Key (nothing was done again); absent otherwise.",
+    "schema": {"type": "string", "enum": ["true"]},
+}
+
+
+def _replays(dependant: Dependant) -> bool:
+    """Whether a route's policy stores answers to replay (every policy here but ``ignored``)."""
+    return any(
+        (dep.call is not ignored and getattr(dep.call, "__module__", None) == __name__)
+        or _replays(dep)
+        for dep in dependant.dependencies
+    )
+
+
+def _document_replays(app: FastAPI, routers: Iterable[tuple[str, APIRouter]]) -> None:
+    """The success answer of every route that may replay documents the ``Idempotent-Replayed``
+    header, found from the routes' declared policies (so the document cannot miss one)."""
+    replaying = [
+        (prefix + route.path_format, route)
+        for prefix, router in routers
+        for route in router.routes
+        if isinstance(route, APIRoute) and _replays(route.dependant)
+    ]
+    build = app.openapi
+    documented: list[dict[str, Any]] = []
+
+    def openapi() -> dict[str, Any]:
+        schema = build()
+        if documented and documented[0] is schema:
+            return schema
+        documented[:] = [schema]
+        for path, route in replaying:
+            for method in route.methods or ():
+                operation = schema["paths"][path][method.lower()]
+                success = operation["responses"][str(route.status_code or 200)]
+                success.setdefault("headers", {})[idempotency.REPLAYED_HEADER] = _REPLAYED_DOC
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def install(app: FastAPI, routers: Iterable[tuple[str, APIRouter]]) -> None:
     """A repeated key answers with the stored response (raised by the claim, before the
-    endpoint ran; the request's transaction is rolled back)."""
+    endpoint ran; the request's transaction is rolled back). ``routers``: the application's,
+    with their prefixes, for the document."""
     app.add_exception_handler(idempotency.Replay, _replayed)
+    _document_replays(app, routers)

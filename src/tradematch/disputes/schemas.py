@@ -5,6 +5,9 @@ from typing import Literal
 
 from pydantic import model_validator
 
+from tradematch.disputes.states import DisputeStatus
+from tradematch.escrow.states import EscrowStatus
+from tradematch.jobs.states import JobStatus
 from tradematch.kit.money import Money, Pounds
 from tradematch.kit.schemas import LongText, RequestModel, ResponseModel
 
@@ -30,7 +33,7 @@ class DisputeView(ResponseModel):
     job_id: str
     raised_by: str
     reason: str
-    status: str
+    status: DisputeStatus
     resolution: str | None
     vendor_share: Money | None
     resolution_note: str | None
@@ -45,7 +48,7 @@ class DisputeList(ResponseModel):
 class DisputeRaised(ResponseModel):
     dispute_id: str
     job_id: str
-    status: str
+    status: DisputeStatus
     event_id: str
 
 
@@ -53,6 +56,6 @@ class DisputeResolved(ResponseModel):
     dispute_id: str
     job_id: str
     resolution: str
-    job_status: str
-    escrow_status: str | None
+    job_status: JobStatus
+    escrow_status: EscrowStatus | None
     event_id: str

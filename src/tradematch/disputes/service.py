@@ -149,7 +149,9 @@ async def resolve(
         payload={
             "dispute_id": dispute.id,
             "resolution": decision.resolution,
-            "vendor_share_pence": decision.vendor_share,
+            "vendor_share": (
+                None if decision.vendor_share is None else pence_to_pounds(decision.vendor_share)
+            ),
             "job_status": job.status,
             "escrow_status": escrow.status if escrow else None,
         },

@@ -1,3 +1,6 @@
+from typing import Annotated
+
+from tradematch.kit.schemas import NamedEnum
 from tradematch.kit.states import StateMachine
 
 DISPUTE = StateMachine(
@@ -7,3 +10,6 @@ DISPUTE = StateMachine(
 )
 
 RESOLUTIONS = ("release_to_vendor", "refund_customer", "split", "resume")
+
+# The API's enum of these states (one schema component, generated from the table above).
+DisputeStatus = Annotated[str, NamedEnum("DisputeStatus", DISPUTE.states)]

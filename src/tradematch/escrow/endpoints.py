@@ -28,13 +28,10 @@ from tradematch.escrow.schemas import (
     WalletView,
 )
 from tradematch.kit.ids import JobId
-from tradematch.kit.schemas import ErrorBody
+from tradematch.kit.schemas import PAYMENT_REQUIRED, ErrorBody
 
 router = APIRouter(tags=["escrow"], route_class=TransactionalRoute)
 
-PAYMENT_REQUIRED: dict[int | str, dict[str, Any]] = {
-    402: {"model": ErrorBody, "description": "Insufficient funds; nothing changed"}
-}
 CAPPED: dict[int | str, dict[str, Any]] = {
     409: {
         "model": ErrorBody,
@@ -61,7 +58,7 @@ async def fund_escrow(
     actor: CustomerDep,
     session: SessionDep,
     settings: SettingsDep,
-    body: EmptyBody = None,
+    body: EmptyBody,
 ) -> EscrowFunded:
     """Pay the quote's full amount into escrow (402 `ESCROW_INSUFFICIENT_BALANCE`: no change)."""
     return await service.fund(session, actor, settings, job_id)

@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
+from tradematch.escrow.states import EscrowStatus
 from tradematch.kit.money import Money, Pounds
 from tradematch.kit.schemas import RequestModel, ResponseModel
 
@@ -12,7 +13,7 @@ class EscrowView(ResponseModel):
 
     escrow_id: str
     job_id: str
-    status: str
+    status: EscrowStatus
     total: Money
     funded: Money
     released: Money
@@ -25,7 +26,7 @@ class EscrowView(ResponseModel):
 class EscrowFunded(ResponseModel):
     escrow_id: str
     job_id: str
-    status: str
+    status: EscrowStatus
     funded: Money
     event_id: str
 

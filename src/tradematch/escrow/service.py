@@ -130,7 +130,7 @@ async def fund(
         vendor_id=escrow.vendor_id,
         payload={
             "escrow_id": escrow.id,
-            "funded_pence": escrow.funded_pence,
+            "funded": pence_to_pounds(escrow.funded_pence),
             **money_moved(transaction_id, escrow.total_pence),
         },
         event_id=event_id,
@@ -177,7 +177,6 @@ async def release(
         vendor_id=escrow.vendor_id,
         payload={
             "escrow_id": escrow.id,
-            "amount_pence": amount_pence,
             **money_moved(transaction_id, amount_pence),
         },
         event_id=event_id,

@@ -1,3 +1,6 @@
+from typing import Annotated
+
+from tradematch.kit.schemas import NamedEnum
 from tradematch.kit.states import StateMachine
 
 ESCROW = StateMachine(
@@ -42,3 +45,6 @@ PAYOUT = StateMachine(
         ("requested", "fail"): "failed",
     },
 )
+
+# The API's enum of these states (one schema component, generated from the table above).
+EscrowStatus = Annotated[str, NamedEnum("EscrowStatus", ESCROW.states)]

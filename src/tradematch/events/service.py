@@ -18,33 +18,53 @@ from tradematch.events.models import EventRecord
 from tradematch.events.repository import NewEvent as NewEvent  # what the live-update hub reads
 from tradematch.events.repository import NewEvents
 from tradematch.events.schemas import (
+    EVENT_VIEW,
     AdminEventPage,
     AdminEventView,
     ChainBreak,
     ChainVerification,
+    EventBase,
     EventPage,
-    EventView,
 )
+from tradematch.events.types import EventType
 from tradematch.events.verify import verify_chains
+from tradematch.kit.money import pence_to_pounds
 
 
-def masked_payload(payload: dict[str, Any]) -> dict[str, Any]:
-    """Participants' view of a payload: the ``admin`` part removed."""
-    return {k: v for k, v in payload.items() if k != "admin"}
+def masked_payload(event_type: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """Participants' view of a payload: the ``admin`` part removed, in today's shape.
+
+    Events are never rewritten (the hash chain covers them), so events written before payloads
+    spoke pounds and called a message's type ``type`` are shown as they would be written now:
+    ``<name>_pence`` becomes ``<name>`` in pounds, a MESSAGE_SENT's ``kind`` becomes ``type``
+    (docs/decisions.md)."""
+    shown: dict[str, Any] = {}
+    for key, value in payload.items():
+        if key == "admin":
+            continue
+        if key.endswith("_pence") and isinstance(value, int) and not isinstance(value, bool):
+            shown.setdefault(key.removesuffix("_pence"), pence_to_pounds(value))
+        elif key == "kind" and event_type == EventType.MESSAGE_SENT:
+            shown.setdefault("type", value)
+        else:
+            shown[key] = value
+    return shown
 
 
-def view_for(actor: Actor, record: EventRecord) -> EventView:
+def view_for(actor: Actor, record: EventRecord) -> EventBase:
     if actor.is_admin:
         return admin_view(record)
-    return EventView(
-        event_id=record.id,
-        seq=record.seq,
-        type=record.type,
-        job_id=record.job_id,
-        actor_role=record.actor_role,
-        actor_id=record.actor_id if record.actor_id == actor.user_id else None,
-        payload=masked_payload(record.payload),
-        created_at=record.created_at,
+    return EVENT_VIEW.validate_python(
+        {
+            "event_id": record.id,
+            "seq": record.seq,
+            "type": record.type,
+            "job_id": record.job_id,
+            "actor_role": record.actor_role,
+            "actor_id": record.actor_id if record.actor_id == actor.user_id else None,
+            "payload": masked_payload(record.type, record.payload),
+            "created_at": record.created_at,
+        }
     )
 
 

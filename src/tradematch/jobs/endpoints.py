@@ -71,7 +71,7 @@ async def publish_job(
     actor: CustomerDep,
     session: SessionDep,
     settings: SettingsDep,
-    body: EmptyBody = None,
+    body: EmptyBody,
 ) -> JobPublished:
     """Publish a draft: it goes live and is offered to up to five matching vendors."""
     return await lifecycle.publish(session, actor, settings, job_id)
@@ -79,7 +79,7 @@ async def publish_job(
 
 @router.patch("/jobs/{job_id}/cancel", response_model=JobChanged, dependencies=[Idempotent])
 async def cancel_job(
-    job_id: JobId, actor: CustomerDep, session: SessionDep, body: EmptyBody = None
+    job_id: JobId, actor: CustomerDep, session: SessionDep, body: EmptyBody
 ) -> JobChanged:
     """Cancel a draft or live job; vendors holding leads are told it is no longer available."""
     return await lifecycle.cancel(session, actor, job_id)

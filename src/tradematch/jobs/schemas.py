@@ -5,6 +5,7 @@ from typing import Annotated
 
 from pydantic import Field, model_validator
 
+from tradematch.jobs.states import JobStatus
 from tradematch.kit.catalogue import Timeframe, Trade
 from tradematch.kit.money import Money, Pounds
 from tradematch.kit.postcodes import Postcode
@@ -54,13 +55,13 @@ class JobUpdate(RequestModel):
 
 class JobCreated(ResponseModel):
     job_id: str
-    status: str
+    status: JobStatus
     event_id: str
 
 
 class JobPublished(ResponseModel):
     job_id: str
-    status: str
+    status: JobStatus
     leads_assigned: int
     message: str
     event_id: str
@@ -68,7 +69,7 @@ class JobPublished(ResponseModel):
 
 class JobChanged(ResponseModel):
     job_id: str
-    status: str
+    status: JobStatus
     event_id: str
 
 
@@ -76,7 +77,7 @@ class JobDetail(ResponseModel):
     """The customer's (and admin's) view of a job."""
 
     job_id: str
-    status: str
+    status: JobStatus
     title: str
     description: str | None
     trade_category: Trade

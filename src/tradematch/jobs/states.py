@@ -1,3 +1,6 @@
+from typing import Annotated
+
+from tradematch.kit.schemas import NamedEnum
 from tradematch.kit.states import StateMachine
 
 JOB = StateMachine(
@@ -27,3 +30,6 @@ JOB = StateMachine(
         ("completed", "close"): "closed",
     },
 )
+
+# The API's enum of these states (one schema component, generated from the table above).
+JobStatus = Annotated[str, NamedEnum("JobStatus", JOB.states)]

@@ -53,7 +53,7 @@ async def accept_lead(
     lead_id: LeadId,
     actor: VendorDep,
     session: SessionDep,
-    body: EmptyBody = None,
+    body: EmptyBody,
 ) -> LeadAccepted:
     """Accept a lead: customer contact details unlock and a conversation opens."""
     return await service.accept(session, actor, lead_id)
@@ -65,7 +65,7 @@ async def decline_lead(
     actor: VendorDep,
     session: SessionDep,
     settings: SettingsDep,
-    body: Annotated[DeclineRequest | None, Body()] = None,
+    body: Annotated[DeclineRequest, Body(default_factory=DeclineRequest)],
 ) -> LeadDeclined:
     """Decline a lead (optional reason); the job is offered to the next best vendor."""
-    return await service.decline(session, actor, settings, lead_id, body.reason if body else None)
+    return await service.decline(session, actor, settings, lead_id, body.reason)

@@ -11,6 +11,7 @@ from tradematch.kit.catalogue import Timeframe, Trade
 from tradematch.kit.money import Money
 from tradematch.kit.schemas import Reason, RequestModel, ResponseModel
 from tradematch.kit.text import Redacted
+from tradematch.leads.states import LeadStatus
 from tradematch.uploads.schemas import UploadView
 
 
@@ -22,7 +23,7 @@ class LeadPreview(ResponseModel):
 
     lead_id: str
     job_id: str
-    status: str
+    status: LeadStatus
     trade_category: Trade
     title: Redacted
     description: Redacted | None
@@ -51,7 +52,7 @@ class LeadDetail(ResponseModel):
 
     lead_id: str
     job_id: str
-    status: str
+    status: LeadStatus
     trade_category: Trade
     title: str
     description: str | None
@@ -84,7 +85,7 @@ class LeadAdmin(ResponseModel):
     lead_id: str
     job_id: str
     vendor_id: str
-    status: str
+    status: LeadStatus
     price: Money
     distance_miles: float
     offered_at: datetime
@@ -104,7 +105,7 @@ class LeadAccepted(ResponseModel):
 
 class LeadDeclined(ResponseModel):
     lead_id: str
-    status: str
+    status: LeadStatus
     event_id: str
 
 
@@ -129,7 +130,7 @@ class EngagedVendor(ResponseModel):
     rating_count: int
     badges: list[str]
     distance_miles: float
-    lead_status: str
+    lead_status: LeadStatus
     conversation_id: str | None
     contact: VendorContact
 

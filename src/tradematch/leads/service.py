@@ -25,6 +25,7 @@ from tradematch.jobs import service as jobs
 from tradematch.jobs.models import Job
 from tradematch.kit import clock
 from tradematch.kit.ids import new_id
+from tradematch.kit.money import pence_to_pounds
 from tradematch.kit.pagination import page
 from tradematch.kit.text import redact_contact_details
 from tradematch.leads import repository
@@ -99,7 +100,7 @@ async def offer_leads(session: AsyncSession, by: Actor, settings: Settings, job:
             payload={
                 "lead_id": lead.id,
                 "vendor_id": lead.vendor_id,
-                "admin": {"price_pence": lead.price_pence},
+                "admin": {"price": pence_to_pounds(lead.price_pence)},
             },
             audience=[lead.vendor_id],
             context=for_parties(

@@ -1,4 +1,7 @@
+from typing import Annotated
+
 from tradematch.core.errors import NoLongerAvailable
+from tradematch.kit.schemas import NamedEnum
 from tradematch.kit.states import StateMachine
 
 LEAD = StateMachine(
@@ -42,3 +45,7 @@ def ensure_in_job(lead_status: str) -> None:
     available"), whatever the reason and whatever state the job or the object is in."""
     if lead_status in OUT_OF_JOB_LEAD_STATES:
         raise NoLongerAvailable()
+
+
+# The API's enum of these states (one schema component, generated from the table above).
+LeadStatus = Annotated[str, NamedEnum("LeadStatus", LEAD.states)]

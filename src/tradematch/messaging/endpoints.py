@@ -78,7 +78,7 @@ async def mark_read(
     conversation_id: ConversationId,
     actor: ActorDep,
     session: SessionDep,
-    body: Annotated[MarkRead | None, Body()] = None,
+    body: Annotated[MarkRead, Body(default_factory=MarkRead)],
 ) -> MarkedRead:
     """Mark the conversation read up to a message (default: all of it)."""
-    return await service.mark_read(session, actor, conversation_id, body or MarkRead())
+    return await service.mark_read(session, actor, conversation_id, body)

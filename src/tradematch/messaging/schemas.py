@@ -7,6 +7,7 @@ from pydantic import AnyUrl, Field, UrlConstraints, model_validator
 
 from tradematch.kit.ids import MessageId
 from tradematch.kit.schemas import LongText, RequestModel, ResponseModel
+from tradematch.messaging.states import ConversationStatus, MessageType
 from tradematch.uploads.schemas import UploadIds, UploadView
 
 HttpsUrl = Annotated[
@@ -38,7 +39,7 @@ class MessageView(ResponseModel):
     message_id: str
     conversation_id: str
     position: int = Field(description="1, 2, 3 … within the conversation; the page cursor.")
-    kind: Literal["text", "system", "attachment", "quote_reference"]
+    type: MessageType = Field(description="The seed's message type.")
     sender_id: str | None
     sender_role: Literal["customer", "vendor", "system"]
     body: str | None
@@ -70,7 +71,7 @@ class MarkedRead(ResponseModel):
 
 class LastMessage(ResponseModel):
     message_id: str
-    kind: str
+    type: MessageType
     body: str | None
     sender_id: str | None
     created_at: datetime
@@ -80,7 +81,7 @@ class ConversationSummary(ResponseModel):
     conversation_id: str
     job_id: str
     job_title: str
-    status: Literal["open", "locked", "archived"]
+    status: ConversationStatus
     messaging_enabled: bool
     counterpart_name: str = Field(description="The customer's name, or the vendor's business name.")
     unread_count: int

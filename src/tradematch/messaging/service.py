@@ -117,7 +117,7 @@ def _view(message: Message, conversation: Conversation, attached: list[UploadVie
         message_id=message.id,
         conversation_id=message.conversation_id,
         position=message.position,
-        kind=message.kind,
+        type=message.kind,
         sender_id=message.sender_id,
         sender_role=role,
         body=message.body,
@@ -210,7 +210,7 @@ async def send(
             "conversation_id": conversation.id,
             "message_id": message.id,
             "position": message.position,
-            "kind": message.kind,
+            "type": message.kind,
             "sender_id": actor.user_id,
             "attachment_upload_ids": request.attachment_upload_ids,
         },
@@ -278,7 +278,7 @@ async def inbox(session: AsyncSession, actor: Actor, *, limit: int) -> Conversat
                 last_message=(
                     LastMessage(
                         message_id=row.last_id,
-                        kind=row.last_kind,
+                        type=row.last_kind,
                         body=row.last_body,
                         sender_id=row.last_sender_id,
                         created_at=row.last_created_at,

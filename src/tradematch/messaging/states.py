@@ -1,3 +1,6 @@
+from typing import Annotated
+
+from tradematch.kit.schemas import NamedEnum
 from tradematch.kit.states import StateMachine
 
 CONVERSATION = StateMachine(
@@ -10,3 +13,7 @@ CONVERSATION = StateMachine(
 )
 
 MESSAGE_KINDS = ("text", "system", "attachment", "quote_reference")
+
+# The API's enum of these states (one schema component, generated from the table above).
+ConversationStatus = Annotated[str, NamedEnum("ConversationStatus", CONVERSATION.states)]
+MessageType = Annotated[str, NamedEnum("MessageType", MESSAGE_KINDS)]

@@ -44,7 +44,7 @@ async def approve_milestone(
     milestone_id: MilestoneId,
     actor: CustomerDep,
     session: SessionDep,
-    body: EmptyBody = None,
+    body: EmptyBody,
 ) -> MilestoneChanged:
     """Approve a submitted milestone: its amount is released to the vendor's wallet."""
     return await service.approve(session, actor, milestone_id)

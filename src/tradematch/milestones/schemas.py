@@ -8,6 +8,7 @@ from pydantic import Field, model_validator
 from tradematch.kit.money import Money
 from tradematch.kit.schemas import LongText, Reason, RequestModel, ResponseModel
 from tradematch.messaging.schemas import HttpsUrl
+from tradematch.milestones.states import MilestoneStatus
 from tradematch.uploads.schemas import UploadIds, UploadView
 
 
@@ -44,7 +45,7 @@ class MilestoneView(ResponseModel):
     position: int
     title: str
     amount: Money
-    status: str
+    status: MilestoneStatus
     evidence: EvidenceView | None
     changes_reason: str | None
     submitted_at: datetime | None
@@ -58,6 +59,6 @@ class MilestoneList(ResponseModel):
 
 class MilestoneChanged(ResponseModel):
     milestone_id: str
-    status: str
+    status: MilestoneStatus
     event_id: str
     message: str | None = None

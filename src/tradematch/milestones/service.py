@@ -22,6 +22,7 @@ from tradematch.jobs import service as jobs
 from tradematch.jobs.models import Job
 from tradematch.kit import clock
 from tradematch.kit.ids import new_id
+from tradematch.kit.money import pence_to_pounds
 from tradematch.messaging import service as messaging
 from tradematch.milestones import repository
 from tradematch.milestones.models import Milestone
@@ -247,7 +248,7 @@ async def _approve_and_release(
         EventType.MILESTONE_APPROVED,
         {
             "milestone_id": milestone.id,
-            "amount_pence": milestone.amount_pence,
+            "amount": pence_to_pounds(milestone.amount_pence),
             "automatic": actor == SYSTEM,
         },
     )

@@ -1,3 +1,6 @@
+from typing import Annotated
+
+from tradematch.kit.schemas import NamedEnum
 from tradematch.kit.states import StateMachine
 
 MILESTONE = StateMachine(
@@ -33,3 +36,5 @@ MILESTONE = StateMachine(
 TERMINAL = ("released", "settled", "cancelled")
 # States that carry the vendor's evidence (a submission was made and not set aside).
 WITH_EVIDENCE = ("submitted", "changes_requested", "approved", "released")
+# The API's enum of these states (one schema component, generated from the table above).
+MilestoneStatus = Annotated[str, NamedEnum("MilestoneStatus", MILESTONE.states)]

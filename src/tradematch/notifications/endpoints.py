@@ -83,11 +83,11 @@ async def put_preferences(
     response_model=NotificationRead,
     dependencies=[Idempotent],
 )
-async def mark_read(
+async def mark_notification_read(
     notification_id: NotificationId,
     actor: ActorDep,
     session: SessionDep,
-    body: EmptyBody = None,
+    body: EmptyBody,
 ) -> NotificationRead:
     """Mark one of my in-app notifications read (marking it again keeps the first time)."""
     return await service.mark_read(session, actor, notification_id)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Literal
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, Field
 
 from tradematch.migrations import current_revision, head_revision
 
@@ -14,13 +16,37 @@ router = APIRouter(tags=["ops"])
 READY_TIMEOUT_SECONDS = 3.0
 
 
+class Liveness(BaseModel):
+    status: Literal["ok"]
+
+
+class Readiness(BaseModel):
+    status: Literal["ready"]
+    revision: str = Field(description="The database's migration revision (the code's head).")
+
+
+class NotReady(BaseModel):
+    status: Literal["unavailable"]
+    reason: str = Field(
+        description='"migrations" when the database is not at the code\'s head revision; '
+        "otherwise the kind of failure reaching the database."
+    )
+    current: str | None = Field(default=None, description="With reason migrations.")
+    head: str | None = Field(default=None, description="With reason migrations.")
+
+
 @router.get("/healthz", summary="Liveness: the process is up")
-async def healthz() -> dict[str, str]:
-    return {"status": "ok"}
+async def healthz() -> Liveness:
+    return Liveness(status="ok")
 
 
-@router.get("/readyz", summary="Readiness: database reachable and migrations at head")
-async def readyz(request: Request) -> JSONResponse:
+@router.get(
+    "/readyz",
+    summary="Readiness: database reachable and migrations at head",
+    response_model=Readiness,
+    responses={503: {"model": NotReady, "description": "Not ready: take out of rotation"}},
+)
+async def readyz(request: Request) -> Response:
     engine = request.app.state.engine
     try:
         # Bounded: a database that does not answer is as unavailable as one that refuses.
@@ -36,7 +62,7 @@ async def readyz(request: Request) -> JSONResponse:
             {"status": "unavailable", "reason": "migrations", "current": current, "head": head},
             status_code=503,
         )
-    return JSONResponse({"status": "ready", "revision": current})
+    return JSONResponse(Readiness(status="ready", revision=str(current)).model_dump())
 
 
 @router.get(

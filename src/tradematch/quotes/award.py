@@ -24,6 +24,7 @@ from tradematch.events.types import EventType
 from tradematch.jobs import lifecycle
 from tradematch.jobs import service as jobs
 from tradematch.kit import clock
+from tradematch.kit.money import pence_to_pounds
 from tradematch.leads import service as leads
 from tradematch.messaging import service as messaging
 from tradematch.milestones import service as milestones
@@ -58,7 +59,11 @@ async def award(session: AsyncSession, actor: Actor, quote_id: str) -> QuoteAcce
         EventType.QUOTE_ACCEPTED,
         actor=actor,
         job_id=job.id,
-        payload={"quote_id": quote.id, "lead_id": lead.id, "amount_pence": quote.amount_pence},
+        payload={
+            "quote_id": quote.id,
+            "lead_id": lead.id,
+            "amount": pence_to_pounds(quote.amount_pence),
+        },
         audience=parties,
         context=context,
     )
@@ -76,7 +81,7 @@ async def award(session: AsyncSession, actor: Actor, quote_id: str) -> QuoteAcce
         EventType.ESCROW_CREATED,
         actor=actor,
         job_id=job.id,
-        payload={"escrow_id": account.id, "total_pence": account.total_pence},
+        payload={"escrow_id": account.id, "total": pence_to_pounds(account.total_pence)},
         audience=parties,
         context=context,
     )

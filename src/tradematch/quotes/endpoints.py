@@ -67,7 +67,7 @@ async def edit_quote(
 
 @router.patch("/quotes/{quote_id}/withdraw", response_model=QuoteChanged, dependencies=[Idempotent])
 async def withdraw_quote(
-    quote_id: QuoteId, actor: VendorDep, session: SessionDep, body: EmptyBody = None
+    quote_id: QuoteId, actor: VendorDep, session: SessionDep, body: EmptyBody
 ) -> QuoteChanged:
     """Withdraw a pending quote; the lead stays open for a new one."""
     return await service.withdraw(session, actor, quote_id)
@@ -75,7 +75,7 @@ async def withdraw_quote(
 
 @router.patch("/quotes/{quote_id}/accept", response_model=QuoteAccepted, dependencies=[Idempotent])
 async def accept_quote(
-    quote_id: QuoteId, actor: CustomerDep, session: SessionDep, body: EmptyBody = None
+    quote_id: QuoteId, actor: CustomerDep, session: SessionDep, body: EmptyBody
 ) -> QuoteAccepted:
     """Award the job: the quote wins, the job starts, escrow opens, other vendors are told."""
     return await award.award(session, actor, quote_id)
@@ -86,10 +86,10 @@ async def reject_quote(
     quote_id: QuoteId,
     actor: CustomerDep,
     session: SessionDep,
-    body: Annotated[QuoteDecision | None, Body()] = None,
+    body: Annotated[QuoteDecision, Body(default_factory=QuoteDecision)],
 ) -> QuoteChanged:
     """Reject a pending quote; the vendor may quote again."""
-    return await service.reject(session, actor, quote_id, body.reason if body else None)
+    return await service.reject(session, actor, quote_id, body.reason)
 
 
 @router.get("/jobs/{job_id}/quotes", response_model=QuoteList)

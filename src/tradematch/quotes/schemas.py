@@ -9,6 +9,7 @@ from tradematch.kit.ids import JobId
 from tradematch.kit.money import Money, Pounds
 from tradematch.kit.schemas import LongText, Reason, RequestModel, ResponseModel, Title
 from tradematch.kit.text import NoContactDetails
+from tradematch.quotes.states import QuoteStatus
 
 # A quote stays visible to the customer after the vendor's lead has closed (and its contact
 # details are hidden again), and its text is copied into the conversation and the milestones:
@@ -80,7 +81,7 @@ class QuoteView(ResponseModel):
     quote_id: str
     job_id: str
     vendor_id: str
-    status: str
+    status: QuoteStatus
     amount: Money
     description: str | None
     estimated_duration: str | None
@@ -96,13 +97,13 @@ class QuoteList(ResponseModel):
 
 class QuoteSent(ResponseModel):
     quote_id: str
-    status: str
+    status: QuoteStatus
     event_id: str
 
 
 class QuoteChanged(ResponseModel):
     quote_id: str
-    status: str
+    status: QuoteStatus
     event_id: str
 
 

@@ -18,7 +18,7 @@ from tradematch.jobs import service as jobs
 from tradematch.jobs.models import Job
 from tradematch.kit import clock
 from tradematch.kit.ids import new_id
-from tradematch.kit.money import money_text
+from tradematch.kit.money import money_text, pence_to_pounds
 from tradematch.leads import service as leads
 from tradematch.leads.states import ensure_in_job
 from tradematch.messaging import service as messaging
@@ -118,7 +118,11 @@ async def send(session: AsyncSession, actor: Actor, request: QuoteCreate) -> Quo
         EventType.QUOTE_SENT,
         actor=actor,
         job_id=job.id,
-        payload={"quote_id": quote.id, "lead_id": lead.id, "amount_pence": quote.amount_pence},
+        payload={
+            "quote_id": quote.id,
+            "lead_id": lead.id,
+            "amount": pence_to_pounds(quote.amount_pence),
+        },
         audience=[job.customer_id, actor.user_id],
         context=notification_context(job, quote),
     )
@@ -180,7 +184,7 @@ async def edit(
         EventType.QUOTE_UPDATED,
         actor=actor,
         job_id=job.id,
-        payload={"quote_id": quote.id, "amount_pence": quote.amount_pence},
+        payload={"quote_id": quote.id, "amount": pence_to_pounds(quote.amount_pence)},
         audience=[job.customer_id, quote.vendor_id],
         context=notification_context(job, quote),
     )

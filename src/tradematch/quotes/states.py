@@ -1,3 +1,6 @@
+from typing import Annotated
+
+from tradematch.kit.schemas import NamedEnum
 from tradematch.kit.states import StateMachine
 
 QUOTE = StateMachine(
@@ -11,3 +14,6 @@ QUOTE = StateMachine(
         ("pending", "expire"): "expired",
     },
 )
+
+# The API's enum of these states (one schema component, generated from the table above).
+QuoteStatus = Annotated[str, NamedEnum("QuoteStatus", QUOTE.states)]

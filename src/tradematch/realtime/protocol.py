@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tradematch.authz.actor import Actor
-from tradematch.events.schemas import EventView
+from tradematch.events.schemas import EventBase
 
 # Close codes. 1008 (policy violation): missing, invalid or expired token, or an account that
 # was disabled or changed role; reconnect with a valid token. 4000: the client fell too far
@@ -63,7 +63,7 @@ class Control:
 Outgoing = LiveEvent | Resume | Control
 
 
-def event_message(view: EventView) -> str:
+def event_message(view: EventBase) -> str:
     return f'{{"type":"event","seq":{view.seq},"event":{view.model_dump_json()}}}'
 
 

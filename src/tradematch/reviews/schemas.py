@@ -8,6 +8,7 @@ from pydantic import Field
 from tradematch.kit.ids import JobId
 from tradematch.kit.schemas import LongText, Reason, RequestModel, ResponseModel
 from tradematch.kit.text import NoContactDetails
+from tradematch.reviews.states import ReviewStatus
 
 
 class ReviewCreate(RequestModel):
@@ -53,7 +54,7 @@ class ReviewOwnView(ReviewView):
     """The review's author, its vendor and admins also see its job and moderation state."""
 
     job_id: str
-    status: str
+    status: ReviewStatus
     moderation_reason: str | None
 
 
@@ -64,12 +65,12 @@ class ReviewList(ResponseModel):
 
 class ReviewPosted(ResponseModel):
     review_id: str
-    status: str
+    status: ReviewStatus
     event_id: str
     message: str
 
 
 class ReviewChanged(ResponseModel):
     review_id: str
-    status: str
+    status: ReviewStatus
     event_id: str

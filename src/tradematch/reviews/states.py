@@ -1,3 +1,6 @@
+from typing import Annotated
+
+from tradematch.kit.schemas import NamedEnum
 from tradematch.kit.states import StateMachine
 
 REVIEW = StateMachine(
@@ -8,3 +11,6 @@ REVIEW = StateMachine(
         ("held", "reject"): "rejected",
     },
 )
+
+# The API's enum of these states (one schema component, generated from the table above).
+ReviewStatus = Annotated[str, NamedEnum("ReviewStatus", REVIEW.states)]
