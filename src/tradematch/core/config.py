@@ -144,6 +144,13 @@ class Settings(BaseSettings):
         "five minutes).",
     )
     db_pool_size: int = Field(10, ge=1, le=200, description="Connections per process.")
+    workers: int | None = Field(
+        None,
+        ge=1,
+        le=256,
+        description="API processes `tradematch serve` runs on one port (`--workers` wins). "
+        "Unset: one per CPU.",
+    )
     log_level: str = Field("INFO", description="Python log level name.")
     log_json: bool = Field(True, description="JSON logs (false: human-readable console logs).")
     # Notifications: the outbox dispatcher (`tradematch worker`, or inside `serve`) and channels.
