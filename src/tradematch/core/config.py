@@ -28,6 +28,12 @@ class Settings(BaseSettings):
         description="PostgreSQL URL (postgresql://user:pass@host:port/db). "
         "Unset: an embedded PostgreSQL is started in the data directory.",
     )
+    direct_database_url: str | None = Field(
+        None,
+        description="PostgreSQL URL for each API process's LISTEN connection (live updates), "
+        "when TRADEMATCH_DATABASE_URL goes through a transaction-mode pool such as PgBouncer, "
+        "where LISTEN does not work. Unset: TRADEMATCH_DATABASE_URL.",
+    )
     data_dir: Path = Field(
         default_factory=lambda: platformdirs.user_data_path("tradematch"),
         description="Where the embedded database, generated keys and the email outbox live.",
