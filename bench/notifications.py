@@ -100,8 +100,10 @@ class BoundController(Controller):
 async def send_messages(
     http: httpx.AsyncClient, pairs: list[Any], count: int, rate: float, rng: random.Random
 ) -> int:
-    """``count`` chat messages at ``rate`` a second (open loop); returns the failures."""
+    """``count`` chat messages at ``rate`` a second (open loop); returns the failures, and
+    prints their statuses."""
     errors = 0
+    statuses: Counter[int] = Counter()
     tasks: set[asyncio.Task[None]] = set()
 
     async def one(i: int) -> None:
@@ -113,6 +115,7 @@ async def send_messages(
             json={"body": f"Benchmark message {i}: is Thursday morning still fine?"},
             headers={"Authorization": f"Bearer {token}"},
         )
+        statuses[response.status_code] += 1
         if response.status_code != 201:
             errors += 1
 
@@ -125,6 +128,7 @@ async def send_messages(
         tasks.add(task)
         task.add_done_callback(tasks.discard)
     await asyncio.gather(*tasks)
+    print(f"message POST statuses: {dict(statuses)}")
     return errors
 
 

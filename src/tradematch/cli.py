@@ -91,6 +91,9 @@ def serve(
         port=port,
         workers=processes,
         factory=processes > 1,
+        # A child that does not answer the supervisor's ping in time is killed and replaced;
+        # uvicorn's 5 s is too short for an interpreter starting on a busy machine.
+        timeout_worker_healthcheck=60,
         log_config=None,
         ws_max_size=1 << 20,
     )
