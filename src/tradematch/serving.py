@@ -25,6 +25,7 @@ import multiprocessing
 import os
 import signal
 import sys
+import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from multiprocessing.context import SpawnProcess
 from socket import socket
@@ -43,6 +44,7 @@ log = structlog.get_logger("tradematch.serve")
 APP_FACTORY = "tradematch.serving:worker_app"
 PROCESS_HEADER = "x-tradematch-process"
 STARTUP_FAILURE = 3  # uvicorn's exit status when the application cannot start
+BACKGROUND_RESTART_PAUSE_SECONDS = 5.0
 _PR_SET_PDEATHSIG = 1
 _spawn = multiprocessing.get_context("spawn")
 
@@ -80,6 +82,7 @@ class Supervisor(Multiprocess):
         super().__init__(config, sockets)
         self._background_wanted = background
         self.background: SpawnProcess | None = None
+        self._background_started = 0.0
 
     def init_processes(self) -> None:
         if self._background_wanted:
@@ -91,13 +94,17 @@ class Supervisor(Multiprocess):
             target=_background_main, name="tradematch-worker", daemon=False
         )
         self.background.start()
+        self._background_started = time.monotonic()
         log.info("background_worker_started", pid=self.background.pid)
 
     def keep_subprocess_alive(self) -> None:
         super().keep_subprocess_alive()
         if self.should_exit.is_set() or self.background is None:
             return
-        if not self.background.is_alive():
+        if self.background.is_alive():
+            return
+        # One that fails at start (a bad setting, say) is restarted at most every few seconds.
+        if time.monotonic() - self._background_started >= BACKGROUND_RESTART_PAUSE_SECONDS:
             log.error(
                 "background_worker_died", pid=self.background.pid, code=self.background.exitcode
             )
