@@ -31,6 +31,7 @@ import os
 import platform
 import random
 import re
+import resource
 import socket
 import statistics
 import subprocess
@@ -162,7 +163,9 @@ def serve(url: str, data_dir: Path, args: argparse.Namespace, stops: Stops) -> A
         "TRADEMATCH_REGISTER_MAX_PER_CLIENT": "1000000",  # every user registers from here
     }
     log_path = data_dir / f"serve-{time.monotonic_ns()}.log"
-    command = [sys.executable, "-m", "tradematch", "serve", "--port", "0"]
+    command = [
+        sys.executable, "-m", "tradematch", "serve", "--port", "0", "--workers", str(args.workers)
+    ]  # fmt: skip
     if not args.worker:
         command.append("--no-worker")
     with log_path.open("wb") as log:
@@ -246,24 +249,27 @@ class Tracker:
 
     # message id → (POST started, recipient, measured?)
     posted: dict[str, tuple[float, str, bool]] = field(default_factory=dict)
-    arrived: dict[tuple[str, str], float] = field(default_factory=dict)  # (id, user) → t
+    # (id, receiver) → t; a receiver is one socket of a user: "<user id>#<socket index>"
+    arrived: dict[tuple[str, str], float] = field(default_factory=dict)
+    fanout: int = 1  # sockets per user; every one of them is measured
     latencies: list[float] = field(default_factory=list)
     post_latencies: list[float] = field(default_factory=list)
     worst: list[tuple[float, float]] = field(default_factory=list)  # (latency, POST started)
     first: float = float("inf")
 
-    def on_arrival(self, user_id: str, message_id: str, at: float) -> None:
+    def on_arrival(self, receiver: str, message_id: str, at: float) -> None:
         sent = self.posted.get(message_id)
         if sent is None:
-            self.arrived[(message_id, user_id)] = at
-        elif sent[1] == user_id and sent[2]:
+            self.arrived[(message_id, receiver)] = at
+        elif receiver.split("#", 1)[0] == sent[1] and sent[2]:
             self._record(at - sent[0], sent[0])
 
     def on_posted(self, message_id: str, started: float, recipient: str, measured: bool) -> None:
         self.posted[message_id] = (started, recipient, measured)
-        at = self.arrived.pop((message_id, recipient), None)
-        if at is not None and measured:
-            self._record(at - started, started)
+        for k in range(self.fanout):
+            at = self.arrived.pop((message_id, f"{recipient}#{k}"), None)
+            if at is not None and measured:
+                self._record(at - started, started)
 
     def _record(self, latency: float, started: float) -> None:
         self.latencies.append(latency)
@@ -281,8 +287,11 @@ async def listen(ws: ClientConnection, user_id: str, tracker: Tracker) -> None:
             )
 
 
-async def connect_all(base_urls: list[str], pairs: list[Pair], concurrency: int) -> list[Any]:
-    """Every user's socket; with several processes, a pair's two members on different ones."""
+async def connect_all(
+    base_urls: list[str], pairs: list[Pair], concurrency: int, per_user: int = 1
+) -> list[Any]:
+    """Every user's ``per_user`` sockets, each named "<user id>#<index>"; with several serve
+    commands, a pair's two members on different ones."""
     urls = [u.replace("http://", "ws://", 1) + "/api/connection/ws" for u in base_urls]
     limit = asyncio.Semaphore(concurrency)
 
@@ -297,8 +306,9 @@ async def connect_all(base_urls: list[str], pairs: list[Pair], concurrency: int)
 
     tasks = []
     for i, p in enumerate(pairs):
-        tasks.append(one(urls[(2 * i) % len(urls)], p.customer_id, p.customer_token))
-        tasks.append(one(urls[(2 * i + 1) % len(urls)], p.vendor_id, p.vendor_token))
+        for k in range(per_user):
+            tasks.append(one(urls[(2 * i) % len(urls)], f"{p.customer_id}#{k}", p.customer_token))
+            tasks.append(one(urls[(2 * i + 1) % len(urls)], f"{p.vendor_id}#{k}", p.vendor_token))
     return list(await asyncio.gather(*tasks))
 
 
@@ -354,11 +364,15 @@ async def drive(
         else:
             token, recipient = pair.vendor_token, pair.customer_id
         started = time.perf_counter()
-        response = await clients[i % len(clients)].post(
-            f"/api/connection/conversations/{pair.conversation_id}/messages",
-            json={"body": f"Bench message {i}: can you confirm the exact timing?"},
-            headers={"Authorization": f"Bearer {token}"},
-        )
+        try:
+            response = await clients[i % len(clients)].post(
+                f"/api/connection/conversations/{pair.conversation_id}/messages",
+                json={"body": f"Bench message {i}: can you confirm the exact timing?"},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+        except httpx.HTTPError:  # a saturated server: counted, the run goes on
+            errors += 1
+            return
         if response.status_code != 201:
             errors += 1
             return
@@ -434,6 +448,15 @@ def histogram_quantiles(texts: list[str], name: str) -> dict[str, float]:
     return out
 
 
+def child_pids(pid: int) -> list[int]:
+    """The processes a serve command started (its API processes and worker), Linux."""
+    try:
+        tasks = Path(f"/proc/{pid}/task").iterdir()
+        return [int(child) for task in tasks for child in (task / "children").read_text().split()]
+    except OSError:
+        return []
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process (Linux), 0 where unknown."""
     try:
@@ -482,6 +505,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             ]
             base_urls = [base_url for base_url, _ in servers]
             pids = [process.pid for _, process in servers]
+            await asyncio.sleep(1)  # with --workers N, each serve's API processes are up by now
+            pids += [child for pid in pids for child in child_pids(pid)]
             limits = httpx.Limits(max_connections=args.http_connections)
             clients = [
                 await stack.enter_async_context(
@@ -497,7 +522,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 f"{time.perf_counter() - started:.1f} s"
             )
             started = time.perf_counter()
-            sockets = await connect_all(base_urls, pairs, concurrency=50)
+            sockets = await connect_all(base_urls, pairs, concurrency=50, per_user=args.per_user)
             print(
                 f"{len(sockets)} sockets connected to {len(base_urls)} process(es) in "
                 f"{time.perf_counter() - started:.1f} s"
@@ -505,7 +530,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             stalled = await stall(base_urls, pairs, args.stalled)
             if stalled:
                 print(f"{len(stalled)} more sockets connected that never read")
-            tracker = Tracker()
+            tracker = Tracker(fanout=args.per_user)
             listeners = [
                 asyncio.create_task(listen(ws, user_id, tracker)) for user_id, ws in sockets
             ]
@@ -540,7 +565,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             await asyncio.gather(*(ws.close() for _, ws in sockets), return_exceptions=True)
             for ws in stalled:
                 ws.transport.abort()
-    expected = int(args.seconds * args.rate)
+    expected = int(args.seconds * args.rate) * args.per_user
     messages = int((args.seconds + args.warmup) * args.rate)
     result = {
         "machine": machine(),
@@ -552,6 +577,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "warmup_seconds": args.warmup,
             "settle_seconds": args.settle,
             "processes": args.processes,
+            "workers_per_serve": args.workers,
+            "sockets_per_user": args.per_user,
+            "open_files_limit": resource.getrlimit(resource.RLIMIT_NOFILE),
             "stalled_sockets": args.stalled,
             "worker_in_process": args.worker,
             "server_log_level": args.server_log_level,
@@ -589,7 +617,11 @@ def main() -> None:
     )
     parser.add_argument("--seed", type=float, default=0.42)
     parser.add_argument("--http-connections", type=int, default=64)
-    parser.add_argument("--processes", type=int, default=1, help="serve processes")
+    parser.add_argument("--processes", type=int, default=1, help="serve commands")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="API processes per serve command (one port)"
+    )
+    parser.add_argument("--per-user", type=int, default=1, help="live sockets per user")
     parser.add_argument(
         "--stalled", type=int, default=0, help="more sockets that never read (slow clients)"
     )

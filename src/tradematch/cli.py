@@ -53,47 +53,65 @@ async def _prepare_database(settings: Settings) -> str:
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=256,
+            help="API processes sharing the port (default: TRADEMATCH_WORKERS, else one per "
+            "CPU). With more than one, the dispatcher and scheduler run in one more process.",
+        ),
+    ] = None,
     no_worker: Annotated[
         bool,
-        typer.Option("--no-worker", help="Do not run the dispatcher and scheduler in-process."),
+        typer.Option("--no-worker", help="Do not run the dispatcher and scheduler."),
     ] = False,
 ) -> None:
     """Apply migrations and serve the API (embedded PostgreSQL unless a URL is configured)."""
     import uvicorn
 
+    from tradematch import serving
     from tradematch.app import create_app
-    from tradematch.core.http_protocol import head_limited_protocol
+    from tradematch.core.http_protocol import ConfiguredProtocol
     from tradematch.core.logging import configure_logging
 
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
+    processes = serving.worker_count(workers, settings)
     url = asyncio.run(_prepare_database(settings))
-    application = create_app(settings, database_url=url, run_worker=not no_worker)
-    # What exists now (modules, routes, the migration machinery) lives as long as the process:
-    # keep it out of the collector's full passes, which otherwise stall every request in flight
-    # for 100-200 ms now and then (docs/PERFORMANCE.md).
-    gc.collect()
-    gc.freeze()
+    settings.signing_key()  # a generated key is made once, here, not raced for by the processes
+    application: object = serving.APP_FACTORY
+    if processes == 1:
+        application = create_app(settings, database_url=url, run_worker=not no_worker)
+        # What exists now (modules, routes, the migration machinery) lives as long as the
+        # process: keep it out of the collector's full passes, which otherwise stall every
+        # request in flight for 100-200 ms now and then (docs/PERFORMANCE.md).
+        gc.collect()
+        gc.freeze()
     signals.hang_up_as_terminate()  # uvicorn shuts down gracefully on SIGTERM and SIGINT only
+    config = uvicorn.Config(
+        application,  # type: ignore[arg-type]
+        host=host,
+        port=port,
+        workers=processes,
+        factory=processes > 1,
+        # A child that does not answer the supervisor's ping in time is killed and replaced;
+        # uvicorn's 5 s is too short for an interpreter starting on a busy machine.
+        timeout_worker_healthcheck=60,
+        log_config=None,
+        ws_max_size=1 << 20,
+        # X-Forwarded-For is believed only from the configured reverse proxies (uvicorn's own
+        # default trusts 127.0.0.1, which would let anything local pick its address).
+        proxy_headers=settings.forwarded_allow_ips is not None,
+        forwarded_allow_ips=settings.forwarded_allow_ips or "",
+        # Connection limits (docs/security.md): a deadline and a size limit on each request head
+        # (uvicorn has neither), idle keep-alive, and open connections per process.
+        http=ConfiguredProtocol,
+        timeout_keep_alive=settings.http_keep_alive_seconds,
+        limit_concurrency=settings.http_max_connections,
+    )
     try:
-        uvicorn.run(
-            application,
-            host=host,
-            port=port,
-            log_config=None,
-            ws_max_size=1 << 20,
-            # X-Forwarded-For is believed only from the configured reverse proxies (uvicorn's
-            # own default trusts 127.0.0.1, which would let anything local pick its address).
-            proxy_headers=settings.forwarded_allow_ips is not None,
-            forwarded_allow_ips=settings.forwarded_allow_ips or "",
-            # Connection limits (docs/security.md): a deadline and a size limit on each request
-            # head (uvicorn has neither), idle keep-alive, and open connections per process.
-            http=head_limited_protocol(
-                settings.http_header_timeout_seconds, settings.http_max_header_bytes
-            ),
-            timeout_keep_alive=settings.http_keep_alive_seconds,
-            limit_concurrency=settings.http_max_connections,
-        )
+        serving.run(config, database_url=url, background=not no_worker)
     except Terminated:
         # uvicorn shut down gracefully on SIGTERM/SIGINT and re-raised the signal: a clean stop.
         return

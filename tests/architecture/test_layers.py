@@ -34,7 +34,7 @@ GROUND, TABLES, AUTHZ, LOG, DOMAIN, FACE = range(6)
 LAYER_NAMES = ["ground", "tables", "authz", "events/idempotency", "domain", "face"]
 
 FACES = {"api", "app", "cli", "demo", "sessions", "__main__", "admin", "ops", "realtime"}
-FACES |= {"worker", "web"}
+FACES |= {"worker", "web", "serving"}
 DOMAIN_LIKE_LOG = {"events", "idempotency"}
 TABLE_MODULES = {"models", "states", "types", "chain"}
 

@@ -57,8 +57,10 @@ def bound_port(log: Path) -> int | None:
 
 
 def start_server(db: Database, data_dir: Path, *extra_args: str) -> LiveServer:
-    """Run ``tradematch serve`` as a real process on a port the system picks."""
+    """Run ``tradematch serve`` as a real process on a port the system picks: one API process
+    unless ``--workers`` says otherwise (tests/lifecycle run the default, one per CPU)."""
     env = {
+        "TRADEMATCH_WORKERS": "1",
         **os.environ,
         "TRADEMATCH_DATABASE_URL": db.url,
         "TRADEMATCH_DATA_DIR": str(data_dir),

@@ -110,7 +110,9 @@ class Server(Command):
         self.base_url = ""
         super().__init__(data_dir, "serve", "--port", "0", *args, env=env)
 
-    def wait_ready(self, seconds: float = 90) -> None:
+    def wait_ready(self, seconds: float = 180) -> None:
+        # Several interpreters start (one per CPU, and the worker's) on a machine that may be
+        # busy with other tests.
         deadline = time.monotonic() + seconds
         while True:
             if self.process.poll() is not None:

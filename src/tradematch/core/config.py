@@ -29,6 +29,12 @@ class Settings(BaseSettings):
         description="PostgreSQL URL (postgresql://user:pass@host:port/db). "
         "Unset: an embedded PostgreSQL is started in the data directory.",
     )
+    direct_database_url: str | None = Field(
+        None,
+        description="PostgreSQL URL for each API process's LISTEN connection (live updates), "
+        "when TRADEMATCH_DATABASE_URL goes through a transaction-mode pool such as PgBouncer, "
+        "where LISTEN does not work. Unset: TRADEMATCH_DATABASE_URL.",
+    )
     data_dir: Path = Field(
         default_factory=lambda: platformdirs.user_data_path("tradematch"),
         description="Where the embedded database, generated keys and the email outbox live.",
@@ -223,6 +229,13 @@ class Settings(BaseSettings):
         "five minutes).",
     )
     db_pool_size: int = Field(10, ge=1, le=200, description="Connections per process.")
+    workers: int | None = Field(
+        None,
+        ge=1,
+        le=256,
+        description="API processes `tradematch serve` runs on one port (`--workers` wins). "
+        "Unset: one per CPU.",
+    )
     log_level: str = Field("INFO", description="Python log level name.")
     log_json: bool = Field(True, description="JSON logs (false: human-readable console logs).")
     # Notifications: the outbox dispatcher (`tradematch worker`, or inside `serve`) and channels.

@@ -82,10 +82,15 @@ class HeadLimitedProtocol(HttpToolsProtocol):
             self._arm_head_deadline()
 
 
-def head_limited_protocol(head_timeout: float, max_head_bytes: int) -> type[HeadLimitedProtocol]:
-    """The protocol class to hand to uvicorn (``http=``) with these limits."""
-    return type(
-        "HeadLimitedProtocol",
-        (HeadLimitedProtocol,),
-        {"head_timeout": head_timeout, "max_head_bytes": max_head_bytes},
-    )
+class ConfiguredProtocol(HeadLimitedProtocol):
+    """The protocol ``tradematch serve`` hands uvicorn (``http=``), its limits from the settings
+    (``TRADEMATCH_HTTP_HEADER_TIMEOUT_SECONDS``, ``TRADEMATCH_HTTP_MAX_HEADER_BYTES``). A class
+    of this module, not one made at run time, so the API processes' configuration pickles."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from tradematch.core.config import get_settings
+
+        settings = get_settings()
+        self.head_timeout = settings.http_header_timeout_seconds
+        self.max_head_bytes = settings.http_max_header_bytes
+        super().__init__(*args, **kwargs)

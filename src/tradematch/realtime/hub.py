@@ -29,12 +29,13 @@ from typing import Any
 
 import asyncpg
 from fastapi import FastAPI
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from tradematch.accounts import service as accounts
 from tradematch.authz.actor import Actor
 from tradematch.authz.roles import Role
 from tradematch.core.config import Settings
+from tradematch.core.database import to_async_url
 from tradematch.core.logging import install_redaction
 from tradematch.core.metrics import LIVE_SOCKETS
 from tradematch.core.outage import Outage, is_database_unavailable
@@ -327,7 +328,16 @@ class Hub:
 @asynccontextmanager
 async def running_hub(app: FastAPI) -> AsyncIterator[None]:
     engine: AsyncEngine = app.state.engine
-    args = listener_connect_args(engine)
+    direct_url = app.state.settings.direct_database_url
+    if direct_url:
+        # Behind a transaction-mode pool (PgBouncer) LISTEN needs a session of its own: the
+        # listener connects to PostgreSQL directly (docs/operations.md). No connection is
+        # made by this engine; it only turns the URL into asyncpg's arguments.
+        direct = create_async_engine(to_async_url(direct_url))
+        args = listener_connect_args(direct)
+        await direct.dispose()
+    else:
+        args = listener_connect_args(engine)
     hub = Hub(app.state.settings, lambda: asyncpg.connect(**args))
     app.state.hub = hub
     install_redaction()  # the socket's token travels in its query string

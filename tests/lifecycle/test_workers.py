@@ -1,0 +1,142 @@
+"""``tradematch serve --workers N``: N API processes on one port and one embedded PostgreSQL,
+the dispatcher and scheduler in one process beside them, and nothing left behind however the
+command ends.
+
+Real processes on a real embedded server (one data directory for the module); each test starts
+from no server running and must leave none behind.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+from tradematch.serving import PROCESS_HEADER
+
+from .support import Server, handle_list, kill_postmasters, postmasters, run, scratch_dir
+
+
+@pytest.fixture(scope="module")
+def data_dir() -> Iterator[Path]:
+    with scratch_dir() as path:
+        yield path
+
+
+@pytest.fixture(autouse=True)
+def nothing_running_before_or_after(data_dir: Path) -> Iterator[None]:
+    assert postmasters(data_dir) == [], "a previous test left PostgreSQL running"
+    yield
+    leftover = postmasters(data_dir)
+    kill_postmasters(data_dir)
+    assert leftover == [], "PostgreSQL was left running"
+
+
+def answering_pids(base_url: str, want: int, attempts: int = 400) -> set[int]:
+    """The API processes that answer on the port (one new connection per request), until
+    ``want`` of them have answered."""
+    seen: set[int] = set()
+    for _ in range(attempts):
+        response = httpx.get(f"{base_url}/healthz", timeout=10)
+        assert response.status_code == 200
+        seen.add(int(response.headers[PROCESS_HEADER]))
+        if len(seen) >= want:
+            break
+    return seen
+
+
+def children(pid: int) -> list[psutil.Process]:
+    """The parent's live children, multiprocessing's resource tracker aside."""
+    found = []
+    for child in psutil.Process(pid).children():
+        try:
+            if child.status() == psutil.STATUS_ZOMBIE or "resource_tracker" in " ".join(
+                child.cmdline()
+            ):
+                continue
+        except psutil.NoSuchProcess:
+            continue
+        found.append(child)
+    return found
+
+
+def wait_gone(processes: list[psutil.Process], seconds: float = 60) -> list[psutil.Process]:
+    _gone, alive = psutil.wait_procs(processes, timeout=seconds)
+    return alive
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=str)
+def test_workers_share_the_port_and_stop_with_postgres(data_dir: Path, sig: int) -> None:
+    server = Server(data_dir, "--workers", "2")
+    server.wait_ready()
+    server.wait_for('"worker_started"')
+    # Two API processes answer on the one port, plus the dispatcher/scheduler process.
+    api_pids = answering_pids(server.base_url, want=2)
+    assert len(api_pids) == 2
+    spawned = children(server.pid)
+    assert api_pids < {c.pid for c in spawned} and len(spawned) == 3
+    # Only the parent registered with the embedded server; the children only connect to it.
+    assert handle_list(data_dir) == [server.pid]
+    # The dispatcher and scheduler run once, in neither API process.
+    assert server.output().count('"worker_started"') == 1
+    assert server.output().count('"scheduler started"') == 1
+    [postmaster] = postmasters(data_dir)
+
+    assert server.signal(sig) == 0, server.output()
+
+    assert wait_gone(spawned, 5) == []
+    assert postmasters(data_dir) == [] and not postmaster.is_running()
+    assert handle_list(data_dir) == []
+    assert "Traceback" not in server.output(), server.output()
+
+
+def test_a_killed_parent_takes_its_processes_along(data_dir: Path) -> None:
+    """The children stop when the parent dies without a chance to stop them; the database it
+    left running is recovered by the next command, as after any killed user."""
+    server = Server(data_dir, "--workers", "2")
+    server.wait_ready()
+    spawned = children(server.pid)
+    assert len(spawned) == 3
+
+    assert server.signal(signal.SIGKILL) == -signal.SIGKILL
+
+    assert wait_gone(spawned, 60) == []
+    assert len(postmasters(data_dir)) == 1  # nobody was left to stop it
+    upgrade = run(data_dir, "db", "upgrade")
+    assert upgrade.process.returncode == 0, upgrade.output()
+    assert "outlived every process that used it: stopping it" in upgrade.output()
+    assert postmasters(data_dir) == []
+
+
+def test_a_dead_process_is_replaced(data_dir: Path) -> None:
+    server = Server(data_dir, "--workers", "2")
+    server.wait_ready()
+    server.wait_for('"worker_started"')
+    api_pids = answering_pids(server.base_url, want=2)
+    background = next(c for c in children(server.pid) if c.pid not in api_pids)
+    victim = psutil.Process(min(api_pids))
+
+    victim.kill()
+    background.kill()
+
+    deadline = time.monotonic() + 90
+    while True:
+        now = {c.pid for c in children(server.pid)}
+        if len(now) == 3 and victim.pid not in now and background.pid not in now:
+            break
+        assert time.monotonic() < deadline, server.output()
+        time.sleep(0.2)
+    server.wait_for('"background_worker_died"')
+    deadline = time.monotonic() + 90
+    while server.output().count('"worker_started"') < 2:
+        assert time.monotonic() < deadline, server.output()
+        time.sleep(0.2)
+    replaced = answering_pids(server.base_url, want=2)
+    assert len(replaced) == 2 and victim.pid not in replaced
+    assert server.signal(signal.SIGTERM) == 0, server.output()
+    assert postmasters(data_dir) == []
