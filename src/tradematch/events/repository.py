@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import exists, select, text
-from sqlalchemy import insert as sa_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tradematch.authz.scopes import EventScope
-from tradematch.events.models import EventAudience, EventRecord
+from tradematch.events.models import EventRecord
 
 
 async def feed(
@@ -22,8 +22,8 @@ async def feed(
     limit: int,
     job_id: str | None = None,
 ) -> list[EventRecord]:
-    """Events in scope after ``after``, in sequence order (optionally one job's)."""
-    statement = select(EventRecord).where(EventRecord.seq > after, scope)
+    """Events in scope after ``after`` and below the horizon, in order (optionally one job's)."""
+    statement = select(EventRecord).where(EventRecord.seq > after, EventRecord.seq < HORIZON, scope)
     if job_id is not None:
         statement = statement.where(EventRecord.job_id == job_id)
     result = await session.execute(statement.order_by(EventRecord.seq).limit(limit))
@@ -50,58 +50,40 @@ async def all_in_chain_order(
         yield record
 
 
-# The write side: what ``log.flush`` runs, in this order, as the last statements before COMMIT.
+# The write side: what ``log.flush`` runs as the last statement before COMMIT.
 
-EVENT_COMMIT_LOCK = 7_431_002
 NOTIFY_CHANNEL = "tradematch_events"
 
+# Below the horizon every event is committed or never will be (tm_event_horizon, in the
+# migration ``flush_0001``): readers stop there, so none ever skips an event that commits late.
+HORIZON = text("tm_event_horizon()")
 
-async def lock_commit_order(session: AsyncSession) -> None:
-    """Serialise the final step of every transaction that writes events, until its COMMIT
-    ends: sequence numbers then become visible in the order they were drawn."""
-    await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": EVENT_COMMIT_LOCK})
+_APPEND = text(
+    "SELECT tm_append_events(CAST(:events AS jsonb), CAST(:notifications AS jsonb),"
+    " CAST(:inputs AS jsonb), :channel)"
+)
 
 
-async def draw_sequence_numbers(session: AsyncSession, count: int) -> list[int]:
+async def append(
+    session: AsyncSession,
+    events: list[dict[str, Any]],
+    *,
+    notifications: list[dict[str, Any]],
+    inputs: list[dict[str, Any]],
+) -> int:
+    """Write the events (positions, chains, audience), the outbox's rows and the NOTIFY in one
+    round trip; the last event's position."""
     result = await session.execute(
-        text("SELECT nextval('event_log_seq') FROM generate_series(1, :n)"), {"n": count}
+        _APPEND,
+        {
+            "events": json.dumps(events),
+            "notifications": json.dumps(notifications),
+            "inputs": json.dumps(inputs),
+            "channel": NOTIFY_CHANNEL,
+        },
     )
-    return sorted(result.scalars())
-
-
-async def chain_heads(
-    session: AsyncSession, job_ids: set[str | None]
-) -> dict[str | None, tuple[int, str | None]]:
-    """The last (chain index, hash) of each job's chain (``None``: events without a job)."""
-    heads: dict[str | None, tuple[int, str | None]] = {}
-    for job_id in job_ids:
-        condition = EventRecord.job_id.is_(None) if job_id is None else EventRecord.job_id == job_id
-        row = (
-            await session.execute(
-                select(EventRecord.chain_index, EventRecord.hash)
-                .where(condition)
-                .order_by(EventRecord.chain_index.desc())
-                .limit(1)
-            )
-        ).first()
-        if row is not None:
-            heads[job_id] = (row.chain_index, row.hash)
-    return heads
-
-
-async def insert(
-    session: AsyncSession, events: list[dict[str, Any]], audience: list[dict[str, Any]]
-) -> None:
-    await session.execute(sa_insert(EventRecord), events)
-    if audience:
-        await session.execute(sa_insert(EventAudience), audience)
-
-
-async def notify_listeners(session: AsyncSession, last_seq: int) -> None:
-    """Wake every process LISTENing (the live-update hubs, the dispatchers) at COMMIT."""
-    await session.execute(
-        text("SELECT pg_notify(:channel, :seq)"), {"channel": NOTIFY_CHANNEL, "seq": str(last_seq)}
-    )
+    position: int = result.scalar_one()
+    return position
 
 
 # The live-update hub's statements, on its own asyncpg connection (not the request pool).
@@ -110,12 +92,16 @@ async def notify_listeners(session: AsyncSession, last_seq: int) -> None:
 # connected users in its audience. Its cost follows the new events and their audiences, not the
 # number of sockets.
 
-# ``head`` is the highest committed sequence number in the statement's snapshot. Events commit
-# in sequence order (events.log.flush), so every event up to ``head`` is visible in that
-# same snapshot: the hub may move its cursor to ``head`` without ever skipping one.
+# ``head`` is the last position below the horizon in the statement's snapshot: every event up
+# to it is visible in that same snapshot, and none can still commit there, so the hub may move
+# its cursor to ``head`` without ever skipping one. ``held`` says whether a committed event
+# waits above the horizon (an older transaction is still open): the hub then polls again soon,
+# since that transaction may end without a NOTIFY.
 _NEW_EVENTS = """
-WITH head AS MATERIALIZED (SELECT max(seq) AS seq FROM event_log)
-SELECT head.seq AS head, e.*
+WITH head AS MATERIALIZED (SELECT tm_event_horizon() - 1 AS seq)
+SELECT head.seq AS head,
+       EXISTS (SELECT 1 FROM event_log h WHERE h.seq > greatest($1, head.seq)) AS held,
+       e.*
 FROM head
 LEFT JOIN LATERAL (
     SELECT x.*
@@ -160,8 +146,9 @@ class NewEvent:
 
 @dataclass(frozen=True, slots=True)
 class NewEvents:
-    head: int | None  # highest committed seq seen; None when the log is empty
+    head: int  # every event up to here has been seen (the horizon, less one)
     events: list[NewEvent]
+    held: bool  # committed events wait above the horizon: an older transaction is open
 
 
 async def new_events(
@@ -170,7 +157,7 @@ async def new_events(
     """Events after ``after`` (up to the committed head) that one of ``user_ids`` may see, or
     all of them when ``everything`` (an administrator is connected); in sequence order."""
     rows = await conn.fetch(_NEW_EVENTS, after, list(user_ids), everything, limit)
-    head = rows[0]["head"] if rows else None
+    head, held = rows[0]["head"], rows[0]["held"]
     events = [
         NewEvent(
             record=EventRecord(**{column: row[column] for column in _EVENT_COLUMNS}),
@@ -179,10 +166,10 @@ async def new_events(
         for row in rows
         if row["seq"] is not None
     ]
-    return NewEvents(head=head, events=events)
+    return NewEvents(head=head, events=events, held=held)
 
 
-async def last_seq(conn: Any) -> int | None:
-    """The highest committed sequence number (None while the log is empty)."""
-    head: int | None = await conn.fetchval("SELECT max(seq) FROM event_log")
+async def horizon(conn: Any) -> int:
+    """The last position below the horizon: no event can still commit at or before it."""
+    head: int = await conn.fetchval("SELECT tm_event_horizon() - 1")
     return head

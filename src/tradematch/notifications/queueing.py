@@ -1,10 +1,9 @@
 """Queueing notifications: the rules applied to events, filtered by each user's preferences.
 
 ``NotificationQueue`` is the event log's outbox (``events.log.Outbox``, wired into every session
-by ``tradematch.sessions``): ``events.log.flush()`` calls ``plan`` before it takes the
-event-commit lock (the preference lookup needs no lock) and ``write`` after the events are
-inserted, in the same transaction, so the notifications commit with the change or not at all.
-``tradematch events replay`` uses the same two steps on stored events.
+by ``tradematch.sessions``): ``events.log.flush()`` calls ``plan`` (the preference lookup) and
+writes its ``rows`` in the statement that inserts the events, so the notifications commit with
+the change or not at all. ``tradematch events replay`` plans and ``write``s for stored events.
 """
 
 from __future__ import annotations
@@ -16,6 +15,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tradematch.events.log import OutboxRows
 from tradematch.kit.ids import new_id
 from tradematch.notifications import repository
 from tradematch.notifications.rules import Planned
@@ -97,5 +97,5 @@ class NotificationQueue:
     async def plan(self, session: AsyncSession, events: Sequence[EventLike]) -> NotificationPlan:
         return await plan(session, events)
 
-    async def write(self, session: AsyncSession, planned: NotificationPlan) -> int:
-        return await write(session, planned)
+    def rows(self, planned: NotificationPlan) -> OutboxRows:
+        return OutboxRows(notifications=planned.rows, inputs=planned.inputs)

@@ -5,10 +5,14 @@ asyncpg connection that ``LISTEN``s on ``tradematch_events`` (``events.flush()``
 the committing transaction) and runs a single fetch loop:
 
 1. wake on a NOTIFY, or every ``ws_poll_seconds`` anyway (a NOTIFY can be lost while the
-   connection is down, and NOTIFYs of several commits may collapse into one);
+   connection is down, and NOTIFYs of several commits may collapse into one), or soon
+   (``HELD_POLL_SECONDS``, doubling up to ``ws_poll_seconds``) while committed events wait
+   above the horizon: they are held back by an older transaction still open, whose end (commit
+   or rollback, with or without events) sends no NOTIFY of its own;
 2. subscribe the sockets that connected since the last round, at the current cursor;
-3. read, in one statement, every event after the cursor that a connected user may see (or all
-   of them when an administrator is connected), with the connected users in each audience;
+3. read, in one statement, every event after the cursor and below the horizon (no event can
+   still commit there: ``events.log``) that a connected user may see (or all of them when an
+   administrator is connected), with the connected users in each audience;
 4. mask each event once per kind of viewer (administrator, the event's actor, any other
    participant) and drop the text into each recipient socket's outbox.
 
@@ -53,6 +57,7 @@ from tradematch.realtime.protocol import (
 log = logging.getLogger(__name__)
 
 FETCH_LIMIT = 500
+HELD_POLL_SECONDS = 0.02  # the first re-poll while events are held back; doubles each time
 _SQLALCHEMY_ONLY_ARGS = ("prepared_statement_cache_size", "prepared_statement_name_func")
 
 
@@ -69,7 +74,9 @@ class Hub:
         self.heartbeat_seconds = settings.ws_heartbeat_seconds
         self.poll_seconds = settings.ws_poll_seconds
         self.queue_size = settings.ws_queue_size
-        self.cursor: int | None = None  # highest seq dispatched; None until first connected
+        # Every event up to here has been dispatched; None until first connected.
+        self.cursor: int | None = None
+        self._held_poll: float | None = None  # re-poll this soon: events are held back
         self._connect = connect
         self._db: Any = None
         self._users: dict[str, set[Connection]] = {}
@@ -171,8 +178,12 @@ class Hub:
         3.11 it swallows a cancellation that arrives just as the event is set, and the hub
         would outlive its application.)"""
         waiting = asyncio.ensure_future(self._wake.wait())
+        timeout = self.poll_seconds
+        if self._held_poll is not None:
+            timeout = min(timeout, self._held_poll)
+            self._held_poll = min(self._held_poll * 2, self.poll_seconds)
         try:
-            await asyncio.wait({waiting}, timeout=self.poll_seconds)
+            await asyncio.wait({waiting}, timeout=timeout)
         finally:
             waiting.cancel()
 
@@ -186,7 +197,7 @@ class Hub:
             await db.add_listener(NOTIFY_CHANNEL, self._on_notify)
             db.add_termination_listener(self._on_terminated)
             if self.cursor is None:
-                self.cursor = await events.last_seq(db) or 0
+                self.cursor = await events.horizon(db)
         except BaseException:
             db.terminate()
             raise
@@ -218,9 +229,8 @@ class Hub:
         """One read of new events; True if there may be more right away."""
         assert self.cursor is not None
         if not self._users and not self._admins:
-            head = await events.last_seq(self._db)
-            if head is not None:
-                self.cursor = max(self.cursor, head)
+            self.cursor = max(self.cursor, await events.horizon(self._db))
+            self._held_poll = None
             return False
         batch = await events.new_events(
             self._db,
@@ -237,8 +247,11 @@ class Hub:
         if len(batch.events) == FETCH_LIMIT:
             self.cursor = batch.events[-1].record.seq
             return True
-        if batch.head is not None:
-            self.cursor = max(self.cursor, batch.head)
+        self.cursor = max(self.cursor, batch.head)
+        if not batch.held:
+            self._held_poll = None
+        elif self._held_poll is None:
+            self._held_poll = HELD_POLL_SECONDS
         return False
 
     def _dispatch(self, event: NewEvent) -> None:
