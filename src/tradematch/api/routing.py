@@ -6,6 +6,12 @@ collected events are written last (``events.unit_of_work``), after whatever the 
 dependencies asked to run with the response (``before_commit``: the idempotency record). Any
 error, or a response of 400 or more, rolls everything back, so a failed request leaves no
 partial state.
+
+Reading requests (GET, HEAD) run in autocommit: each statement on its own, as READ COMMITTED
+would give them anyway, without the BEGIN and COMMIT round trips. Pooled connections are not
+pinged before use (a round trip per request); a reading request that meets a connection the
+database has dropped is run once more on a fresh one, and any request that cannot reach the
+database answers 503 DATABASE_UNAVAILABLE (``core/outage.py``).
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
+from tradematch.core.outage import is_database_unavailable
 from tradematch.events.unit_of_work import unit_of_work
 
 CommitStep = Callable[[AsyncSession, Response], Awaitable[None]]
@@ -37,13 +44,28 @@ class _Unsuccessful(Exception):
         self.response = response
 
 
+READING_METHODS = frozenset({"GET", "HEAD"})
+
+
 class TransactionalRoute(APIRoute):
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def run_in_transaction(request: Request) -> Response:
+            state = request.app.state
+            if request.method in READING_METHODS and hasattr(state, "read_sessionmaker"):
+                try:
+                    return await run_once(request, state.read_sessionmaker)
+                except Exception as exc:
+                    if not is_database_unavailable(exc):
+                        raise
+                # A dropped connection (the pool has discarded it and its elders): once more.
+                return await run_once(request, state.read_sessionmaker)
+            return await run_once(request, state.sessionmaker)
+
+        async def run_once(request: Request, sessionmaker: Any) -> Response:
             try:
-                async with unit_of_work(request.app.state.sessionmaker) as session:
+                async with unit_of_work(sessionmaker) as session:
                     request.state.session = session
                     request.state.before_commit = []
                     response = await handler(request)

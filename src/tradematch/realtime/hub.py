@@ -6,7 +6,7 @@ the committing transaction) and runs a single fetch loop:
 
 1. wake on a NOTIFY, or every ``ws_poll_seconds`` anyway (a NOTIFY can be lost while the
    connection is down, and NOTIFYs of several commits may collapse into one), or soon
-   (``HELD_POLL_SECONDS``, doubling up to ``ws_poll_seconds``) while committed events wait
+   (``HELD_POLL_SECONDS``, doubling up to ``HELD_POLL_MAX_SECONDS``) while committed events wait
    above the horizon: they are held back by an older transaction still open, whose end (commit
    or rollback, with or without events) sends no NOTIFY of its own;
 2. subscribe the sockets that connected since the last round, at the current cursor;
@@ -58,6 +58,7 @@ log = logging.getLogger(__name__)
 
 FETCH_LIMIT = 500
 HELD_POLL_SECONDS = 0.02  # the first re-poll while events are held back; doubles each time
+HELD_POLL_MAX_SECONDS = 0.5
 _SQLALCHEMY_ONLY_ARGS = ("prepared_statement_cache_size", "prepared_statement_name_func")
 
 
@@ -126,8 +127,13 @@ class Hub:
     def connections(self) -> list[Connection]:
         return [*self._admins, *(c for sockets in self._users.values() for c in sockets)]
 
-    def _activate_pending(self) -> None:
+    async def _activate_pending(self) -> None:
         assert self.cursor is not None
+        if not self._pending:
+            return
+        # New sockets start at the horizon, which may be ahead of the cursor (the hub moves it
+        # when it wakes): what committed before they joined is theirs only through resume_from.
+        start = max(self.cursor, await events.horizon(self._db))
         pending, self._pending = self._pending, []
         for connection in pending:
             if connection.ended.is_set():
@@ -136,9 +142,7 @@ class Hub:
                 self._admins.add(connection)
             else:
                 self._users.setdefault(connection.actor.user_id, set()).add(connection)
-            connection.activate(
-                self.cursor, ready_message(connection.actor, self.heartbeat_seconds)
-            )
+            connection.activate(start, ready_message(connection.actor, self.heartbeat_seconds))
         if pending:
             LIVE_SOCKETS.set(self.socket_count)
 
@@ -152,7 +156,7 @@ class Hub:
             try:
                 if self._db is None or self._db.is_closed():
                     await self._open()
-                self._activate_pending()
+                await self._activate_pending()
                 while await self._fetch_and_dispatch():
                     pass
                 if time.monotonic() >= self._next_revalidation:
@@ -181,7 +185,7 @@ class Hub:
         timeout = self.poll_seconds
         if self._held_poll is not None:
             timeout = min(timeout, self._held_poll)
-            self._held_poll = min(self._held_poll * 2, self.poll_seconds)
+            self._held_poll = min(self._held_poll * 2, HELD_POLL_MAX_SECONDS)
         try:
             await asyncio.wait({waiting}, timeout=timeout)
         finally:
