@@ -242,6 +242,7 @@ async def test_an_event_that_commits_late_is_not_skipped(
     A commits, then A's event, then B's, in order."""
     async with httpx.AsyncClient(base_url=live_server.base_url, timeout=30) as http:
         world, customer, _vendor, _ = await _conversation(http)
+        await events_settled(fresh_db)  # the socket starts after the setup's events
         socket = await LiveSocket.open(live_server.base_url, customer)
 
     engine = create_engine(fresh_db.async_url, pool_size=2)
@@ -356,6 +357,7 @@ async def test_an_open_transaction_holds_events_back_and_its_end_releases_them_u
     try:
         async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as http:
             _, customer, vendor, conversation_id = await _conversation(http)
+            await events_settled(fresh_db)  # the socket starts after the setup's events
             socket = await LiveSocket.open(server.base_url, customer)
             for end in ("commit", "rollback"):
                 blocker = await fresh_db.connect()
