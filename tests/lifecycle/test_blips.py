@@ -144,7 +144,9 @@ async def test_restarting_the_database_under_load_gives_503s_then_recovers(
         load.check_answers()
         statuses = load.statuses()
         assert statuses[503] > 0, statuses  # the outage was felt
-        assert statuses[200] + statuses[201] > 100, statuses
+        # Load was flowing before the outage (how much depends on the machine, so no figure).
+        before = [a for a in load.answers if a.at < restarted_at]
+        assert any(a.status in (200, 201) for a in before), statuses
         tail = [a for a in load.answers if a.at > restarted_at + recovered_after + 2]
         assert tail and all(a.status in (200, 201) for a in tail), "did not recover by itself"
 
