@@ -33,7 +33,6 @@ from typing import Any
 
 import benchdb
 import httpx
-import ws_latency
 from ws_latency import Pair, Stops, cpu_seconds, insert_users, machine, serve
 
 from tradematch.events.chain import canonical_pieces
@@ -402,7 +401,6 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--keep", action="store_true", help="keep the database")
     args = parser.parse_args()
-    ws_latency.gc.freeze()
     report = asyncio.run(run(args))
     for path, got in report["results"].items():
         for name, s in got.items():
