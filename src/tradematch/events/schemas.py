@@ -11,7 +11,11 @@ from tradematch.kit.text import RedactedPayload
 
 class EventView(ResponseModel):
     event_id: str
-    seq: int = Field(description="Global sequence number; the cursor for `GET /events?after=`.")
+    seq: int = Field(
+        description="Global sequence number: the event's position in the log (the writing "
+        "transaction's id × 65536 + its order within it). Increasing, not contiguous; the cursor "
+        "for `GET /events?after=` and `resume_from`."
+    )
     type: str
     job_id: str | None
     actor_role: str
