@@ -13,7 +13,7 @@ class EventView(ResponseModel):
     event_id: str
     seq: int = Field(
         description="Global sequence number: the event's position in the log (the writing "
-        "transaction's id × 65536 + its order within it). Increasing, not contiguous; the cursor "
+        "transaction's id * 65536 + its order within it). Increasing, not contiguous; the cursor "
         "for `GET /events?after=` and `resume_from`."
     )
     type: str

@@ -8,8 +8,9 @@ notification rows and their inputs, and NOTIFYs the listeners.
 
 An event's ``seq`` is now its *position*: ``xid8 * 65536 + ordinal`` of the transaction that
 wrote it. Readers return only events whose position is below ``tm_event_horizon()`` (the
-snapshot's xmin times 65536): every transaction still in progress has an xid at or above that
-xmin, so no event can ever commit behind a reader's cursor, and no lock is held across COMMIT
+oldest xid the snapshot sees in progress in this database, or its xmax, times 65536): every
+transaction that could still add an event has an xid at or above it, so no event can ever
+commit behind a reader's cursor, and no lock is held across COMMIT
 (docs/decisions.md, "Event order without a commit lock"). Positions of earlier events (drawn from
 ``event_log_seq``) are all below the first new one: each of those transactions wrote fewer than
 65536 events, so ``seq < 65536 * (number of earlier writing transactions) <= 65536 * xid``.
@@ -29,10 +30,20 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 HORIZON = """
--- Every event with a lower position is committed (or never will be): all transactions still
--- running have an xid at or above the snapshot's xmin. STABLE: one value per statement.
-CREATE FUNCTION tm_event_horizon() RETURNS bigint LANGUAGE sql STABLE PARALLEL SAFE AS $$
-  SELECT (pg_snapshot_xmin(pg_current_snapshot())::text::bigint) * 65536
+-- Every event with a lower position is committed (or never will be): no transaction still
+-- running in this database has a lower xid. Taken from the statement's snapshot: below its
+-- xmax, the xids it sees in progress, less those of backends connected to another database
+-- (they cannot write this log; an xid not found there, say one that ended meanwhile, counts).
+-- STABLE: one value per statement.
+CREATE FUNCTION tm_event_horizon() RETURNS bigint LANGUAGE sql STABLE AS $$
+  SELECT least(
+    pg_snapshot_xmax(s.snap)::text::bigint,
+    (SELECT min(x::text::bigint) FROM pg_snapshot_xip(s.snap) AS x
+     WHERE NOT EXISTS (
+       SELECT 1 FROM pg_stat_activity a
+       WHERE a.backend_xid = x::xid AND a.datname IS DISTINCT FROM current_database()))
+  ) * 65536
+  FROM (SELECT pg_current_snapshot() AS snap) s
 $$
 """
 
