@@ -270,8 +270,8 @@ async def run_auto_approval(db: Database, settings: Settings, *, batch: int = 20
 async def events_settled(db: Database, within: float = 30) -> None:
     """Wait until every committed event is below the log's horizon, so readers see them all.
 
-    (Readers stop at the oldest transaction still running anywhere in the cluster: another
-    test's open transaction, or a database being cloned, holds them back for a while.)"""
+    (Readers stop at the oldest transaction still running in the database: one of the test's
+    own, or of a server process it started, holds them back for a while.)"""
     conn = await db.connect()
     try:
         deadline = asyncio.get_running_loop().time() + within
