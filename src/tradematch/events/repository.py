@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import exists, select, text
+from sqlalchemy import exists, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tradematch.authz.scopes import EventScope
@@ -39,15 +39,48 @@ async def any_of_job(session: AsyncSession, scope: EventScope, job_id: str) -> b
 async def all_in_chain_order(
     session: AsyncSession, batch: int = 1000, *, job_id: str | None = None
 ) -> AsyncIterator[EventRecord]:
-    """Every event (or one job's), chain by chain (job), in chain order — streamed."""
-    statement = select(EventRecord).order_by(
-        EventRecord.job_id.nulls_first(), EventRecord.chain_index
-    )
-    if job_id is not None:
-        statement = statement.where(EventRecord.job_id == job_id)
-    result = await session.stream_scalars(statement.execution_options(yield_per=batch))
-    async for record in result:
-        yield record
+    """Every event (or one job's), chain by chain (job), in chain order, ``batch`` at a time.
+
+    Keyset pages rather than a server-side cursor, so it reads in autocommit too (reading
+    requests run so): first the events without a job, then the jobs' chains."""
+    if job_id is None:
+        last = 0
+        while True:
+            page = await _page(
+                session,
+                select(EventRecord)
+                .where(EventRecord.job_id.is_(None), EventRecord.chain_index > last)
+                .order_by(EventRecord.chain_index),
+                batch,
+            )
+            for record in page:
+                yield record
+            if len(page) < batch:
+                break
+            last = page[-1].chain_index
+    after: tuple[str, int] | None = None
+    while True:
+        statement = select(EventRecord).where(EventRecord.job_id.is_not(None))
+        if job_id is not None:
+            statement = statement.where(EventRecord.job_id == job_id)
+        if after is not None:
+            statement = statement.where(
+                tuple_(EventRecord.job_id, EventRecord.chain_index) > tuple_(*after)
+            )
+        page = await _page(
+            session, statement.order_by(EventRecord.job_id, EventRecord.chain_index), batch
+        )
+        for record in page:
+            yield record
+        if len(page) < batch:
+            return
+        last_record = page[-1]
+        assert last_record.job_id is not None
+        after = (last_record.job_id, last_record.chain_index)
+
+
+async def _page(session: AsyncSession, statement: Any, batch: int) -> list[EventRecord]:
+    return list((await session.execute(statement.limit(batch))).scalars())
 
 
 # The write side: what ``log.flush`` runs as the last statement before COMMIT.
