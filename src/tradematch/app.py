@@ -93,6 +93,10 @@ def create_app(
         app.state.database_url = url
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
+        # Reading requests: each statement on its own (no BEGIN/COMMIT round trips).
+        app.state.read_sessionmaker = create_sessionmaker(
+            engine.execution_options(isolation_level="AUTOCOMMIT")
+        )
         try:
             async with AsyncExitStack() as background:
                 app.state.denials = await background.enter_async_context(

@@ -1,15 +1,16 @@
 """Following the event log by sequence number never skips an event (contract §7).
 
-Sequence numbers are drawn before COMMIT, so a transaction that commits late could make a lower
-number appear after a reader has moved its cursor past a higher one. These tests hold a
-transaction open after it has drawn its number, run real API requests meanwhile, and check that
-a reader polling ``GET /events?after=`` still receives every event exactly once, in order.
+An event's sequence number (its position: the writing transaction's id, then its order within
+it) is fixed before COMMIT, so a transaction that commits late could make a lower number appear
+after a reader has moved its cursor past a higher one. These tests hold a transaction open after
+it has written its event, run real API requests meanwhile (which commit at once: no transaction
+waits for another's COMMIT), and check that a reader polling ``GET /events?after=`` still
+receives every event exactly once, in order.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 import httpx
@@ -80,25 +81,6 @@ async def _committed_after(db: Database, after: int, user_id: str | None = None)
     return [r["id"] for r in rows]
 
 
-async def _blocked_or_done(db: Database, task: asyncio.Task[Any], seconds: float = 15) -> bool:
-    """Wait until the task's request waits on an advisory lock (True) or has finished (False)."""
-    conn = await db.connect()
-    try:
-        deadline = time.monotonic() + seconds
-        while not task.done():
-            waiting = await conn.fetchval(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-                " AND wait_event_type = 'Lock' AND wait_event = 'advisory'"
-            )
-            if waiting:
-                return True
-            assert time.monotonic() < deadline, "the request neither finished nor waited"
-            await asyncio.sleep(0.02)
-        return False
-    finally:
-        await conn.close()
-
-
 async def test_an_event_that_commits_late_is_still_returned_by_the_cursor(
     fresh_api: Api, fresh_db: Database
 ) -> None:
@@ -128,15 +110,16 @@ async def test_an_event_that_commits_late_is_still_returned_by_the_cursor(
             ).scalar_one()
             assert late_seq > start
 
-            # Meanwhile a real request emits an event of its own (it would draw a higher number).
-            second = asyncio.create_task(fresh_api.create_job(customer, title="Paint the hallway"))
-            was_blocked = await _blocked_or_done(fresh_db, second)
+            # Meanwhile a real request emits an event of its own, and commits: nothing waits
+            # for the open transaction, whose position is lower.
+            created = await asyncio.wait_for(
+                fresh_api.create_job(customer, title="Paint the hallway"), timeout=30
+            )
+            assert await _committed_after(fresh_db, late_seq) == [created["event_id"]]
             for reader in readers:
                 await reader.poll()
             seen_while_open = [list(r.seen_ids) for r in readers]
             await late.commit()
-
-        created = await asyncio.wait_for(second, timeout=30)
     finally:
         await engine.dispose()
 
@@ -155,9 +138,29 @@ async def test_an_event_that_commits_late_is_still_returned_by_the_cursor(
     assert readers[1].seen_ids == await _committed_after(fresh_db, start)
     assert readers[0].seen_ids == await _committed_after(fresh_db, start, customer.user_id)
 
-    # How: the second request could not make its event visible before the first committed.
+    # How: the readers did not see the second event before the first committed, although it
+    # was committed already (the open transaction held the horizon below it).
     assert seen_while_open == [[], []]
-    assert was_blocked, "the second request committed while an earlier sequence number was open"
+
+
+async def test_a_transaction_that_rolls_back_releases_the_events_behind_it(
+    fresh_api: Api, fresh_db: Database
+) -> None:
+    customer = await fresh_api.customer()
+    start = await _head(fresh_db)
+    reader = Reader(fresh_api.client, customer, start)
+    engine = create_engine(fresh_db.async_url, pool_size=1)
+    try:
+        async with create_sessionmaker(engine)() as open_tx:
+            # An open transaction that has written something (an xid), emitting nothing.
+            await open_tx.execute(text("SELECT pg_current_xact_id()"))
+            created = await fresh_api.create_job(customer, title="Fix the gate")
+            assert await reader.poll() == 0
+            await open_tx.rollback()
+    finally:
+        await engine.dispose()
+    assert await reader.poll() == 1
+    assert reader.seen_ids == [created["event_id"]]
 
 
 async def test_readers_polling_through_a_burst_of_concurrent_writes_miss_nothing(

@@ -272,3 +272,20 @@ async def run_auto_approval(db: Database, settings: Settings, *, batch: int = 20
         return approved
     finally:
         await engine.dispose()
+
+
+async def events_settled(db: Database, within: float = 30) -> None:
+    """Wait until every committed event is below the log's horizon, so readers see them all.
+
+    (Readers stop at the oldest transaction still running in the database: one of the test's
+    own, or of a server process it started, holds them back for a while.)"""
+    conn = await db.connect()
+    try:
+        deadline = asyncio.get_running_loop().time() + within
+        while not await conn.fetchval(
+            "SELECT tm_event_horizon() > coalesce(max(seq), 0) FROM event_log"
+        ):
+            assert asyncio.get_running_loop().time() < deadline, "events held back too long"
+            await asyncio.sleep(0.02)
+    finally:
+        await conn.close()

@@ -9,15 +9,16 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.flows.database import Database, commit_events, wait_for_lock_waiters
+from tests.flows.database import Database, commit_events, events_settled
 from tests.flows.deals import send_message
 from tests.flows.live import LiveSocket, Message, feed, is_event
-from tests.flows.servers import LiveServer, running_servers, stop_server
+from tests.flows.servers import LiveServer, running_servers, start_server, stop_server
 from tests.flows.users import Api, User, create_admin, marketplace
 from tradematch.authz.actor import SYSTEM
 from tradematch.core.database import create_engine
@@ -46,8 +47,11 @@ def fresh_db(module_db: Database) -> Database:
     return module_db
 
 
-async def _wait_for_feed(socket: LiveSocket, http: httpx.AsyncClient, user: User) -> list[Message]:
+async def _wait_for_feed(
+    socket: LiveSocket, http: httpx.AsyncClient, user: User, db: Database
+) -> list[Message]:
     """Read the socket until it has delivered the user's last event; return the user's feed."""
+    await events_settled(db)
     items = await feed(http, user)
     if items:
         last = items[-1]["seq"]
@@ -97,7 +101,7 @@ async def test_each_socket_carries_exactly_the_users_feed_and_nothing_private(
 
         streams: dict[str, list[Message]] = {}
         for name, user in people.items():
-            expected = await _wait_for_feed(sockets[name], http, user)
+            expected = await _wait_for_feed(sockets[name], http, user, fresh_db)
             # The socket carried the user's feed: the same events, in order, the same views
             # (an administrator's socket adds the chain fields, which GET /events leaves out).
             carried = [
@@ -155,7 +159,7 @@ async def _conversation(http: httpx.AsyncClient) -> tuple[Any, User, User, str]:
 
 
 async def test_resume_replays_what_was_missed_in_order_once_then_continues_live(
-    live_server: LiveServer,
+    live_server: LiveServer, fresh_db: Database
 ) -> None:
     async with httpx.AsyncClient(base_url=live_server.base_url, timeout=30) as http:
         _, customer, vendor, conversation_id = await _conversation(http)
@@ -175,6 +179,7 @@ async def test_resume_replays_what_was_missed_in_order_once_then_continues_live(
             headers=customer.headers,
         )
         assert read.status_code == 200, read.text
+        await events_settled(fresh_db)
 
         socket = await LiveSocket.open(live_server.base_url, customer)
         await socket.send({"resume_from": last_seen})
@@ -221,7 +226,7 @@ async def test_resume_across_a_large_gap_while_events_keep_coming(
                 m["event"]["payload"].get("message_id") for m in socket.events
             }:
                 await socket.until_event("MESSAGE_SENT", message_id=message["message_id"])
-        await _wait_for_feed(socket, http, customer)
+        await _wait_for_feed(socket, http, customer, fresh_db)
 
         expected = [e for e in await feed(http, customer) if e["seq"] > last_seen]
         assert len(expected) == 700 + 5
@@ -232,10 +237,12 @@ async def test_resume_across_a_large_gap_while_events_keep_coming(
 async def test_an_event_that_commits_late_is_not_skipped(
     live_server: LiveServer, fresh_db: Database
 ) -> None:
-    """Transaction A draws the lower sequence number and holds it uncommitted while B waits
-    behind it and the hub polls; the socket still gets A's event, then B's, in order."""
+    """Transaction A writes its event (the lower position) and holds it uncommitted while B, on
+    another chain (no lock in common), commits and the hub polls; the socket gets nothing until
+    A commits, then A's event, then B's, in order."""
     async with httpx.AsyncClient(base_url=live_server.base_url, timeout=30) as http:
         world, customer, _vendor, _ = await _conversation(http)
+        await events_settled(fresh_db)  # the socket starts after the setup's events
         socket = await LiveSocket.open(live_server.base_url, customer)
 
     engine = create_engine(fresh_db.async_url, pool_size=2)
@@ -244,14 +251,18 @@ async def test_an_event_that_commits_late_is_not_skipped(
     try:
 
         async def commit_one(
-            label: str, *, flushed: asyncio.Event | None = None, hold: asyncio.Event | None = None
+            label: str,
+            *,
+            flushed: asyncio.Event | None = None,
+            hold: asyncio.Event | None = None,
+            job_id: str | None = None,
         ) -> None:
             async with sessions() as session, session.begin():
                 emit(
                     session,
                     EventType.MESSAGES_READ,
                     actor=SYSTEM,
-                    job_id=world.job_id,
+                    job_id=job_id,
                     payload={
                         "conversation_id": "conv_stream",
                         "reader_id": customer.user_id,
@@ -267,10 +278,12 @@ async def test_an_event_that_commits_late_is_not_skipped(
                     await hold.wait()
 
         drawn, release = asyncio.Event(), asyncio.Event()
-        early = asyncio.create_task(commit_one("A", flushed=drawn, hold=release))
-        await asyncio.wait_for(drawn.wait(), 30)  # A has drawn its seq and holds the commit lock
+        early = asyncio.create_task(
+            commit_one("A", flushed=drawn, hold=release, job_id=world.job_id)
+        )
+        await asyncio.wait_for(drawn.wait(), 30)  # A has written its event, uncommitted
         late = asyncio.create_task(commit_one("B"))
-        await wait_for_lock_waiters(observer, 1, wait_event="advisory")
+        await asyncio.wait_for(asyncio.shield(late), 30)  # B commits at once: no lock in common
         assert await socket.quiet(1.5) == []  # the hub polled meanwhile: nothing visible yet
         release.set()
         await asyncio.gather(early, late)
@@ -337,3 +350,35 @@ async def test_message_posted_through_one_process_reaches_a_socket_on_another(
     # (The other tests of this module use the first server only.)
     stop_server(second)
     assert await customer_on_second.closed_with() == 1012
+
+
+async def test_an_open_transaction_holds_events_back_and_its_end_releases_them_unnotified(
+    fresh_db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A transaction that has written something (it has an id) but emits no event holds back
+    the events committed after it began; its COMMIT or ROLLBACK sends no NOTIFY, yet the hub
+    delivers them soon after (it polls again while events are held back)."""
+    monkeypatch.setenv("TRADEMATCH_WS_POLL_SECONDS", "60")  # no periodic poll to fall back on
+    server = start_server(fresh_db, tmp_path, "--no-worker")
+    try:
+        async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as http:
+            _, customer, vendor, conversation_id = await _conversation(http)
+            await events_settled(fresh_db)  # the socket starts after the setup's events
+            socket = await LiveSocket.open(server.base_url, customer)
+            for end in ("commit", "rollback"):
+                blocker = await fresh_db.connect()
+                try:
+                    transaction = blocker.transaction()
+                    await transaction.start()
+                    await blocker.fetchval("SELECT pg_current_xact_id()")
+                    sent = await send_message(http, vendor, conversation_id, f"held ({end})")
+                    assert await socket.quiet(1.5) == [], end
+                    if end == "commit":
+                        await transaction.commit()
+                    else:
+                        await transaction.rollback()
+                finally:
+                    await blocker.close()
+                await socket.until_event("MESSAGE_SENT", within=5, message_id=sent["message_id"])
+    finally:
+        stop_server(server)

@@ -11,6 +11,12 @@ Dependencies run before FastAPI validates the endpoint's own path, query and bod
 dependency made would see input nobody has validated yet (a NUL byte in a body field reaching the
 database). Such lookups are deferred with ``after_validation``: the route runs them once every
 parameter and the body have been validated, just before the endpoint.
+
+Reading requests (GET, HEAD) run in autocommit: each statement on its own, as READ COMMITTED
+would give them anyway, without the BEGIN and COMMIT round trips. Pooled connections are not
+pinged before use (a round trip per request); a reading request that meets a connection the
+database has dropped is run once more on a fresh one, and any request that cannot reach the
+database answers 503 DATABASE_UNAVAILABLE (``core/outage.py``).
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
+from tradematch.core.outage import is_database_unavailable
 from tradematch.events.unit_of_work import unit_of_work
 
 CommitStep = Callable[[AsyncSession, Response], Awaitable[None]]
@@ -73,6 +80,9 @@ def _validated_first(endpoint: Callable[..., Any]) -> Callable[..., Any]:
     return validated
 
 
+READING_METHODS = frozenset({"GET", "HEAD"})
+
+
 class TransactionalRoute(APIRoute):
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         super().__init__(path, _validated_first(endpoint), **kwargs)
@@ -81,9 +91,21 @@ class TransactionalRoute(APIRoute):
         handler = super().get_route_handler()
 
         async def run_in_transaction(request: Request) -> Response:
+            state = request.app.state
+            if request.method in READING_METHODS and hasattr(state, "read_sessionmaker"):
+                try:
+                    return await run_once(request, state.read_sessionmaker)
+                except Exception as exc:
+                    if not is_database_unavailable(exc):
+                        raise
+                # A dropped connection (the pool has discarded it and its elders): once more.
+                return await run_once(request, state.read_sessionmaker)
+            return await run_once(request, state.sessionmaker)
+
+        async def run_once(request: Request, sessionmaker: Any) -> Response:
             current = _REQUEST.set(request)
             try:
-                async with unit_of_work(request.app.state.sessionmaker) as session:
+                async with unit_of_work(sessionmaker) as session:
                     request.state.session = session
                     request.state.before_commit = []
                     request.state.after_validation = []

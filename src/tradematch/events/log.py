@@ -3,11 +3,16 @@ commits.
 
 ``emit()`` records an event in the caller's unit of work and returns its id at once (ids are
 generated here, so responses can carry ``event_id``). ``flush()`` runs as the last step before
-COMMIT, under a transaction-scoped advisory lock: it draws the events' global sequence numbers,
-extends each job's hash chain, stores who may see each event, queues the notifications, and
-signals listeners with NOTIFY. Because the lock is held until COMMIT, sequence numbers become
-visible in the order they were drawn: a reader that follows ``seq`` can never skip an event that
-commits late. The lock covers only that last step, so concurrent requests overlap everywhere else.
+COMMIT, in one statement (the database function ``tm_append_events``): it gives the events their
+positions, extends each job's hash chain, stores who may see each event, queues the
+notifications, and signals listeners with NOTIFY.
+
+An event's position (``seq``) is ``xid * 65536 + ordinal``: the id of the transaction that wrote
+it, then its order within that transaction. Readers take only events below the horizon (the
+oldest transaction still running, times 65536; ``tm_event_horizon()``), below which nothing can
+still commit, so a reader that follows ``seq`` never skips an event that commits late, and no
+lock is held across COMMIT but each extended chain's (per job). docs/decisions.md, "Event order
+without a commit lock".
 
 Events cannot be lost: every writing transaction is opened by ``events.unit_of_work`` (requests
 through ``TransactionalRoute``), which flushes before it commits, and a session committed any
@@ -15,8 +20,9 @@ other way while it holds unwritten events refuses to commit (``UnflushedEvents``
 drops them with everything else.
 
 Who gets notified is not this module's business: the session factory (``tradematch.sessions``)
-hands every session an ``Outbox`` (the notification queue), and ``flush`` gives it the events in
-the same transaction, so notifications commit with their events or not at all.
+hands every session an ``Outbox`` (the notification queue), and ``flush`` writes the rows it
+plans in the same statement as the events, so notifications commit with their events or not at
+all.
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 from tradematch.authz.actor import SYSTEM, Actor
 from tradematch.core.logging import bind_event_id
 from tradematch.events import repository
-from tradematch.events.chain import event_hash
+from tradematch.events.chain import canonical_pieces
 from tradematch.events.context import Details, NotificationContext, for_parties
 from tradematch.events.repository import NOTIFY_CHANNEL
 from tradematch.events.types import EventType
@@ -42,6 +48,7 @@ from tradematch.kit.ids import new_id
 __all__ = [
     "NOTIFY_CHANNEL",
     "Outbox",
+    "OutboxRows",
     "PendingEvent",
     "UnflushedEvents",
     "emit",
@@ -72,15 +79,24 @@ class PendingEvent:
 Planned = TypeVar("Planned")
 
 
+@dataclass(frozen=True)
+class OutboxRows:
+    """What the outbox adds beside the events, in the same statement: notification rows
+    (``notifications``) and what their texts were made from (``notification_inputs``)."""
+
+    notifications: list[dict[str, Any]]
+    inputs: list[dict[str, Any]]
+
+
 class Outbox(Protocol[Planned]):
     """What ``flush`` hands the transaction's events to (the notification queue).
 
-    ``plan`` runs before the commit lock is taken (it may read, say, preferences); ``write``
-    after the events are inserted (its rows may refer to them), in the same transaction."""
+    ``plan`` runs first (it may read, say, preferences); ``rows`` are then written with the
+    events, in the statement that inserts them (the rows may refer to them)."""
 
     async def plan(self, session: AsyncSession, events: Sequence[PendingEvent]) -> Planned: ...
 
-    async def write(self, session: AsyncSession, planned: Planned) -> int: ...
+    def rows(self, planned: Planned) -> OutboxRows: ...
 
 
 class UnflushedEvents(RuntimeError):
@@ -172,42 +188,40 @@ async def flush(session: AsyncSession) -> None:
     if outbox is None:
         raise RuntimeError("a session without an outbox: make sessions with tradematch.sessions")
     await session.flush()
-    # Preferences are read before the lock: it covers only sequencing, chaining and writing.
-    planned = await outbox.plan(session, pending)
-    last_seq = await _append(session, pending)
-    await outbox.write(session, planned)
-    await repository.notify_listeners(session, last_seq)
+    extra = outbox.rows(await outbox.plan(session, pending))
+    await repository.append(
+        session,
+        [_row(e) for e in pending],
+        notifications=extra.notifications,
+        inputs=extra.inputs,
+    )
 
 
-async def _append(session: AsyncSession, pending: list[PendingEvent]) -> int:
-    """Sequence, chain and insert the events under the commit lock; the last sequence number."""
-    await repository.lock_commit_order(session)
-    seqs = await repository.draw_sequence_numbers(session, len(pending))
-    heads = await repository.chain_heads(session, {e.job_id for e in pending})
-    rows: list[dict[str, Any]] = []
-    audience_rows: list[dict[str, Any]] = []
-    for seq, pending_event in zip(seqs, pending, strict=True):
-        index, prev_hash = heads.get(pending_event.job_id, (0, None))
-        content: dict[str, Any] = {
-            "seq": seq,
-            "event_id": pending_event.id,
-            "type": pending_event.type.value,
-            "job_id": pending_event.job_id,
-            "actor_id": pending_event.actor_id,
-            "actor_role": pending_event.actor_role,
-            "payload": pending_event.payload,
-            "idempotency_key": pending_event.idempotency_key,
-            "created_at": pending_event.created_at,
-            "chain_index": index + 1,
-            "prev_hash": prev_hash,
-        }
-        digest = event_hash(**content)
-        heads[pending_event.job_id] = (index + 1, digest)
-        content["id"] = content.pop("event_id")
-        rows.append({**content, "hash": digest})
-        audience_rows.extend({"user_id": u, "seq": seq} for u in pending_event.audience)
-    await repository.insert(session, rows, audience_rows)
-    return seqs[-1]
+def _row(pending_event: PendingEvent) -> dict[str, Any]:
+    """An event as ``tm_append_events`` takes it: its columns, its audience, and its canonical
+    text in the pieces around what the database fills in (``events.chain``)."""
+    created_at = pending_event.created_at.isoformat(timespec="microseconds")
+    return {
+        "id": pending_event.id,
+        "type": pending_event.type.value,
+        "job_id": pending_event.job_id,
+        "actor_id": pending_event.actor_id,
+        "actor_role": pending_event.actor_role,
+        "payload": pending_event.payload,
+        "idempotency_key": pending_event.idempotency_key,
+        "created_at": created_at,
+        "audience": list(pending_event.audience),
+        "parts": canonical_pieces(
+            event_id=pending_event.id,
+            type=pending_event.type.value,
+            job_id=pending_event.job_id,
+            actor_id=pending_event.actor_id,
+            actor_role=pending_event.actor_role,
+            payload=pending_event.payload,
+            idempotency_key=pending_event.idempotency_key,
+            created_at=pending_event.created_at,
+        ),
+    }
 
 
 @event.listens_for(Session, "before_commit")

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import exists, func, select, text
-from sqlalchemy import insert as sa_insert
+from sqlalchemy import exists, func, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tradematch.authz.scopes import EventScope
-from tradematch.events.models import EventAudience, EventRecord
+from tradematch.events.models import EventRecord
 
 
 async def feed(
@@ -22,8 +22,8 @@ async def feed(
     limit: int,
     job_id: str | None = None,
 ) -> list[EventRecord]:
-    """Events in scope after ``after``, in sequence order (optionally one job's)."""
-    statement = select(EventRecord).where(EventRecord.seq > after, scope)
+    """Events in scope after ``after`` and below the horizon, in order (optionally one job's)."""
+    statement = select(EventRecord).where(EventRecord.seq > after, EventRecord.seq < HORIZON, scope)
     if job_id is not None:
         statement = statement.where(EventRecord.job_id == job_id)
     result = await session.execute(statement.order_by(EventRecord.seq).limit(limit))
@@ -39,20 +39,50 @@ async def any_of_job(session: AsyncSession, scope: EventScope, job_id: str) -> b
 async def all_in_chain_order(
     session: AsyncSession, batch: int = 1000, *, job_id: str | None = None
 ) -> AsyncIterator[EventRecord]:
-    """Every event (or one job's), chain by chain (job), in chain order — streamed."""
-    statement = select(EventRecord).order_by(
-        EventRecord.job_id.nulls_first(), EventRecord.chain_index
-    )
-    if job_id is not None:
-        statement = statement.where(EventRecord.job_id == job_id)
-    result = await session.stream_scalars(statement.execution_options(yield_per=batch))
-    async for record in result:
-        yield record
+    """Every event (or one job's), chain by chain (job), in chain order, ``batch`` at a time.
+
+    Keyset pages rather than a server-side cursor, so it reads in autocommit too (reading
+    requests run so): first the events without a job, then the jobs' chains."""
+    if job_id is None:
+        last = 0
+        while True:
+            page = await _page(
+                session,
+                select(EventRecord)
+                .where(EventRecord.job_id.is_(None), EventRecord.chain_index > last)
+                .order_by(EventRecord.chain_index),
+                batch,
+            )
+            for record in page:
+                yield record
+            if len(page) < batch:
+                break
+            last = page[-1].chain_index
+    after: tuple[str, int] | None = None
+    while True:
+        statement = select(EventRecord).where(EventRecord.job_id.is_not(None))
+        if job_id is not None:
+            statement = statement.where(EventRecord.job_id == job_id)
+        if after is not None:
+            statement = statement.where(
+                tuple_(EventRecord.job_id, EventRecord.chain_index) > tuple_(*after)
+            )
+        page = await _page(
+            session, statement.order_by(EventRecord.job_id, EventRecord.chain_index), batch
+        )
+        for record in page:
+            yield record
+        if len(page) < batch:
+            return
+        last_record = page[-1]
+        assert last_record.job_id is not None
+        after = (last_record.job_id, last_record.chain_index)
 
 
-# Checkpoints (events/checkpoints.py): the chain heads, read in sequence order. Events commit in
-# sequence order (the commit lock), so every event up to a committed ``max(seq)`` is visible to
-# any later statement: bounding each read by the same ``upto`` makes them agree.
+# Checkpoints (events/checkpoints.py): the chain heads, read in log order up to the horizon.
+# Below the horizon every event is committed or never will be, so every event up to the extent
+# read here is visible to any later statement: bounding each read by the same ``upto`` makes
+# them agree.
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,8 +94,10 @@ class Head:
 
 
 async def log_extent(session: AsyncSession) -> tuple[int, int]:
-    """The highest committed sequence number (0 for an empty log) and the number of events."""
-    row = (await session.execute(select(func.max(EventRecord.seq), func.count()))).one()
+    """The highest position below the horizon (0 for an empty log) and the number of events up
+    to it."""
+    statement = select(func.max(EventRecord.seq), func.count()).where(EventRecord.seq < HORIZON)
+    row = (await session.execute(statement)).one()
     return int(row[0] or 0), int(row[1])
 
 
@@ -111,58 +143,44 @@ async def at_positions(
     return [(row.seq, row.hash, row.last_index) for row in result]
 
 
-# The write side: what ``log.flush`` runs, in this order, as the last statements before COMMIT.
+async def _page(session: AsyncSession, statement: Any, batch: int) -> list[EventRecord]:
+    return list((await session.execute(statement.limit(batch))).scalars())
 
-EVENT_COMMIT_LOCK = 7_431_002
+
+# The write side: what ``log.flush`` runs as the last statement before COMMIT.
+
 NOTIFY_CHANNEL = "tradematch_events"
 
+# Below the horizon every event is committed or never will be (tm_event_horizon, in the
+# migration ``0009``): readers stop there, so none ever skips an event that commits late.
+HORIZON = text("tm_event_horizon()")
 
-async def lock_commit_order(session: AsyncSession) -> None:
-    """Serialise the final step of every transaction that writes events, until its COMMIT
-    ends: sequence numbers then become visible in the order they were drawn."""
-    await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": EVENT_COMMIT_LOCK})
+_APPEND = text(
+    "SELECT tm_append_events(CAST(:events AS jsonb), CAST(:notifications AS jsonb),"
+    " CAST(:inputs AS jsonb), :channel)"
+)
 
 
-async def draw_sequence_numbers(session: AsyncSession, count: int) -> list[int]:
+async def append(
+    session: AsyncSession,
+    events: list[dict[str, Any]],
+    *,
+    notifications: list[dict[str, Any]],
+    inputs: list[dict[str, Any]],
+) -> int:
+    """Write the events (positions, chains, audience), the outbox's rows and the NOTIFY in one
+    round trip; the last event's position."""
     result = await session.execute(
-        text("SELECT nextval('event_log_seq') FROM generate_series(1, :n)"), {"n": count}
+        _APPEND,
+        {
+            "events": json.dumps(events),
+            "notifications": json.dumps(notifications),
+            "inputs": json.dumps(inputs),
+            "channel": NOTIFY_CHANNEL,
+        },
     )
-    return sorted(result.scalars())
-
-
-async def chain_heads(
-    session: AsyncSession, job_ids: set[str | None]
-) -> dict[str | None, tuple[int, str | None]]:
-    """The last (chain index, hash) of each job's chain (``None``: events without a job)."""
-    heads: dict[str | None, tuple[int, str | None]] = {}
-    for job_id in job_ids:
-        condition = EventRecord.job_id.is_(None) if job_id is None else EventRecord.job_id == job_id
-        row = (
-            await session.execute(
-                select(EventRecord.chain_index, EventRecord.hash)
-                .where(condition)
-                .order_by(EventRecord.chain_index.desc())
-                .limit(1)
-            )
-        ).first()
-        if row is not None:
-            heads[job_id] = (row.chain_index, row.hash)
-    return heads
-
-
-async def insert(
-    session: AsyncSession, events: list[dict[str, Any]], audience: list[dict[str, Any]]
-) -> None:
-    await session.execute(sa_insert(EventRecord), events)
-    if audience:
-        await session.execute(sa_insert(EventAudience), audience)
-
-
-async def notify_listeners(session: AsyncSession, last_seq: int) -> None:
-    """Wake every process LISTENing (the live-update hubs, the dispatchers) at COMMIT."""
-    await session.execute(
-        text("SELECT pg_notify(:channel, :seq)"), {"channel": NOTIFY_CHANNEL, "seq": str(last_seq)}
-    )
+    position: int = result.scalar_one()
+    return position
 
 
 # The live-update hub's statements, on its own asyncpg connection (not the request pool).
@@ -171,12 +189,16 @@ async def notify_listeners(session: AsyncSession, last_seq: int) -> None:
 # connected users in its audience. Its cost follows the new events and their audiences, not the
 # number of sockets.
 
-# ``head`` is the highest committed sequence number in the statement's snapshot. Events commit
-# in sequence order (events.log.flush), so every event up to ``head`` is visible in that
-# same snapshot: the hub may move its cursor to ``head`` without ever skipping one.
+# ``head`` is the last position below the horizon in the statement's snapshot: every event up
+# to it is visible in that same snapshot, and none can still commit there, so the hub may move
+# its cursor to ``head`` without ever skipping one. ``held`` says whether a committed event
+# waits above the horizon (an older transaction is still open): the hub then polls again soon,
+# since that transaction may end without a NOTIFY.
 _NEW_EVENTS = """
-WITH head AS MATERIALIZED (SELECT max(seq) AS seq FROM event_log)
-SELECT head.seq AS head, e.*
+WITH head AS MATERIALIZED (SELECT tm_event_horizon() - 1 AS seq)
+SELECT head.seq AS head,
+       EXISTS (SELECT 1 FROM event_log h WHERE h.seq > greatest($1, head.seq)) AS held,
+       e.*
 FROM head
 LEFT JOIN LATERAL (
     SELECT x.*
@@ -221,8 +243,9 @@ class NewEvent:
 
 @dataclass(frozen=True, slots=True)
 class NewEvents:
-    head: int | None  # highest committed seq seen; None when the log is empty
+    head: int  # every event up to here has been seen (the horizon, less one)
     events: list[NewEvent]
+    held: bool  # committed events wait above the horizon: an older transaction is open
 
 
 async def new_events(
@@ -231,7 +254,7 @@ async def new_events(
     """Events after ``after`` (up to the committed head) that one of ``user_ids`` may see, or
     all of them when ``everything`` (an administrator is connected); in sequence order."""
     rows = await conn.fetch(_NEW_EVENTS, after, list(user_ids), everything, limit)
-    head = rows[0]["head"] if rows else None
+    head, held = rows[0]["head"], rows[0]["held"]
     events = [
         NewEvent(
             record=EventRecord(**{column: row[column] for column in _EVENT_COLUMNS}),
@@ -240,10 +263,10 @@ async def new_events(
         for row in rows
         if row["seq"] is not None
     ]
-    return NewEvents(head=head, events=events)
+    return NewEvents(head=head, events=events, held=held)
 
 
-async def last_seq(conn: Any) -> int | None:
-    """The highest committed sequence number (None while the log is empty)."""
-    head: int | None = await conn.fetchval("SELECT max(seq) FROM event_log")
+async def horizon(conn: Any) -> int:
+    """The last position below the horizon: no event can still commit at or before it."""
+    head: int = await conn.fetchval("SELECT tm_event_horizon() - 1")
     return head

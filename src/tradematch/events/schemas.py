@@ -241,7 +241,11 @@ def _redacted(value: Any) -> Any:
 
 class EventBase(ResponseModel):
     event_id: str
-    seq: int = Field(description="Global sequence number; the cursor for `GET /events?after=`.")
+    seq: int = Field(
+        description="Global sequence number: the event's position in the log (the writing "
+        "transaction's id * 65536 + its order within it). Increasing, not contiguous; the cursor "
+        "for `GET /events?after=` and `resume_from`."
+    )
     type: EventType
     job_id: str | None
     actor_role: str

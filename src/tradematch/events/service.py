@@ -141,8 +141,9 @@ async def new_events(
     )
 
 
-async def last_seq(conn: Any) -> int | None:
-    return await repository.last_seq(conn)
+async def horizon(conn: Any) -> int:
+    """The last position no event can still commit at or before (the live hub's start)."""
+    return await repository.horizon(conn)
 
 
 async def verify_job_chain(session: AsyncSession, actor: Actor, job_id: str) -> ChainVerification:

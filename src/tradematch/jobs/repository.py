@@ -28,7 +28,7 @@ async def add(session: AsyncSession, job: Job) -> Job:
 async def get(
     session: AsyncSession,
     scope: JobScope,
-    job_id: str,
+    job_id: str | ScalarSelect[str],
     *,
     lock: bool = False,
     skip_locked: bool = False,

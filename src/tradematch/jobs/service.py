@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -57,18 +57,24 @@ async def lock_with(
     *,
     job_of: Callable[[Child], str],
     missing: str,
+    job_id_of: Any = None,
 ) -> tuple[Job, Child]:
     """Lock a job, then one of its rows, in the order every path takes (so none deadlock).
 
     ``read(lock)`` reads the row in the actor's scope: first unlocked, to learn its job; the job
     is then locked in ``scope``, and the row read again under a lock of its own, so the caller
-    decides on both as they are now. 404 ``missing`` if either is out of reach."""
-    found = await read(False)
+    decides on both as they are now. With ``job_id_of`` (a subquery naming the row's job, from
+    the row's repository) the first read is skipped: the job is locked through it in the same
+    statement. 404 ``missing`` if either is out of reach."""
     job = None
-    if found is not None:
-        job = await repository.get(session, scope, job_of(found), lock=True)
+    if job_id_of is not None:
+        job = await repository.get(session, scope, job_id_of, lock=True)
+    else:
+        found = await read(False)
+        if found is not None:
+            job = await repository.get(session, scope, job_of(found), lock=True)
     child = await read(True) if job is not None else None
-    if job is None or child is None:
+    if job is None or child is None or job_of(child) != job.id:
         raise NotFound(missing)
     return job, child
 

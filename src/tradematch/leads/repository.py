@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Row, Select, exists, func, select, text
+from sqlalchemy import Row, ScalarSelect, Select, exists, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tradematch.accounts.models import User
@@ -119,6 +119,11 @@ async def get(
     if lock:
         statement = locking(statement, no_key_update=True)
     return (await session.execute(statement)).scalar_one_or_none()
+
+
+def job_id_of(scope: LeadScope, lead_id: str) -> ScalarSelect[str]:
+    """The lead's job, as a subquery: the job is locked through it before the lead."""
+    return select(Lead.job_id).where(Lead.id == lead_id, scope).scalar_subquery()
 
 
 async def on_job_for_update(session: AsyncSession, scope: LeadScope, job_id: str) -> Lead | None:

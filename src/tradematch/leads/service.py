@@ -288,6 +288,7 @@ async def _locked_with_job(session: AsyncSession, actor: Actor, lead_id: str) ->
         lambda lock: repository.get(session, leads_held_by(actor), lead_id, lock=lock),
         job_of=lambda lead: lead.job_id,
         missing="Lead not found",
+        job_id_of=repository.job_id_of(leads_held_by(actor), lead_id),
     )
 
 

@@ -26,17 +26,33 @@ async def get(
     return (await session.execute(statement)).scalar_one_or_none()
 
 
-async def add(session: AsyncSession, conversation: Conversation) -> Conversation:
-    session.add(conversation)
+async def for_sending(
+    session: AsyncSession, scope: ConversationScope, conversation_id: str, sender_id: str
+) -> tuple[Conversation, str, str] | None:
+    """The conversation in ``scope``, locked, with its lead's status (which decides whether
+    messaging is enabled) and the sender's name, in one statement; None if out of reach."""
+    statement = (
+        select(Conversation, Lead.status, User.name)
+        .join(Lead, Lead.id == Conversation.lead_id)
+        .join(User, User.id == sender_id)
+        .where(Conversation.id == conversation_id, scope)
+        .with_for_update(key_share=True, of=Conversation)
+        .execution_options(populate_existing=True)
+    )
+    row = (await session.execute(statement)).first()
+    return None if row is None else (row[0], row[1], row[2])
+
+
+async def add_with_first_message(
+    session: AsyncSession, conversation: Conversation, values: dict[str, Any]
+) -> Message:
+    """Store a new conversation with its first message (position 1), in one flush."""
+    conversation.message_count = 1
+    conversation.last_message_at = func.now()
+    message = Message(conversation_id=conversation.id, position=1, **values)
+    session.add_all([conversation, message])
     await session.flush()
-    return conversation
-
-
-async def lead_status(session: AsyncSession, conversation: Conversation) -> str:
-    """The status of the conversation's lead, which decides whether messaging is enabled (read
-    here, never written: the lead is the leads domain's)."""
-    result = await session.execute(select(Lead.status).where(Lead.id == conversation.lead_id))
-    return result.scalar_one()
+    return message
 
 
 async def append(

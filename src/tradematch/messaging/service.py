@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tradematch.accounts import service as accounts
 from tradematch.authz.actor import Actor
 from tradematch.authz.scopes import conversations_of, messages_visible_to
 from tradematch.core.errors import Forbidden, MessagingDisabled, NotFound, ValidationFailed
@@ -38,19 +37,19 @@ LEAD_ACCEPTED_TEXT = "Lead accepted. Messaging enabled."
 
 async def start_conversation(session: AsyncSession, job: Job, lead: Lead) -> Conversation:
     """Open the conversation for an accepted lead, with its first system message."""
-    conversation = await repository.add(
-        session,
-        Conversation(
-            id=new_id("conv"),
-            job_id=job.id,
-            lead_id=lead.id,
-            customer_id=job.customer_id,
-            vendor_id=lead.vendor_id,
-            status="open",
-            message_count=0,
-        ),
+    conversation = Conversation(
+        id=new_id("conv"),
+        job_id=job.id,
+        lead_id=lead.id,
+        customer_id=job.customer_id,
+        vendor_id=lead.vendor_id,
+        status="open",
     )
-    await post_system_message(session, conversation, LEAD_ACCEPTED_TEXT)
+    await repository.add_with_first_message(
+        session,
+        conversation,
+        {"id": new_id("msg"), "sender_id": None, "kind": "system", "body": LEAD_ACCEPTED_TEXT},
+    )
     return conversation
 
 
@@ -164,12 +163,12 @@ async def send(
 ) -> MessageSent:
     if actor.is_admin:
         raise Forbidden("Admins do not post in conversations")
-    conversation = await repository.get(
-        session, conversations_of(actor), conversation_id, lock=True
+    found = await repository.for_sending(
+        session, conversations_of(actor), conversation_id, actor.user_id
     )
-    if conversation is None:
+    if found is None:
         raise NotFound("Conversation not found")
-    lead_status = await repository.lead_status(session, conversation)
+    conversation, lead_status, sender_name = found
     if actor.user_id == conversation.vendor_id:
         ensure_in_job(lead_status)
     if conversation.status != "open" or lead_status not in ENGAGED_LEAD_STATES:
@@ -199,7 +198,6 @@ async def send(
         if actor.user_id == conversation.customer_id
         else conversation.customer_id
     )
-    sender = await accounts.account(session, actor)
     preview = (request.body or "Sent an attachment")[:80]
     event_id = emit(
         session,
@@ -216,7 +214,7 @@ async def send(
         },
         audience=[conversation.customer_id, conversation.vendor_id],
         context=NotificationContext(
-            recipient_id=recipient, sender_name=sender.name, preview=preview
+            recipient_id=recipient, sender_name=sender_name, preview=preview
         ),
     )
     return MessageSent(message_id=message.id, conversation_id=conversation.id, event_id=event_id)

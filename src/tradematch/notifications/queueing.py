@@ -1,10 +1,9 @@
 """Queueing notifications: the rules applied to events, filtered by each user's preferences.
 
 ``NotificationQueue`` is the event log's outbox (``events.log.Outbox``, wired into every session
-by ``tradematch.sessions``): ``events.log.flush()`` calls ``plan`` before it takes the
-event-commit lock (the preference lookup needs no lock) and ``write`` after the events are
-inserted, in the same transaction, so the notifications commit with the change or not at all.
-``tradematch events replay`` uses the same two steps on stored events.
+by ``tradematch.sessions``): ``events.log.flush()`` calls ``plan`` (the preference lookup) and
+writes its ``rows`` in the statement that inserts the events, so the notifications commit with
+the change or not at all. ``tradematch events replay`` plans and ``write``s for stored events.
 """
 
 from __future__ import annotations
@@ -16,6 +15,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tradematch.events.log import OutboxRows
 from tradematch.kit.ids import new_id
 from tradematch.notifications import repository
 from tradematch.notifications.rules import Planned
@@ -59,15 +59,13 @@ async def plan(
     if not wanted:
         return result
     recipients = {p.user_id for _, p in wanted}
-    channels = await repository.channels_on(session, recipients)
-    categories_off = await repository.categories_off(session, recipients)
+    reachable = await repository.reachable(session, recipients)
     for event_id, planned in wanted:
-        off = categories_off.get(planned.user_id, set())
+        user = reachable.get(planned.user_id)
+        if user is None:
+            continue
         for channel in planned.channels:
-            if (
-                channel in channels.get(planned.user_id, ())
-                and (planned.category, channel) not in off
-            ):
+            if channel in user.channels and (planned.category, channel) not in user.categories_off:
                 result.rows.append(
                     {
                         "id": new_id("ntf"),
@@ -104,5 +102,5 @@ class NotificationQueue:
     async def plan(self, session: AsyncSession, events: Sequence[EventLike]) -> NotificationPlan:
         return await plan(session, events)
 
-    async def write(self, session: AsyncSession, planned: NotificationPlan) -> int:
-        return await write(session, planned)
+    def rows(self, planned: NotificationPlan) -> OutboxRows:
+        return OutboxRows(notifications=planned.rows, inputs=planned.inputs)

@@ -4,6 +4,7 @@ push subscriptions, replays, and the dispatcher's delivery (claims, leases, outc
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -28,14 +29,38 @@ _ROWS_PER_STATEMENT = 2000  # asyncpg allows 32,767 parameters per statement
 MAX_PUSH_SUBSCRIPTIONS = 10  # per user; registering another drops the oldest
 
 
-async def channels_on(session: AsyncSession, user_ids: Iterable[str]) -> dict[str, set[str]]:
-    """For each active user among ``user_ids``, the channels notifications may use now: those
-    not turned off, and push only with a subscription. Unknown ids are simply absent."""
+@dataclass(frozen=True, slots=True)
+class Reachable:
+    """What a user's notification preferences allow now."""
+
+    channels: frozenset[str]  # channels on (push only with a subscription)
+    categories_off: frozenset[tuple[str, str]]  # (category, channel) pairs turned off
+
+
+async def reachable(session: AsyncSession, user_ids: Iterable[str]) -> dict[str, Reachable]:
+    """For each active user among ``user_ids``, in one statement (it runs inside every event
+    flush): the channels notifications may use now — those not turned off, and push only with a
+    subscription — and the (category, channel) pairs turned off. Unknown ids are absent."""
     ids = sorted(set(user_ids))
     if not ids:
         return {}
     off = func.array_agg(NotificationPreference.channel).filter(
         NotificationPreference.enabled.is_(False)
+    )
+    categories_off = (
+        select(
+            func.array_agg(
+                NotificationCategoryPreference.category
+                + ":"
+                + NotificationCategoryPreference.channel
+            )
+        )
+        .where(
+            NotificationCategoryPreference.user_id == User.id,
+            NotificationCategoryPreference.enabled.is_(False),
+        )
+        .correlate(User)
+        .scalar_subquery()
     )
     users = (
         await session.execute(
@@ -46,6 +71,7 @@ async def channels_on(session: AsyncSession, user_ids: Iterable[str]) -> dict[st
                 .correlate(User)
                 .label("has_push"),
                 off.label("off"),
+                categories_off.label("categories_off"),
             )
             .outerjoin(NotificationPreference, NotificationPreference.user_id == User.id)
             .where(User.id.in_(ids), User.is_active)
@@ -53,36 +79,19 @@ async def channels_on(session: AsyncSession, user_ids: Iterable[str]) -> dict[st
         )
     ).all()
     return {
-        row.id: {
-            channel
-            for channel in CHANNELS
-            if channel not in (row.off or ()) and (channel != "push" or row.has_push)
-        }
+        row.id: Reachable(
+            channels=frozenset(
+                channel
+                for channel in CHANNELS
+                if channel not in (row.off or ()) and (channel != "push" or row.has_push)
+            ),
+            categories_off=frozenset(
+                (pair.partition(":")[0], pair.partition(":")[2])
+                for pair in (row.categories_off or ())
+            ),
+        )
         for row in users
     }
-
-
-async def categories_off(
-    session: AsyncSession, user_ids: Iterable[str]
-) -> dict[str, set[tuple[str, str]]]:
-    """For each of ``user_ids`` that turned some, the (category, channel) pairs turned off."""
-    ids = sorted(set(user_ids))
-    if not ids:
-        return {}
-    rows = await session.execute(
-        select(
-            NotificationCategoryPreference.user_id,
-            NotificationCategoryPreference.category,
-            NotificationCategoryPreference.channel,
-        ).where(
-            NotificationCategoryPreference.user_id.in_(ids),
-            NotificationCategoryPreference.enabled.is_(False),
-        )
-    )
-    off: dict[str, set[tuple[str, str]]] = {}
-    for row in rows:
-        off.setdefault(row.user_id, set()).add((row.category, row.channel))
-    return off
 
 
 async def keep_inputs(session: AsyncSession, rows: list[dict[str, Any]]) -> None:

@@ -7,9 +7,12 @@ slow client costs its own socket, never anybody else's delivery.
 
 Ordering and resume. A socket is *activated* by the hub at the hub's cursor ``live_from``:
 every event after it reaches the outbox through the hub, in order. ``{"resume_from": N}``
-replays from the log the user's events in ``(N, live_from]`` (read in sequence order, so in
-order and once each), then the outbox continues; live events up to ``N`` are skipped, since
-the client says it has them. Events already sent on this socket are never sent again.
+replays from the log the user's events after ``N`` up to the log's horizon at that moment
+(read in sequence order, so in order and once each; those in ``(live_from, last sent live]``
+were already sent live and are left out), then the outbox continues; live events up to the last
+one replayed are skipped, since the client has them. The horizon may be ahead of the hub's
+cursor (the hub moves when it wakes), so what the log already shows is replayed at once rather
+than left for the hub. Events already sent on this socket are never sent again.
 """
 
 from __future__ import annotations
@@ -62,12 +65,14 @@ class Connection:
         self._heartbeat_seconds = heartbeat_seconds
         self._sessionmaker = sessionmaker
         self._skip_through = 0
+        self._sent_live = 0  # the last live event sent
         self._initial_resume = resume_from
 
     def activate(self, cursor: int, greeting: str) -> None:
         """Called by the hub: events after ``cursor`` will be pushed; ``greeting`` goes first,
         then the replay asked for in the URL (``?resume_from=``), if any."""
         self.live_from = cursor
+        self._skip_through = cursor  # the hub may still push older events: not this socket's
         self.push(Control(greeting))
         if self._initial_resume is not None:
             self.push(Resume(self._initial_resume))
@@ -106,6 +111,7 @@ class Connection:
                 if item.seq <= self._skip_through:
                     continue
                 await send(item.text)
+                self._sent_live = item.seq
                 EVENT_SOCKET_LAG.observe(max(0.0, time.time() - item.created_at))
             elif type(item) is Resume:
                 await self._replay(item.after)
@@ -114,24 +120,23 @@ class Connection:
                 await send(item.text)
 
     async def _replay(self, after: int) -> None:
-        """Send the user's events in ``(after, live_from]`` from the log, in order."""
-        upto = self.live_from
+        """Send the user's events after ``after`` from the log, in order, up to its horizon
+        (those already sent live left out)."""
+        sent_from, sent_through = self.live_from, self._sent_live
         position = after
-        while position < upto:
+        while True:
             async with self._sessionmaker() as session:
                 records = await events.seen_by(
                     session, self.actor, after=position, limit=REPLAY_BATCH
                 )
             for record in records:
-                if record.seq > upto:
-                    break
-                await self.websocket.send_text(event_message(view_for(self.actor, record)))
                 position = record.seq
-            else:
-                if len(records) == REPLAY_BATCH:
-                    continue
-            break
-        # Everything after min(after, live_from) has now been sent or is queued.
+                if sent_from < record.seq <= sent_through:
+                    continue  # the hub sent it on this socket already
+                await self.websocket.send_text(event_message(view_for(self.actor, record)))
+            if len(records) < REPLAY_BATCH:
+                break
+        # Everything up to ``position`` has now been sent (the hub's copies are skipped).
         self.live_from = min(self.live_from, after)
-        self._skip_through = max(self._skip_through, after)
+        self._skip_through = max(self._skip_through, position)
         await self.websocket.send_text(resumed_message(after))

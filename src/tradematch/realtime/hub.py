@@ -5,10 +5,14 @@ asyncpg connection that ``LISTEN``s on ``tradematch_events`` (``events.flush()``
 the committing transaction) and runs a single fetch loop:
 
 1. wake on a NOTIFY, or every ``ws_poll_seconds`` anyway (a NOTIFY can be lost while the
-   connection is down, and NOTIFYs of several commits may collapse into one);
+   connection is down, and NOTIFYs of several commits may collapse into one), or soon
+   (``HELD_POLL_SECONDS``, doubling up to ``HELD_POLL_MAX_SECONDS``) while committed events wait
+   above the horizon: they are held back by an older transaction still open, whose end (commit
+   or rollback, with or without events) sends no NOTIFY of its own;
 2. subscribe the sockets that connected since the last round, at the current cursor;
-3. read, in one statement, every event after the cursor that a connected user may see (or all
-   of them when an administrator is connected), with the connected users in each audience;
+3. read, in one statement, every event after the cursor and below the horizon (no event can
+   still commit there: ``events.log``) that a connected user may see (or all of them when an
+   administrator is connected), with the connected users in each audience;
 4. mask each event once per kind of viewer (administrator, the event's actor, any other
    participant) and drop the text into each recipient socket's outbox.
 
@@ -55,6 +59,8 @@ from tradematch.realtime.protocol import (
 log = logging.getLogger(__name__)
 
 FETCH_LIMIT = 500
+HELD_POLL_SECONDS = 0.02  # the first re-poll while events are held back; doubles each time
+HELD_POLL_MAX_SECONDS = 0.5
 _SQLALCHEMY_ONLY_ARGS = ("prepared_statement_cache_size", "prepared_statement_name_func")
 
 
@@ -74,7 +80,9 @@ class Hub:
         self.max_sockets_per_user = settings.ws_max_sockets_per_user
         # Every socket of each user on this process, pending or live, oldest first.
         self._opened: dict[str, list[Connection]] = {}
-        self.cursor: int | None = None  # highest seq dispatched; None until first connected
+        # Every event up to here has been dispatched; None until first connected.
+        self.cursor: int | None = None
+        self._held_poll: float | None = None  # re-poll this soon: events are held back
         self._connect = connect
         self._db: Any = None
         self._users: dict[str, set[Connection]] = {}
@@ -139,8 +147,13 @@ class Hub:
     def connections(self) -> list[Connection]:
         return [*self._admins, *(c for sockets in self._users.values() for c in sockets)]
 
-    def _activate_pending(self) -> None:
+    async def _activate_pending(self) -> None:
         assert self.cursor is not None
+        if not self._pending:
+            return
+        # New sockets start at the horizon, which may be ahead of the cursor (the hub moves it
+        # when it wakes): what committed before they joined is theirs only through resume_from.
+        start = max(self.cursor, await events.horizon(self._db))
         pending, self._pending = self._pending, []
         for connection in pending:
             if connection.ended.is_set():
@@ -149,9 +162,7 @@ class Hub:
                 self._admins.add(connection)
             else:
                 self._users.setdefault(connection.actor.user_id, set()).add(connection)
-            connection.activate(
-                self.cursor, ready_message(connection.actor, self.heartbeat_seconds)
-            )
+            connection.activate(start, ready_message(connection.actor, self.heartbeat_seconds))
         if pending:
             LIVE_SOCKETS.set(self.socket_count)
 
@@ -165,7 +176,7 @@ class Hub:
             try:
                 if self._db is None or self._db.is_closed():
                     await self._open()
-                self._activate_pending()
+                await self._activate_pending()
                 while await self._fetch_and_dispatch():
                     pass
                 if time.monotonic() >= self._next_revalidation:
@@ -191,8 +202,12 @@ class Hub:
         3.11 it swallows a cancellation that arrives just as the event is set, and the hub
         would outlive its application.)"""
         waiting = asyncio.ensure_future(self._wake.wait())
+        timeout = self.poll_seconds
+        if self._held_poll is not None:
+            timeout = min(timeout, self._held_poll)
+            self._held_poll = min(self._held_poll * 2, HELD_POLL_MAX_SECONDS)
         try:
-            await asyncio.wait({waiting}, timeout=self.poll_seconds)
+            await asyncio.wait({waiting}, timeout=timeout)
         finally:
             waiting.cancel()
 
@@ -206,7 +221,7 @@ class Hub:
             await db.add_listener(NOTIFY_CHANNEL, self._on_notify)
             db.add_termination_listener(self._on_terminated)
             if self.cursor is None:
-                self.cursor = await events.last_seq(db) or 0
+                self.cursor = await events.horizon(db)
         except BaseException:
             db.terminate()
             raise
@@ -238,9 +253,8 @@ class Hub:
         """One read of new events; True if there may be more right away."""
         assert self.cursor is not None
         if not self._users and not self._admins:
-            head = await events.last_seq(self._db)
-            if head is not None:
-                self.cursor = max(self.cursor, head)
+            self.cursor = max(self.cursor, await events.horizon(self._db))
+            self._held_poll = None
             return False
         batch = await events.new_events(
             self._db,
@@ -257,8 +271,11 @@ class Hub:
         if len(batch.events) == FETCH_LIMIT:
             self.cursor = batch.events[-1].record.seq
             return True
-        if batch.head is not None:
-            self.cursor = max(self.cursor, batch.head)
+        self.cursor = max(self.cursor, batch.head)
+        if not batch.held:
+            self._held_poll = None
+        elif self._held_poll is None:
+            self._held_poll = HELD_POLL_SECONDS
         return False
 
     def _dispatch(self, event: NewEvent) -> None:

@@ -1,0 +1,418 @@
+"""Write-path benchmark: send-message and accept-lead through HTTP against the same statements
+sent by a bare asyncpg client.
+
+Starts a real ``tradematch serve`` process (``--processes`` of them) on a database of its own
+(embedded PostgreSQL by default, or ``--database-url`` / ``TRADEMATCH_BENCH_DATABASE_URL``) and,
+for each of ``--runs`` runs:
+
+1. through HTTP, ``--clients`` concurrent clients: every vendor accepts one lead (``--pairs``
+   requests), then ``--messages`` messages are sent in the pairs' conversations;
+2. through a pool of ``--clients`` bare asyncpg connections, the statements those requests send
+   (role check, locks, rows, preference lookup, ``tm_append_events``, inside BEGIN/COMMIT), on
+   leads and conversations of their own.
+
+It reports, per path, throughput (requests per second), the serve process's CPU per request
+(HTTP), and HTTP ÷ raw throughput, as min / median / max over the runs, with the machine's load
+averages. Setup (users in SQL, jobs published through the API) is not measured.
+
+    python bench/write_paths.py                      # 100 pairs, 8 clients, 3 runs
+    python bench/write_paths.py --processes 2        # event-writing throughput, 2 processes
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+import benchdb
+import httpx
+from ws_latency import Pair, Stops, cpu_seconds, insert_users, machine, serve
+
+from tradematch.events.chain import canonical_pieces
+from tradematch.kit.ids import new_id
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTIFY_CHANNEL = "tradematch_events"
+
+# -- setup ----------------------------------------------------------------------------------
+
+
+async def offer_leads(http: httpx.AsyncClient, pairs: list[Pair], clients: int) -> list[str]:
+    """Each customer posts and publishes a job (offered to its vendor only): the lead ids."""
+    limit = asyncio.Semaphore(clients)
+
+    async def one(pair: Pair) -> str:
+        async with limit:
+            customer = {"Authorization": f"Bearer {pair.customer_token}"}
+            job = await http.post(
+                "/api/connection/jobs",
+                json={
+                    "title": "Fix leaking kitchen tap",
+                    "trade_category": "Plumbing",
+                    "budget_min": 50,
+                    "budget_max": 150,
+                    "timeframe": "urgent",
+                    "postcode": f"{pair.outcode} 1AA",
+                },
+                headers=customer,
+            )
+            job.raise_for_status()
+            job_id = job.json()["job_id"]
+            published = await http.patch(
+                f"/api/connection/jobs/{job_id}/publish", json={}, headers=customer
+            )
+            published.raise_for_status()
+            vendor = {"Authorization": f"Bearer {pair.vendor_token}"}
+            leads = await http.get("/api/connection/leads", headers=vendor, params={"limit": 100})
+            leads.raise_for_status()
+            (lead,) = [x for x in leads.json()["items"] if x["job_id"] == job_id]
+            return str(lead["lead_id"])
+
+    return list(await asyncio.gather(*(one(p) for p in pairs)))
+
+
+# -- the HTTP side --------------------------------------------------------------------------
+
+
+async def timed(jobs: list[Any], clients: int) -> float:
+    """Run the coroutine factories ``jobs`` with ``clients`` at a time; the wall time."""
+    queue = list(reversed(jobs))
+
+    async def worker() -> None:
+        while queue:
+            await queue.pop()()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(clients)))
+    return time.perf_counter() - started
+
+
+def http_accepts(http: httpx.AsyncClient, pairs: list[Pair], leads: list[str]) -> list[Any]:
+    def job(pair: Pair, lead_id: str) -> Any:
+        async def go() -> None:
+            response = await http.post(
+                f"/api/connection/leads/{lead_id}/accept",
+                json={},
+                headers={"Authorization": f"Bearer {pair.vendor_token}"},
+            )
+            response.raise_for_status()
+            pair.conversation_id = response.json()["conversation_id"]
+
+        return go
+
+    return [job(p, lead) for p, lead in zip(pairs, leads, strict=True)]
+
+
+def http_messages(http: httpx.AsyncClient, pairs: list[Pair], count: int) -> list[Any]:
+    def job(i: int) -> Any:
+        pair = pairs[i % len(pairs)]
+        token = pair.vendor_token if i % 2 else pair.customer_token
+
+        async def go() -> None:
+            response = await http.post(
+                f"/api/connection/conversations/{pair.conversation_id}/messages",
+                json={"body": f"Bench message {i}: would Tuesday morning suit you?"},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            response.raise_for_status()
+
+        return go
+
+    return [job(i) for i in range(count)]
+
+
+# -- the raw side: the same statements, bare asyncpg ----------------------------------------
+
+ROLE = "SELECT role FROM users WHERE id = $1 AND is_active"
+CHANNELS = (
+    "SELECT u.id, EXISTS (SELECT 1 FROM push_subscriptions s WHERE s.user_id = u.id) AS has_push,"
+    " array_agg(p.channel) FILTER (WHERE p.enabled IS false) AS off"
+    " FROM users u LEFT JOIN notification_preferences p ON p.user_id = u.id"
+    " WHERE u.id = ANY($1::text[]) AND u.is_active GROUP BY u.id"
+)
+APPEND = "SELECT tm_append_events($1::jsonb, $2::jsonb, $3::jsonb, $4)"
+FOR_SENDING = (
+    "SELECT c.id, c.job_id, c.customer_id, c.vendor_id, c.status, c.lead_id, l.status, u.name"
+    " FROM conversations c JOIN leads l ON l.id = c.lead_id JOIN users u ON u.id = $2"
+    " WHERE c.id = $1 AND (c.customer_id = $2 OR c.vendor_id = $2) FOR NO KEY UPDATE OF c"
+)
+NUMBER = (
+    "UPDATE conversations SET message_count = message_count + 1, last_message_at = now(),"
+    " updated_at = now() WHERE id = $1 RETURNING message_count"
+)
+MESSAGE = (
+    "INSERT INTO messages (id, conversation_id, position, sender_id, kind, body, attachments)"
+    " VALUES ($1, $2, $3, $4, 'text', $5, '[]'::jsonb)"
+)
+LOCK_JOB = (
+    "SELECT j.id, j.customer_id, j.status FROM jobs j WHERE j.id ="
+    " (SELECT l.job_id FROM leads l WHERE l.id = $1 AND l.vendor_id = $2) FOR NO KEY UPDATE"
+)
+LOCK_LEAD = (
+    "SELECT id, status, job_id FROM leads WHERE id = $1 AND vendor_id = $2 FOR NO KEY UPDATE"
+)
+ACCEPT = (
+    "UPDATE leads SET status = 'accepted', accepted_at = now(), updated_at = now() WHERE id = $1"
+)
+CONVERSATION = (
+    "INSERT INTO conversations (id, job_id, lead_id, customer_id, vendor_id, status,"
+    " message_count, last_message_at) VALUES ($1, $2, $3, $4, $5, 'open', 1, now())"
+)
+FIRST_MESSAGE = (
+    "INSERT INTO messages (id, conversation_id, position, sender_id, kind, body)"
+    " VALUES ($1, $2, 1, NULL, 'system', 'Lead accepted. Messaging enabled.')"
+)
+
+
+def event(type_: str, job_id: str, actor_id: str, role: str, payload: dict[str, Any],
+          audience: list[str]) -> dict[str, Any]:  # fmt: skip
+    from datetime import UTC, datetime
+
+    event_id, created_at = new_id("evt"), datetime.now(UTC)
+    return {
+        "id": event_id,
+        "type": type_,
+        "job_id": job_id,
+        "actor_id": actor_id,
+        "actor_role": role,
+        "payload": payload,
+        "idempotency_key": None,
+        "created_at": created_at.isoformat(timespec="microseconds"),
+        "audience": audience,
+        "parts": canonical_pieces(
+            event_id=event_id,
+            type=type_,
+            job_id=job_id,
+            actor_id=actor_id,
+            actor_role=role,
+            payload=payload,
+            idempotency_key=None,
+            created_at=created_at,
+        ),
+    }
+
+
+def in_app(event_id: str, user_id: str, title: str) -> dict[str, Any]:
+    return {
+        "id": new_id("ntf"),
+        "event_id": event_id,
+        "user_id": user_id,
+        "channel": "in_app",
+        "title": title,
+        "body": title,
+    }
+
+
+def raw_accepts(pool: Any, pairs: list[Pair], leads: list[str]) -> list[Any]:
+    def job(pair: Pair, lead_id: str) -> Any:
+        async def go() -> None:
+            async with pool.acquire() as conn, conn.transaction():
+                await conn.fetchval(ROLE, pair.vendor_id)
+                job_row = await conn.fetchrow(LOCK_JOB, lead_id, pair.vendor_id)
+                await conn.fetchrow(LOCK_LEAD, lead_id, pair.vendor_id)
+                await conn.execute(ACCEPT, lead_id)
+                conversation_id = new_id("conv")
+                await conn.execute(
+                    CONVERSATION,
+                    conversation_id,
+                    job_row["id"],
+                    lead_id,
+                    pair.customer_id,
+                    pair.vendor_id,
+                )
+                await conn.execute(FIRST_MESSAGE, new_id("msg"), conversation_id)
+                await conn.fetch(CHANNELS, [pair.customer_id])
+                payload = {
+                    "lead_id": lead_id,
+                    "vendor_id": pair.vendor_id,
+                    "conversation_id": conversation_id,
+                }
+                audience = [pair.customer_id, pair.vendor_id]
+                accepted = event(
+                    "LEAD_ACCEPTED", job_row["id"], pair.vendor_id, "vendor", payload, audience
+                )
+                rows = [in_app(accepted["id"], pair.customer_id, "A tradesperson accepted")]
+                await conn.fetchval(
+                    APPEND, json.dumps([accepted]), json.dumps(rows), "[]", NOTIFY_CHANNEL
+                )
+            pair.conversation_id = conversation_id
+
+        return go
+
+    return [job(p, lead) for p, lead in zip(pairs, leads, strict=True)]
+
+
+def raw_messages(pool: Any, pairs: list[Pair], count: int) -> list[Any]:
+    def job(i: int) -> Any:
+        pair = pairs[i % len(pairs)]
+        sender, recipient = (
+            (pair.vendor_id, pair.customer_id) if i % 2 else (pair.customer_id, pair.vendor_id)
+        )
+
+        async def go() -> None:
+            async with pool.acquire() as conn, conn.transaction():
+                await conn.fetchval(ROLE, sender)
+                found = await conn.fetchrow(FOR_SENDING, pair.conversation_id, sender)
+                position = await conn.fetchval(NUMBER, pair.conversation_id)
+                message_id = new_id("msg")
+                body = f"Bench message {i}: would Tuesday morning suit you?"
+                await conn.execute(
+                    MESSAGE, message_id, pair.conversation_id, position, sender, body
+                )
+                await conn.fetch(CHANNELS, [recipient])
+                payload = {
+                    "conversation_id": pair.conversation_id,
+                    "message_id": message_id,
+                    "position": position,
+                    "kind": "text",
+                    "sender_id": sender,
+                    "attachment_upload_ids": [],
+                }
+                sent = event(
+                    "MESSAGE_SENT",
+                    found["job_id"],
+                    sender,
+                    "vendor" if i % 2 else "customer",
+                    payload,
+                    [pair.customer_id, pair.vendor_id],
+                )
+                rows = [in_app(sent["id"], recipient, "New message")]
+                inputs = [{"event_id": sent["id"], "context": {"preview": body[:80]}}]
+                await conn.fetchval(
+                    APPEND, json.dumps([sent]), json.dumps(rows), json.dumps(inputs), NOTIFY_CHANNEL
+                )
+
+        return go
+
+    return [job(i) for i in range(count)]
+
+
+# -- main -----------------------------------------------------------------------------------
+
+
+def spread(values: list[float]) -> dict[str, float]:
+    return {"min": min(values), "median": statistics.median(values), "max": max(values)}
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    server_url = benchdb.server_url(args.database_url)
+    results: dict[str, dict[str, list[float]]] = {
+        path: {"http_rps": [], "raw_rps": [], "cpu_ms": [], "ratio": []}
+        for path in ("accept_lead", "send_message")
+    }
+    loads = [os.getloadavg()]
+    async with benchdb.bench_database(server_url, args.keep) as url:
+        pairs = await insert_users(url, args.pairs)
+        raw_pairs = [Pair(p.customer_id, p.vendor_id, p.outcode) for p in pairs]
+        stops = Stops()
+        async with contextlib.AsyncExitStack() as stack:
+            servers = [
+                stack.enter_context(serve(url, ROOT / ".tmp" / "bench" / f"w{n}", args, stops))
+                for n in range(args.processes)
+            ]
+            limits = httpx.Limits(max_connections=args.clients * 2)
+            clients = [
+                await stack.enter_async_context(
+                    httpx.AsyncClient(base_url=base, timeout=60, limits=limits)
+                )
+                for base, _ in servers
+            ]
+            pids = [process.pid for _, process in servers]
+            pool = await benchdb_pool(url, args.clients)
+            stack.push_async_callback(pool.close)
+            for run_number in range(args.runs):
+                setup = clients[0]
+                http_leads = await offer_leads(setup, pairs, args.clients)
+                raw_leads = await offer_leads(setup, pairs, args.clients)
+                for p, raw in zip(pairs, raw_pairs, strict=True):
+                    raw.customer_token, raw.vendor_token = p.customer_token, p.vendor_token
+
+                def split(jobs: list[Any]) -> list[Any]:
+                    return jobs
+
+                for path in ("accept_lead", "send_message"):
+                    if path == "accept_lead":
+                        http_jobs = [
+                            j
+                            for k, c in enumerate(clients)
+                            for j in http_accepts(c, pairs[k :: len(clients)],
+                                                  http_leads[k :: len(clients)])
+                        ]  # fmt: skip
+                        raw_jobs = raw_accepts(pool, raw_pairs, raw_leads)
+                        count = len(pairs)
+                    else:
+                        count = args.messages
+                        per = [http_messages(c, pairs, count // len(clients)) for c in clients]
+                        http_jobs = [j for group in zip(*per, strict=True) for j in group]
+                        raw_jobs = raw_messages(pool, raw_pairs, count)
+                    cpu_before = sum(cpu_seconds(pid) for pid in pids)
+                    http_wall = await timed(http_jobs, args.clients)
+                    cpu = sum(cpu_seconds(pid) for pid in pids) - cpu_before
+                    raw_wall = await timed(raw_jobs, args.clients)
+                    http_rps, raw_rps = len(http_jobs) / http_wall, len(raw_jobs) / raw_wall
+                    got = results[path]
+                    got["http_rps"].append(http_rps)
+                    got["raw_rps"].append(raw_rps)
+                    got["cpu_ms"].append(cpu / len(http_jobs) * 1000)
+                    got["ratio"].append(http_rps / raw_rps)
+                    print(
+                        f"run {run_number + 1} {path:12} http {http_rps:7.1f}/s "
+                        f"(server CPU {cpu / len(http_jobs) * 1000:5.2f} ms/request)  "
+                        f"raw {raw_rps:7.1f}/s  http/raw {http_rps / raw_rps:5.1%}",
+                        flush=True,
+                    )
+                loads.append(os.getloadavg())
+    summary = {
+        path: {name: spread(values) for name, values in got.items()}
+        for path, got in results.items()
+    }
+    return {
+        "machine": machine(),
+        "load_averages": loads,
+        "settings": {k: v for k, v in vars(args).items() if k != "json"},
+        "results": summary,
+    }
+
+
+async def benchdb_pool(url: str, size: int) -> Any:
+    import asyncpg
+
+    dsn, kwargs = benchdb.libpq(url)
+    return await asyncpg.create_pool(dsn, min_size=size, max_size=size, **kwargs)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database-url", help=f"PostgreSQL server (default: ${benchdb.URL_ENV})")
+    parser.add_argument("--pairs", type=int, default=100, help="customer/vendor pairs")
+    parser.add_argument("--messages", type=int, default=600, help="messages per run and side")
+    parser.add_argument("--clients", type=int, default=8, help="concurrent clients")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--processes", type=int, default=1, help="serve processes")
+    parser.add_argument("--worker", action="store_true", help="run the notification worker too")
+    parser.add_argument("--server-log-level", default="INFO")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--keep", action="store_true", help="keep the database")
+    args = parser.parse_args()
+    report = asyncio.run(run(args))
+    for path, got in report["results"].items():
+        for name, s in got.items():
+            print(f"{path:12} {name:8} min {s['min']:8.2f}  median {s['median']:8.2f}  "
+                  f"max {s['max']:8.2f}")  # fmt: skip
+    print(
+        "load averages:",
+        " | ".join(" ".join(f"{x:.2f}" for x in a) for a in report["load_averages"]),
+    )
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
