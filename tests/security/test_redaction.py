@@ -185,7 +185,8 @@ ADVERSARIAL = [
 @pytest.mark.parametrize("text", ADVERSARIAL, ids=range(len(ADVERSARIAL)))
 def test_worst_case_inputs_stay_linear(text: str) -> None:
     # 20,000 characters, four times the longest text the API accepts. A quadratic pattern takes
-    # seconds here; the detector takes tens of milliseconds.
-    started = time.perf_counter()
+    # seconds here; the detector takes tens of milliseconds. CPU time of this process, so a
+    # busy machine does not count against it.
+    started = time.process_time()
     redact_contact_details(text)
-    assert time.perf_counter() - started < 1.0
+    assert time.process_time() - started < 1.0
