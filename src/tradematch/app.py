@@ -122,6 +122,10 @@ def create_app(
         generate_unique_id_function=operation_id,
         docs_url=None,  # served by the web package from vendored assets (works offline)
         redoc_url=None,
+        # No 307 to the path with or without a trailing slash: no route or page has one, and the
+        # redirect would turn a hostile id ending in an encoded slash (``..%2F``) into a
+        # redirect to its dot segment rather than a 404 (docs/security.md).
+        redirect_slashes=False,
     )
     app.state.settings = settings
     app.state.signing_key = settings.signing_key()

@@ -5,6 +5,7 @@ every response conforms to the schema (status documented, body shape, content ty
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -208,10 +209,18 @@ def test_hostile_input_is_never_a_server_error(
     roles = ("admin",) if case.path.startswith("/api/admin") else ("customer", "vendor")
     for index, (label, path, body) in enumerate(variants):
         role = roles[index % len(roles)]
+        # A JSON body goes as bytes with every non-ASCII character escaped (the server must take
+        # a lone surrogate's ``\ud800`` escape, and answer 422); the case keeps its own body, which
+        # schemathesis would re-validate and could not encode.
+        raw: dict[str, Any] = {}
+        if case.media_type == "application/json" and body is not original_body:
+            raw["data"] = json.dumps(body, ensure_ascii=True).encode()
+            body = original_body
         case.path_parameters, case.body = path, body
         response = case.call(
             base_url=contract_server.base_url,
             headers={"Authorization": f"Bearer {tokens[role]}"},
+            **raw,
         )
         if response.status_code >= 500:
             failures.append(f"{role} {label}: {response.status_code} {response.text[:200]}")
