@@ -300,14 +300,18 @@ async def test_cancel_a_live_job_closes_every_vendors_lead(api: Api, worker_db: 
             f"/api/connection/leads/{lead['lead_id']}", headers=vendor.headers
         )
         assert single.json()["status"] == "closed"
-    # A closed lead can no longer be accepted or declined.
+    # A closed lead can no longer be accepted: the vendor hears only that the job is gone.
     for vendor in offered:
         accept = await api.client.post(
             f"/api/connection/leads/{market.leads[vendor.user_id]}/accept",
             json={},
             headers=vendor.headers,
         )
-        _assert_conflict(accept, "closed")
+        assert accept.status_code == 409, accept.text
+        assert accept.json() == {
+            "error": "This job is no longer available",
+            "code": "NO_LONGER_AVAILABLE",
+        }
 
     stored = await _stored(worker_db, market.customer)
     twice = await api.client.patch(

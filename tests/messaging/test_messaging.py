@@ -437,7 +437,7 @@ async def test_non_participants_get_404(api: Api) -> None:
 
     # A conversation that does not exist answers exactly the same.
     missing = await api.client.get(
-        f"{API}/conv_01JD5Z0000000000000000000/messages", headers=vendor.headers
+        f"{API}/conv_01JD5Z00000000000000000000/messages", headers=vendor.headers
     )
     assert (missing.status_code, missing.json()["code"]) == (404, "NOT_FOUND")
     # Nothing the strangers tried was stored.

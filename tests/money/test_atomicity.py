@@ -298,6 +298,7 @@ SCENARIOS = {
 }
 
 
+@pytest.mark.tracebacks  # the faults are injected on purpose: each is a logged 500
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
 async def test_a_failure_half_way_leaves_nothing_and_the_retry_succeeds(
     fresh_api: Api, fresh_db: Database, faults: Faults, name: str

@@ -23,7 +23,7 @@ from tests.flows.users import Api, User, create_admin, marketplace
 from tradematch.authz.actor import SYSTEM
 from tradematch.core.database import create_engine
 from tradematch.events.log import emit, flush
-from tradematch.events.schemas import EventView
+from tradematch.events.schemas import EventBase
 from tradematch.events.types import EventType
 from tradematch.sessions import create_sessionmaker
 
@@ -105,7 +105,7 @@ async def test_each_socket_carries_exactly_the_users_feed_and_nothing_private(
             # The socket carried the user's feed: the same events, in order, the same views
             # (an administrator's socket adds the chain fields, which GET /events leaves out).
             carried = [
-                {k: v for k, v in m["event"].items() if k in EventView.model_fields}
+                {k: v for k, v in m["event"].items() if k in EventBase.model_fields}
                 for m in sockets[name].events
             ]
             assert carried == expected, name

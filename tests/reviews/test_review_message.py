@@ -19,7 +19,7 @@ async def admin(api: Api, worker_db: Database) -> User:
 
 
 def _system_bodies(items: list[dict[str, Any]]) -> list[str]:
-    return [m["body"] for m in items if m["kind"] == "system"]
+    return [m["body"] for m in items if m["type"] == "system"]
 
 
 async def test_a_published_review_posts_the_system_message(api: Api) -> None:

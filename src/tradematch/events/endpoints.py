@@ -3,11 +3,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
 
 from tradematch.api.deps import ActorDep, SessionDep
 from tradematch.api.routing import TransactionalRoute
 from tradematch.events import service
-from tradematch.events.schemas import EventPage
+from tradematch.events.schemas import AdminEventPage, EventPage
 from tradematch.kit.ids import JobId
 
 router = APIRouter(tags=["events"], route_class=TransactionalRoute)
@@ -29,6 +30,11 @@ async def my_events(
 @router.get("/events/{job_id}", response_model=EventPage)
 async def job_events(
     job_id: JobId, actor: ActorDep, session: SessionDep, after: After = 0, limit: Limit = 500
-) -> EventPage:
-    """A job's history as I may see it (customer: my job; vendor: my lead's events; admin: all)."""
-    return await service.job_history(session, actor, job_id, after=after, limit=limit)
+) -> EventPage | JSONResponse:
+    """A job's history as I may see it (customer: my job; vendor: my lead's events; admin: all,
+    as written in the log: unmasked, with each event's chain fields)."""
+    page = await service.job_history(session, actor, job_id, after=after, limit=limit)
+    if isinstance(page, AdminEventPage):
+        # The participants' schema masks payloads; an admin's page is the log's own view.
+        return JSONResponse(page.model_dump(mode="json"))
+    return page

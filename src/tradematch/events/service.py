@@ -107,12 +107,18 @@ async def my_feed(session: AsyncSession, actor: Actor, *, after: int, limit: int
 
 async def job_history(
     session: AsyncSession, actor: Actor, job_id: str, *, after: int, limit: int
-) -> EventPage:
-    """A job's events as the actor may see them; 404 for a job they take no part in (a job's
-    customer and every vendor offered it are in the audience of its first events)."""
+) -> EventPage | AdminEventPage:
+    """A job's events as the actor may see them (an admin: as written, unmasked); 404 for a job
+    they take no part in (a job's customer and every vendor offered it are in the audience of
+    its first events)."""
     if not await repository.any_of_job(session, events_visible_to(actor), job_id):
         raise NotFound("Job not found")
     records = await seen_by(session, actor, after=after, limit=limit, job_id=job_id)
+    if actor.is_admin:
+        return AdminEventPage(
+            items=[admin_view(r) for r in records],
+            next_after=records[-1].seq if records else after,
+        )
     return _page(actor, records, after)
 
 
