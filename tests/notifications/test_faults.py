@@ -1,18 +1,25 @@
 """Fault injection: a flaky SMTP peer loses nothing and duplicates nothing; a recipient that is
-always refused ends dead after the bounded number of attempts."""
+always refused ends dead after the bounded number of attempts; the database lost while an email
+is composed is not a failed attempt."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from pathlib import Path
 
 from prometheus_client import REGISTRY
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tests.flows.apps import app_for, dispatching, eventually, make_settings
+from tests.flows.apps import app_for, dispatching, eventually, make_settings, sessionmaker_of
 from tests.flows.database import Database, fetch
 from tests.flows.deals import accepted_conversation, send_message
 from tests.flows.peers import SmtpPeer, smtp_server
 from tests.flows.users import marketplace
+from tradematch.notifications.channels.base import Delivery
+from tradematch.notifications.channels.email import EmailChannel
+from tradematch.worker.dispatcher import Dispatcher
 
 EMAILS = "SELECT * FROM notifications WHERE channel = 'email' ORDER BY id"
 MAX_ATTEMPTS = 5
@@ -97,3 +104,58 @@ async def test_flaky_peer_every_email_delivered_once_and_a_refused_recipient_end
     assert peer.rcpt_refusals == MAX_ATTEMPTS
     assert _outcomes("email", "dead") - dead_before == 1
     assert _outcomes("email", "retry") - retries_before == peer.refusals + MAX_ATTEMPTS - 1
+
+
+class OutageWhileComposing:
+    """The email channel, but the database connection it composes with is terminated under it
+    on each email's first try (``pg_terminate_backend``: what a restart or failover does)."""
+
+    def __init__(self, inner: EmailChannel, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.inner = inner
+        self.sessions = sessions
+        self.broken: set[str] = set()
+
+    async def deliver(self, delivery: Delivery) -> None:
+        if delivery.id not in self.broken:
+            self.broken.add(delivery.id)
+            async with self.sessions() as session:
+                await session.execute(text("SELECT pg_terminate_backend(pg_backend_pid())"))
+        await self.inner.deliver(delivery)
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+
+async def test_a_database_outage_while_composing_an_email_puts_it_back_uncounted(
+    fresh_db: Database, tmp_path: Path
+) -> None:
+    settings = make_settings(tmp_path, notify_backoff_base_seconds=0.05)
+    async with app_for(fresh_db, settings) as (app, api):
+        market = await marketplace(api, vendors=1)
+        conversation = await accepted_conversation(api, market)
+        await send_message(api, market.customer, conversation, "Question?")
+        await send_message(api, market.vendors[0], conversation, "Answer.")
+        queued = {r["id"] for r in await fetch(fresh_db, EMAILS)}
+        assert queued
+        retries_before = _outcomes("email", "retry")
+        sessions = sessionmaker_of(app)
+        email = OutageWhileComposing(EmailChannel(settings, sessions), sessions)
+        stop = asyncio.Event()
+        running = asyncio.create_task(Dispatcher(sessions, settings, {"email": email}).run(stop))
+        try:
+
+            async def settled() -> bool:
+                return all(r["status"] != "pending" for r in await fetch(fresh_db, EMAILS))
+
+            await eventually(settled, seconds=30, what="every email sent or dead")
+        finally:
+            stop.set()
+            await asyncio.wait_for(running, 30)
+
+    assert email.broken == queued  # each one met the outage once
+    for row in await fetch(fresh_db, EMAILS):
+        # Sent on the next try; the try that met the outage is neither an attempt nor an error
+        # (with no traceback: the session-wide check would fail the test).
+        assert (row["status"], row["attempts"], row["last_error"]) == ("sent", 1, None), row
+        assert (tmp_path / "outbox" / f"{row['id']}.eml").exists()
+    assert _outcomes("email", "retry") == retries_before

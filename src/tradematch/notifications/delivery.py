@@ -74,6 +74,15 @@ async def mark_failed(
         )
 
 
+async def put_back(sessions: Sessions, delivery: Delivery, *, delay_seconds: float) -> bool:
+    """Undo the claim of a row whose send never began: due again after ``delay_seconds``, the
+    attempt not counted and no error recorded. False if another worker owns it meanwhile."""
+    async with unit_of_work(sessions) as session:
+        return await repository.put_back(
+            session, delivery.id, attempts=delivery.attempts, delay_seconds=delay_seconds
+        )
+
+
 async def dead_counts(sessions: Sessions) -> dict[str, int]:
     async with sessions() as session:
         return await repository.dead_counts(session)

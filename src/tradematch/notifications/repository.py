@@ -434,6 +434,18 @@ _MARK_FAILED = text(
     """
 )
 
+# A claim whose send never began (the database went away while it was being composed): due
+# again, the attempt not counted, fenced by ``attempts`` as above.
+_PUT_BACK = text(
+    """
+    UPDATE notifications
+    SET attempts = attempts - 1, leased_until = NULL,
+        next_attempt_at = now() + make_interval(secs => :delay)
+    WHERE id = :id AND status = 'pending' AND attempts = :attempts
+    RETURNING id
+    """
+)
+
 _DEAD_COUNTS = text(
     "SELECT channel, count(*) AS dead FROM notifications WHERE status = 'dead' GROUP BY channel"
 )
@@ -481,6 +493,13 @@ async def mark_failed(
     }
     status: str | None = await session.scalar(_MARK_FAILED, params)
     return status
+
+
+async def put_back(
+    session: AsyncSession, notification_id: str, *, attempts: int, delay_seconds: float
+) -> bool:
+    params = {"id": notification_id, "attempts": attempts, "delay": delay_seconds}
+    return await session.scalar(_PUT_BACK, params) is not None
 
 
 async def dead_counts(session: AsyncSession) -> dict[str, int]:

@@ -4,7 +4,9 @@ Each round it marks due in-app rows sent (the database is their delivery), parks
 final attempt never reported back, and claims as many due email and push rows as it has free
 delivery slots (``notifications/delivery.py``: ``FOR UPDATE SKIP LOCKED`` and a lease, in a short
 transaction). Sends run outside any transaction, each bounded by the send timeout, which the
-lease outlasts. A failed send is retried after an exponential, jittered delay; after
+lease outlasts. A send that could not begin because the database is away (the email channel
+reads the recipient's view while composing) is put back, not counted as an attempt. A failed
+send is retried after an exponential, jittered delay; after
 ``notify_max_attempts`` the row is parked as ``dead``. It wakes on the events' NOTIFY, and polls
 as well, since notifications can be dropped.
 
@@ -155,7 +157,13 @@ class Dispatcher:
             error, final = str(exc), True
         except (DeliveryFailed, TimeoutError) as exc:
             error = str(exc) or type(exc).__name__
-        except Exception as exc:  # a bug or an unexpected library error: retried, logged
+        except Exception as exc:
+            if is_database_unavailable(exc):
+                # Composing it read the database, which is away: nothing was sent. Not a failed
+                # attempt; the row is due again shortly (or when its lease runs out).
+                await self._put_back(bound, delivery, exc)
+                return
+            # A bug or an unexpected library error: retried, logged.
             bound.exception("notification_send_error")
             error = f"{type(exc).__name__}: {exc}"
         else:
@@ -194,6 +202,15 @@ class Dispatcher:
             bound.info("notification_retry", error=error, retry_in=round(delay, 3))
         else:
             bound.warning("notification_dead", error=error, outcome=outcome)
+
+    async def _put_back(self, bound: Any, delivery: Delivery, exc: Exception) -> None:
+        bound.warning("notification_deferred", error=describe(exc))
+        try:
+            await outbox.put_back(
+                self.sessions, delivery, delay_seconds=self.settings.notify_backoff_base_seconds
+            )
+        except Exception as again:
+            _record_failed(bound, again)
 
     def _slots(self) -> int:
         return max(0, self.settings.notify_concurrency - len(self._in_flight))
