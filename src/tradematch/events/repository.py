@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import exists, func, select, text, tuple_
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tradematch.authz.scopes import EventScope
@@ -111,7 +112,7 @@ async def heads_moved(session: AsyncSession, *, after: int, upto: int) -> list[H
     statement = (
         select(EventRecord.job_id, EventRecord.chain_index, EventRecord.seq, EventRecord.hash)
         .where(EventRecord.seq > after, EventRecord.seq <= upto)
-        .distinct(EventRecord.job_id)
+        .ext(distinct_on(EventRecord.job_id))
         .order_by(EventRecord.job_id, EventRecord.chain_index.desc())
     )
     return [Head(*row) for row in (await session.execute(statement)).all()]
