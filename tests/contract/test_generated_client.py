@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import subprocess
 import sys
 import uuid
@@ -68,6 +69,7 @@ def generated(live_server: LiveServer, tmp_path: Path) -> Iterator[Generated]:
     config = tmp_path / "generator.json"
     config.write_text(json.dumps(GENERATOR_CONFIG))
     name = f"tradematch_client_{uuid.uuid4().hex[:8]}"
+    search_path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
     result = subprocess.run(
         [
             str(Path(sys.executable).with_name("openapi-python-client")),
@@ -85,6 +87,8 @@ def generated(live_server: LiveServer, tmp_path: Path) -> Iterator[Generated]:
         text=True,
         timeout=300,
         cwd=tmp_path,
+        # Its post-generation hooks run ruff: the one of this environment, activated or not.
+        env={**os.environ, "PATH": search_path},
     )
     assert result.returncode == 0, result.stdout + result.stderr
     # The generator warns about every part of the document it could not turn into code.
