@@ -31,14 +31,8 @@ class InsufficientFunds(PaymentRequired):
         )
 
 
-class PayoutShort(PaymentRequired):
+class PayoutShort(InsufficientFunds):
     code = "INSUFFICIENT_FUNDS"
-    message = "Insufficient funds"
-
-    def __init__(self, required_pence: int, available_pence: int) -> None:
-        super().__init__(
-            required=pence_to_pounds(required_pence), available=pence_to_pounds(available_pence)
-        )
 
 
 class WalletCapExceeded(Conflict):

@@ -324,11 +324,6 @@ def _wallet_kind(actor: Actor) -> str:
     return ledger.VENDOR_WALLET if actor.is_vendor else ledger.CUSTOMER_WALLET
 
 
-def _money_text(pence: int) -> str:
-    pounds = pence_to_pounds(pence)
-    return f"£{pounds:,.2f}" if isinstance(pounds, float) else f"£{pounds:,}"
-
-
 def payout_view(payout: Payout) -> PayoutView:
     return PayoutView(
         payout_id=payout.id,
@@ -367,7 +362,7 @@ async def pay_out(
             **money_moved(transaction_id, amount_pence),
         },
         audience=[actor.user_id],
-        context={"recipient_id": actor.user_id, "amount_text": _money_text(amount_pence)},
+        context={"recipient_id": actor.user_id, "amount_text": money_text(amount_pence)},
         event_id=event_id,
     )
     payout = await repository.add_payout(
