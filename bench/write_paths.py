@@ -33,7 +33,7 @@ from typing import Any
 
 import benchdb
 import httpx
-from ws_latency import Pair, Stops, cpu_seconds, insert_users, machine, serve
+from ws_latency import Pair, Stops, child_pids, cpu_seconds, insert_users, machine, serve
 
 from tradematch.events.chain import canonical_pieces
 from tradematch.kit.ids import new_id
@@ -325,6 +325,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 for base, _ in servers
             ]
             pids = [process.pid for _, process in servers]
+            await asyncio.sleep(1)  # with --workers N, each serve's API processes are up by now
+            pids += [child for pid in pids for child in child_pids(pid)]
             pool = await benchdb_pool(url, args.clients)
             stack.push_async_callback(pool.close)
             for run_number in range(args.runs):
@@ -395,7 +397,10 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=600, help="messages per run and side")
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients")
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--processes", type=int, default=1, help="serve processes")
+    parser.add_argument("--processes", type=int, default=1, help="serve commands, each on a port")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="API processes per serve command (one port)"
+    )
     parser.add_argument("--worker", action="store_true", help="run the notification worker too")
     parser.add_argument("--server-log-level", default="INFO")
     parser.add_argument("--json", type=Path, help="also write the results here")

@@ -415,6 +415,8 @@ def summary(values: Sequence[float]) -> dict[str, float]:
 
 
 def _line(name: str, s: dict[str, float]) -> str:
+    if not s:
+        return f"{name:<34} no samples (see errors below)"
     return (
         f"{name:<34} p50 {s['p50_ms']:7.2f} ms   p95 {s['p95_ms']:7.2f} ms   "
         f"p99 {s['p99_ms']:7.2f} ms   max {s['max_ms']:7.2f} ms   (n={int(s['n'])})"

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tradematch.accounts.models import LoginAttempt, User
@@ -32,8 +32,13 @@ async def by_id(session: AsyncSession, user_id: str) -> User | None:
     return await session.get(User, user_id)
 
 
+# Every authenticated request runs it: built once (hot statements are module constants with
+# bound parameters, so neither building them nor their cache key costs anything per request).
+_ACTIVE_ROLE = select(User.role).where(User.id == bindparam("user_id"), User.is_active)
+
+
 async def active_role(session: AsyncSession, user_id: str) -> str | None:
-    result = await session.execute(select(User.role).where(User.id == user_id, User.is_active))
+    result = await session.execute(_ACTIVE_ROLE, {"user_id": user_id})
     return result.scalar_one_or_none()
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Row, and_, func, select, update
+from sqlalchemy import Row, and_, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from tradematch.accounts.models import User
 from tradematch.authz.scopes import ConversationScope, MessageScope
@@ -55,19 +56,24 @@ async def add_with_first_message(
     return message
 
 
+# Runs for every message: built once (see accounts.repository).
+_NEXT_POSITION = (
+    update(Conversation)
+    .where(Conversation.id == bindparam("conversation_id"))
+    .values(message_count=Conversation.message_count + 1, last_message_at=func.now())
+    .returning(Conversation.message_count)
+    # ``append`` sets the caller's object itself: no ORM synchronisation (a SELECT more).
+    .execution_options(synchronize_session=False)
+)
+
+
 async def append(
     session: AsyncSession, conversation: Conversation, values: dict[str, Any]
 ) -> Message:
     """Number the message within its conversation (the row is locked by the UPDATE) and store it."""
-    position = (
-        await session.execute(
-            update(Conversation)
-            .where(Conversation.id == conversation.id)
-            .values(message_count=Conversation.message_count + 1, last_message_at=func.now())
-            .returning(Conversation.message_count)
-        )
-    ).scalar_one()
-    conversation.message_count = position
+    next_position = {"conversation_id": conversation.id}
+    position: int = (await session.execute(_NEXT_POSITION, next_position)).scalar_one()
+    set_committed_value(conversation, "message_count", position)  # as stored: nothing to flush
     message = Message(conversation_id=conversation.id, position=position, **values)
     session.add(message)
     await session.flush()
