@@ -3,13 +3,11 @@ without a terminal (stdin closed here), and a missing value is a clear usage err
 
 from __future__ import annotations
 
-import asyncio
-import os
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 
+from tests.flows.commands import tradematch
 from tests.flows.database import Database, fetch
 
 PASSWORD = "a-long-enough-password"
@@ -18,20 +16,8 @@ PASSWORD = "a-long-enough-password"
 async def _admin_create(
     db: Database, data_dir: Path, *args: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    environment = {
-        **{k: v for k, v in os.environ.items() if k != "TRADEMATCH_ADMIN_PASSWORD"},
-        "TRADEMATCH_DATABASE_URL": db.url,
-        "TRADEMATCH_DATA_DIR": str(data_dir),
-        **(env or {}),
-    }
-    return await asyncio.to_thread(
-        subprocess.run,
-        [sys.executable, "-m", "tradematch", "admin", "create", *args],
-        env=environment,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=120,
+    return await tradematch(
+        db, data_dir, "admin", "create", *args, unset=["TRADEMATCH_ADMIN_PASSWORD"], env=env
     )
 
 

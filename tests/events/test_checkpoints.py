@@ -5,18 +5,16 @@ that is forged, edited or unsigned."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import asyncpg
 from fastapi import FastAPI
 
 from tests.flows.apps import sessionmaker_of, settings_of
+from tests.flows.commands import superuser, tradematch
 from tests.flows.database import Database
 from tests.flows.users import Api, marketplace
 from tradematch.events.chain import event_hash
@@ -25,17 +23,9 @@ from tradematch.worker.scheduler import run_once
 
 
 async def _cli(db: Database, data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "TRADEMATCH_DATABASE_URL": db.url, "TRADEMATCH_DATA_DIR": str(data_dir)}
-    env.pop("TRADEMATCH_CHECKPOINT_DIR", None)
-    env.pop("TRADEMATCH_CHECKPOINT_SECRET", None)
-    return await asyncio.to_thread(
-        subprocess.run,
-        [sys.executable, "-m", "tradematch", "events", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    # The checkpoint directory and secret come from the data dir, not from the environment.
+    unset = ("TRADEMATCH_CHECKPOINT_DIR", "TRADEMATCH_CHECKPOINT_SECRET")
+    return await tradematch(db, data_dir, "events", *args, unset=unset)
 
 
 def _lines(result: subprocess.CompletedProcess[str], kind: str) -> list[str]:
@@ -71,25 +61,7 @@ async def _delete(conn: asyncpg.Connection, event: asyncpg.Record) -> None:
     await conn.execute("DELETE FROM event_log WHERE id = $1", event["id"])
 
 
-class _Superuser:
-    """The immutability triggers switched off, as a database superuser can."""
-
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self.conn = conn
-
-    async def __aenter__(self) -> asyncpg.Connection:
-        self.transaction = self.conn.transaction()
-        await self.transaction.start()
-        for table in ("event_log", "event_audience"):
-            await self.conn.execute(f"ALTER TABLE {table} DISABLE TRIGGER {table}_immutable")
-        return self.conn
-
-    async def __aexit__(self, *exc: object) -> None:
-        # A deleted event queues the deferred check of the ledger's foreign key: run it first.
-        await self.conn.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        for table in ("event_log", "event_audience"):
-            await self.conn.execute(f"ALTER TABLE {table} ENABLE TRIGGER {table}_immutable")
-        await self.transaction.commit()
+IMMUTABLE = ("event_log", "event_audience")
 
 
 async def test_an_untouched_log_verifies_against_every_checkpoint(
@@ -116,13 +88,9 @@ async def test_a_deleted_last_event_is_reported_as_truncation(
     fresh_api: Api, fresh_db: Database, tmp_path: Path
 ) -> None:
     job_id, _ = await _checkpointed(fresh_api, fresh_db, tmp_path)
-    conn = await fresh_db.connect()
-    try:
+    async with superuser(fresh_db, *IMMUTABLE) as conn:
         chain = await _chain(conn, job_id)
-        async with _Superuser(conn):
-            await _delete(conn, chain[-1])
-    finally:
-        await conn.close()
+        await _delete(conn, chain[-1])
 
     # The shortened chain is consistent on its own: without checkpoints nothing is noticed.
     alone = await _cli(fresh_db, tmp_path, "verify", "--checkpoints", str(tmp_path / "none"))
@@ -143,39 +111,34 @@ async def test_a_rewritten_and_rehashed_chain_is_reported(
     fresh_api: Api, fresh_db: Database, tmp_path: Path
 ) -> None:
     job_id, other = await _checkpointed(fresh_api, fresh_db, tmp_path)
-    conn = await fresh_db.connect()
-    try:
+    async with superuser(fresh_db, *IMMUTABLE) as conn:
         chain = await _chain(conn, job_id)
-        async with _Superuser(conn):
-            prev_hash = chain[0]["prev_hash"]
-            for position, event in enumerate(chain):
-                payload = json.loads(event["payload"])
-                if position == 1:
-                    payload["forged"] = True
-                digest = event_hash(
-                    seq=event["seq"],
-                    event_id=event["id"],
-                    type=event["type"],
-                    job_id=event["job_id"],
-                    actor_id=event["actor_id"],
-                    actor_role=event["actor_role"],
-                    payload=payload,
-                    idempotency_key=event["idempotency_key"],
-                    created_at=event["created_at"],
-                    chain_index=event["chain_index"],
-                    prev_hash=prev_hash,
-                )
-                await conn.execute(
-                    "UPDATE event_log SET payload = $2::jsonb, prev_hash = $3, hash = $4"
-                    " WHERE id = $1",
-                    event["id"],
-                    json.dumps(payload),
-                    prev_hash,
-                    digest,
-                )
-                prev_hash = digest
-    finally:
-        await conn.close()
+        prev_hash = chain[0]["prev_hash"]
+        for position, event in enumerate(chain):
+            payload = json.loads(event["payload"])
+            if position == 1:
+                payload["forged"] = True
+            digest = event_hash(
+                seq=event["seq"],
+                event_id=event["id"],
+                type=event["type"],
+                job_id=event["job_id"],
+                actor_id=event["actor_id"],
+                actor_role=event["actor_role"],
+                payload=payload,
+                idempotency_key=event["idempotency_key"],
+                created_at=event["created_at"],
+                chain_index=event["chain_index"],
+                prev_hash=prev_hash,
+            )
+            await conn.execute(
+                "UPDATE event_log SET payload = $2::jsonb, prev_hash = $3, hash = $4 WHERE id = $1",
+                event["id"],
+                json.dumps(payload),
+                prev_hash,
+                digest,
+            )
+            prev_hash = digest
 
     alone = await _cli(fresh_db, tmp_path, "verify", "--checkpoints", str(tmp_path / "none"))
     assert alone.returncode == 0, alone.stdout  # the recomputed chain verifies on its own

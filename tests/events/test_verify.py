@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import asyncpg
 
+from tests.flows.commands import superuser, tradematch
 from tests.flows.database import Database
 from tests.flows.users import Api, marketplace
 
 
 async def _verify(db: Database, data_dir: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "TRADEMATCH_DATABASE_URL": db.url, "TRADEMATCH_DATA_DIR": str(data_dir)}
-    return await asyncio.to_thread(
-        subprocess.run,
-        [sys.executable, "-m", "tradematch", "events", "verify"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return await tradematch(db, data_dir, "events", "verify")
 
 
 async def _flow(api: Api) -> str:
@@ -66,22 +56,16 @@ async def test_an_altered_payload_is_named(
     fresh_api: Api, fresh_db: Database, tmp_path: Path
 ) -> None:
     job_id = await _flow(fresh_api)
-    conn = await fresh_db.connect()
-    try:
+    async with superuser(fresh_db, "event_log") as conn:
         chain = await _chain(conn, job_id)
         assert len(chain) >= 4
         target = chain[len(chain) // 2]
-        async with conn.transaction():
-            await conn.execute("ALTER TABLE event_log DISABLE TRIGGER event_log_immutable")
-            updated = await conn.execute(
-                "UPDATE event_log SET payload = payload || $2::jsonb WHERE id = $1",
-                target["id"],
-                '{"vendor_id": "usr_forged"}',
-            )
-            await conn.execute("ALTER TABLE event_log ENABLE TRIGGER event_log_immutable")
-        assert updated == "UPDATE 1"
-    finally:
-        await conn.close()
+        updated = await conn.execute(
+            "UPDATE event_log SET payload = payload || $2::jsonb WHERE id = $1",
+            target["id"],
+            '{"vendor_id": "usr_forged"}',
+        )
+    assert updated == "UPDATE 1"
 
     result = await _verify(fresh_db, tmp_path)
     assert result.returncode == 1, result.stdout + result.stderr
@@ -97,27 +81,14 @@ async def test_a_deleted_middle_event_is_detected(
     fresh_api: Api, fresh_db: Database, tmp_path: Path
 ) -> None:
     job_id = await _flow(fresh_api)
-    conn = await fresh_db.connect()
-    try:
+    async with superuser(fresh_db, "event_log", "event_audience") as conn:
         chain = await _chain(conn, job_id)
         middle = len(chain) // 2
         removed, successor = chain[middle], chain[middle + 1]
-        async with conn.transaction():
-            await conn.execute("ALTER TABLE event_log DISABLE TRIGGER event_log_immutable")
-            await conn.execute(
-                "ALTER TABLE event_audience DISABLE TRIGGER event_audience_immutable"
-            )
-            await conn.execute("DELETE FROM event_audience WHERE seq = $1", removed["seq"])
-            await conn.execute("DELETE FROM notifications WHERE event_id = $1", removed["id"])
-            deleted = await conn.execute("DELETE FROM event_log WHERE id = $1", removed["id"])
-            # Deleting from event_log queues the deferred check of the ledger's foreign key to
-            # it; run it now, so the triggers can be switched back on in this transaction.
-            await conn.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            await conn.execute("ALTER TABLE event_audience ENABLE TRIGGER event_audience_immutable")
-            await conn.execute("ALTER TABLE event_log ENABLE TRIGGER event_log_immutable")
-        assert deleted == "DELETE 1"
-    finally:
-        await conn.close()
+        await conn.execute("DELETE FROM event_audience WHERE seq = $1", removed["seq"])
+        await conn.execute("DELETE FROM notifications WHERE event_id = $1", removed["id"])
+        deleted = await conn.execute("DELETE FROM event_log WHERE id = $1", removed["id"])
+    assert deleted == "DELETE 1"
 
     result = await _verify(fresh_db, tmp_path)
     assert result.returncode == 1, result.stdout + result.stderr
@@ -134,29 +105,16 @@ async def test_a_rewritten_chain_tail_is_detected(
     """Deleting the last event leaves a shorter, self-consistent chain; deleting one and
     renumbering the next to close the gap must still fail on the broken hash link."""
     job_id = await _flow(fresh_api)
-    conn = await fresh_db.connect()
-    try:
+    async with superuser(fresh_db, "event_log", "event_audience") as conn:
         chain = await _chain(conn, job_id)
         removed, successor = chain[1], chain[2]
-        async with conn.transaction():
-            await conn.execute("ALTER TABLE event_log DISABLE TRIGGER event_log_immutable")
+        await conn.execute("DELETE FROM event_audience WHERE seq = $1", removed["seq"])
+        await conn.execute("DELETE FROM notifications WHERE event_id = $1", removed["id"])
+        await conn.execute("DELETE FROM event_log WHERE id = $1", removed["id"])
+        for later in chain[2:]:  # one by one, upwards, so the unique index never collides
             await conn.execute(
-                "ALTER TABLE event_audience DISABLE TRIGGER event_audience_immutable"
+                "UPDATE event_log SET chain_index = chain_index - 1 WHERE id = $1", later["id"]
             )
-            await conn.execute("DELETE FROM event_audience WHERE seq = $1", removed["seq"])
-            await conn.execute("DELETE FROM notifications WHERE event_id = $1", removed["id"])
-            await conn.execute("DELETE FROM event_log WHERE id = $1", removed["id"])
-            for later in chain[2:]:  # one by one, upwards, so the unique index never collides
-                await conn.execute(
-                    "UPDATE event_log SET chain_index = chain_index - 1 WHERE id = $1", later["id"]
-                )
-            # Deleting from event_log queues the deferred check of the ledger's foreign key to
-            # it; run it now, so the triggers can be switched back on in this transaction.
-            await conn.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            await conn.execute("ALTER TABLE event_audience ENABLE TRIGGER event_audience_immutable")
-            await conn.execute("ALTER TABLE event_log ENABLE TRIGGER event_log_immutable")
-    finally:
-        await conn.close()
 
     result = await _verify(fresh_db, tmp_path)
     assert result.returncode == 1, result.stdout + result.stderr

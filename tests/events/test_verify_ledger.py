@@ -4,12 +4,10 @@ chains intact, is reported."""
 
 from __future__ import annotations
 
-import asyncio
-import os
 import subprocess
-import sys
 from pathlib import Path
 
+from tests.flows.commands import superuser, tradematch
 from tests.flows.database import Database
 from tests.flows.deals import funded_deal, ok
 from tests.flows.users import Api
@@ -18,15 +16,7 @@ PLAN = (4050, 8000)
 
 
 async def _verify(db: Database, data_dir: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "TRADEMATCH_DATABASE_URL": db.url, "TRADEMATCH_DATA_DIR": str(data_dir)}
-    return await asyncio.to_thread(
-        subprocess.run,
-        [sys.executable, "-m", "tradematch", "events", "verify"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return await tradematch(db, data_dir, "events", "verify")
 
 
 async def test_verify_reports_a_ledger_that_disagrees_with_the_log(
@@ -39,28 +29,20 @@ async def test_verify_reports_a_ledger_that_disagrees_with_the_log(
     assert untouched.returncode == 0, untouched.stdout + untouched.stderr
     assert "ledger against the log: ok" in untouched.stdout
 
-    conn = await fresh_db.connect()
-    try:
+    # A superuser moves £10 more to the vendor, keeping the transaction balanced and the hash
+    # chain untouched: only the cross-check can see it.
+    async with superuser(fresh_db, "ledger_entries") as conn:
         [release] = await conn.fetch(
             "SELECT id, event_id FROM ledger_transactions WHERE job_id = $1"
             " AND kind = 'milestone_release'",
             deal.job_id,
         )
-        # A superuser moves £10 more to the vendor, keeping the transaction balanced and the
-        # hash chain untouched: only the cross-check can see it.
-        async with conn.transaction():
-            await conn.execute(
-                "ALTER TABLE ledger_entries DISABLE TRIGGER ledger_entries_immutable"
-            )
-            changed = await conn.execute(
-                "UPDATE ledger_entries SET amount_pence = amount_pence + sign(amount_pence) * 1000"
-                " WHERE transaction_id = $1",
-                release["id"],
-            )
-            await conn.execute("ALTER TABLE ledger_entries ENABLE TRIGGER ledger_entries_immutable")
-        assert changed == "UPDATE 2"
-    finally:
-        await conn.close()
+        changed = await conn.execute(
+            "UPDATE ledger_entries SET amount_pence = amount_pence + sign(amount_pence) * 1000"
+            " WHERE transaction_id = $1",
+            release["id"],
+        )
+    assert changed == "UPDATE 2"
 
     result = await _verify(fresh_db, tmp_path)
 

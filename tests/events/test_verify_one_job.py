@@ -3,8 +3,7 @@ dashboard, the first altered event named, other jobs unaffected."""
 
 from __future__ import annotations
 
-import asyncpg
-
+from tests.flows.commands import superuser
 from tests.flows.database import Database
 from tests.flows.users import Api, create_admin, marketplace
 
@@ -27,8 +26,7 @@ async def test_one_jobs_chain_verifies_and_a_tampered_event_is_named(
 
     before = await chain(market.job_id)
     assert before["ok"] is True and before["first_break"] is None
-    conn: asyncpg.Connection = await fresh_db.connect()
-    try:
+    async with superuser(fresh_db, "event_log") as conn:
         events = await conn.fetchval(
             "SELECT count(*) FROM event_log WHERE job_id = $1", market.job_id
         )
@@ -36,17 +34,10 @@ async def test_one_jobs_chain_verifies_and_a_tampered_event_is_named(
         third = await conn.fetchrow(
             "SELECT id, seq FROM event_log WHERE job_id = $1 AND chain_index = 3", market.job_id
         )
-        await conn.execute("ALTER TABLE event_log DISABLE TRIGGER event_log_immutable")
-        try:
-            await conn.execute(
-                "UPDATE event_log SET payload = payload || '{\"forged\": true}'::jsonb"
-                " WHERE id = $1",
-                third["id"],
-            )
-        finally:
-            await conn.execute("ALTER TABLE event_log ENABLE TRIGGER event_log_immutable")
-    finally:
-        await conn.close()
+        await conn.execute(
+            "UPDATE event_log SET payload = payload || '{\"forged\": true}'::jsonb WHERE id = $1",
+            third["id"],
+        )
 
     after = await chain(market.job_id)
     assert after["ok"] is False
