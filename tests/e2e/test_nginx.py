@@ -8,6 +8,7 @@ logs and temporary files in the test's directory, an unprivileged port).
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import shutil
@@ -24,7 +25,7 @@ from tests.flows.database import Database
 from tests.flows.deals import post_message
 from tests.flows.live import LiveSocket
 from tests.flows.servers import LiveServer, start_server, stop_server
-from tests.flows.users import Api, marketplace
+from tests.flows.users import Api, User, marketplace
 from tradematch.serving import PROCESS_HEADER
 
 SHIPPED = Path(__file__).resolve().parents[2] / "deploy" / "nginx.conf"
@@ -149,3 +150,43 @@ async def test_a_message_through_one_process_reaches_a_socket_on_the_other(proxy
             await live.until_event("MESSAGE_SENT", message_id=message_id)
         for live in by_process.values():
             await live.close()
+
+
+async def _sockets_until_one_process_holds(
+    proxy: str, user: User, count: int
+) -> dict[int, list[LiveSocket]]:
+    """The user's sockets by the process holding them, opened until one process has ``count``
+    of them while the other holds at least one (tried afresh when the kernel gave the first
+    ``count`` all to one process)."""
+    for _attempt in range(5):
+        by_process: dict[int, list[LiveSocket]] = {}
+        while all(len(held) < count for held in by_process.values()):
+            live = await LiveSocket.open(proxy, user)
+            assert live.ws.response is not None
+            by_process.setdefault(int(live.ws.response.headers[PROCESS_HEADER]), []).append(live)
+        if len(by_process) == 2:
+            return by_process
+        for live in [live for held in by_process.values() for live in held]:
+            await live.close()
+    raise AssertionError("every socket landed on one process")
+
+
+async def test_the_socket_cap_is_per_process(proxy: str) -> None:
+    """A user may hold ``TRADEMATCH_WS_MAX_SOCKETS_PER_USER`` (10) sockets on each process: the
+    eleventh on one process closes that process's oldest, and the other process's stay open."""
+    async with httpx.AsyncClient(base_url=proxy, timeout=30) as http:
+        user = await Api(http).customer()
+        by_process = await _sockets_until_one_process_holds(proxy, user, 11)
+        try:
+            [full] = [p for p, held in by_process.items() if len(held) == 11]
+            [other] = [p for p in by_process if p != full]
+            assert await by_process[full][0].closed_with() == 4001
+            for live in [*by_process[full][1:], *by_process[other]]:
+                await asyncio.wait_for(await live.ws.ping(), 10)
+                assert live.ws.close_code is None
+            # More than ten open at once for the one user: the cap does not span processes.
+            assert len(by_process[full]) - 1 + len(by_process[other]) > 10
+        finally:
+            for held in by_process.values():
+                for live in held:
+                    await live.close()
