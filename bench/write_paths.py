@@ -33,7 +33,16 @@ from typing import Any
 
 import benchdb
 import httpx
-from ws_latency import Pair, Stops, child_pids, cpu_seconds, insert_users, machine, serve
+from ws_latency import (
+    Pair,
+    Stops,
+    child_pids,
+    cpu_seconds,
+    insert_users,
+    machine,
+    offer_lead,
+    serve,
+)
 
 from tradematch.events.chain import canonical_pieces
 from tradematch.kit.ids import new_id
@@ -50,30 +59,7 @@ async def offer_leads(http: httpx.AsyncClient, pairs: list[Pair], clients: int) 
 
     async def one(pair: Pair) -> str:
         async with limit:
-            customer = {"Authorization": f"Bearer {pair.customer_token}"}
-            job = await http.post(
-                "/api/connection/jobs",
-                json={
-                    "title": "Fix leaking kitchen tap",
-                    "trade_category": "Plumbing",
-                    "budget_min": 50,
-                    "budget_max": 150,
-                    "timeframe": "urgent",
-                    "postcode": f"{pair.outcode} 1AA",
-                },
-                headers=customer,
-            )
-            job.raise_for_status()
-            job_id = job.json()["job_id"]
-            published = await http.patch(
-                f"/api/connection/jobs/{job_id}/publish", json={}, headers=customer
-            )
-            published.raise_for_status()
-            vendor = {"Authorization": f"Bearer {pair.vendor_token}"}
-            leads = await http.get("/api/connection/leads", headers=vendor, params={"limit": 100})
-            leads.raise_for_status()
-            (lead,) = [x for x in leads.json()["items"] if x["job_id"] == job_id]
-            return str(lead["lead_id"])
+            return await offer_lead(http, pair)
 
     return list(await asyncio.gather(*(one(p) for p in pairs)))
 
@@ -335,9 +321,6 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 raw_leads = await offer_leads(setup, pairs, args.clients)
                 for p, raw in zip(pairs, raw_pairs, strict=True):
                     raw.customer_token, raw.vendor_token = p.customer_token, p.vendor_token
-
-                def split(jobs: list[Any]) -> list[Any]:
-                    return jobs
 
                 for path in ("accept_lead", "send_message"):
                     if path == "accept_lead":

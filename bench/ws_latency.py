@@ -201,38 +201,47 @@ def serve(url: str, data_dir: Path, args: argparse.Namespace, stops: Stops) -> A
 # -- setup through the API ------------------------------------------------------------------
 
 
+async def offer_lead(http: httpx.AsyncClient, pair: Pair) -> str:
+    """The pair's customer posts and publishes a job, offered to the pair's vendor alone; the
+    id of the vendor's lead."""
+    customer = {"Authorization": f"Bearer {pair.customer_token}"}
+    job = await http.post(
+        "/api/connection/jobs",
+        json={
+            "title": "Fix leaking kitchen tap",
+            "trade_category": "Plumbing",
+            "budget_min": 50,
+            "budget_max": 150,
+            "timeframe": "urgent",
+            "postcode": f"{pair.outcode} 1AA",
+        },
+        headers=customer,
+    )
+    job.raise_for_status()
+    job_id = job.json()["job_id"]
+    published = await http.patch(
+        f"/api/connection/jobs/{job_id}/publish", json={}, headers=customer
+    )
+    published.raise_for_status()
+    assert published.json()["leads_assigned"] == 1, published.text
+    vendor = {"Authorization": f"Bearer {pair.vendor_token}"}
+    leads = await http.get("/api/connection/leads", headers=vendor, params={"limit": 100})
+    leads.raise_for_status()
+    (lead,) = [x for x in leads.json()["items"] if x["job_id"] == job_id]
+    return str(lead["lead_id"])
+
+
 async def open_conversations(http: httpx.AsyncClient, pairs: list[Pair], concurrency: int) -> None:
     """Each customer posts and publishes a job; each vendor accepts the lead it is offered."""
     limit = asyncio.Semaphore(concurrency)
 
     async def one(pair: Pair) -> None:
         async with limit:
-            customer = {"Authorization": f"Bearer {pair.customer_token}"}
-            vendor = {"Authorization": f"Bearer {pair.vendor_token}"}
-            job = await http.post(
-                "/api/connection/jobs",
-                json={
-                    "title": "Fix leaking kitchen tap",
-                    "trade_category": "Plumbing",
-                    "budget_min": 50,
-                    "budget_max": 150,
-                    "timeframe": "urgent",
-                    "postcode": f"{pair.outcode} 1AA",
-                },
-                headers=customer,
-            )
-            job.raise_for_status()
-            job_id = job.json()["job_id"]
-            published = await http.patch(
-                f"/api/connection/jobs/{job_id}/publish", json={}, headers=customer
-            )
-            published.raise_for_status()
-            assert published.json()["leads_assigned"] == 1, published.text
-            leads = await http.get("/api/connection/leads", headers=vendor)
-            leads.raise_for_status()
-            (lead,) = [x for x in leads.json()["items"] if x["job_id"] == job_id]
+            lead_id = await offer_lead(http, pair)
             accepted = await http.post(
-                f"/api/connection/leads/{lead['lead_id']}/accept", json={}, headers=vendor
+                f"/api/connection/leads/{lead_id}/accept",
+                json={},
+                headers={"Authorization": f"Bearer {pair.vendor_token}"},
             )
             accepted.raise_for_status()
             pair.conversation_id = accepted.json()["conversation_id"]
