@@ -34,6 +34,12 @@ class LiveServer:
         self.process = process
         self.log = log
 
+    @property
+    def data_dir(self) -> Path:
+        """The server's data folder (``start_server`` keeps the log in it); emails written
+        with no SMTP server configured are in its ``outbox/``."""
+        return self.log.parent
+
 
 def listening_socket() -> socket.socket:
     """A TCP socket bound to a free port of the loopback interface, for a peer to serve on."""

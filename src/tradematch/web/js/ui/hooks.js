@@ -60,6 +60,26 @@ export function useAction() {
   return { busy, error, run, setError };
 }
 
+/** Switches that save as soon as they are clicked: ``shown(name, fromApi)`` is the value
+ *  clicked from ``hold(name, value)`` until ``release(name, value)`` (call it once the save is
+ *  over and the resource re-read), and the resource's value otherwise. Without it, any render
+ *  during the save (busy, a live event) would put the switch back to the value being changed. */
+export function usePending() {
+  const [pending, setPending] = useState({});
+  const hold = useCallback((name, value) => setPending((p) => ({ ...p, [name]: value })), []);
+  const release = useCallback(
+    (name, value) =>
+      setPending((p) => {
+        if (p[name] !== value) return p; // clicked again since: that save will release it
+        const { [name]: _, ...rest } = p;
+        return rest;
+      }),
+    [],
+  );
+  const shown = (name, fromApi) => (name in pending ? pending[name] : fromApi);
+  return { hold, release, shown };
+}
+
 /** Values of a form's named fields. */
 export function formValues(form) {
   return Object.fromEntries(new FormData(form).entries());

@@ -1,8 +1,9 @@
-// Notifications (in-app inbox with unread count) and notification preferences, including
-// browser push through the service worker.
+// Notifications (in-app inbox with unread count) and notification preferences: the channels,
+// browser push through the service worker, and which kinds of notification are emailed.
 import { api, C } from "../api.js";
 import { html, useState } from "./html.js";
-import { useAction, useResource } from "./hooks.js";
+import { EmailCategories } from "./email-categories.js";
+import { useAction, usePending, useResource } from "./hooks.js";
 import { ErrorNote, Loading, Notice, when } from "./widgets.js";
 
 export function Notifications() {
@@ -64,13 +65,20 @@ async function subscribeToPush(publicKey) {
 function Preferences() {
   const prefs = useResource(() => api.get(`${C}/notifications/preferences`), []);
   const action = useAction();
+  const pending = usePending();
   const [saved, setSaved] = useState(false);
   const toggle = (channel, value) =>
     action.run(async () => {
       setSaved(false);
-      await api.put(`${C}/notifications/preferences`, { [channel]: value });
-      setSaved(true);
-      prefs.reload();
+      pending.hold(channel, value);
+      try {
+        await api.put(`${C}/notifications/preferences`, { [channel]: value });
+        setSaved(true);
+      } finally {
+        // After a failure too: the switch goes back to what the API holds.
+        await prefs.reload();
+        pending.release(channel, value);
+      }
     });
   const enablePush = () =>
     action.run(async () => {
@@ -92,7 +100,7 @@ function Preferences() {
               ["push", "Browser push"],
             ].map(
               ([channel, text]) => html`<label class="inline">
-                <input type="checkbox" checked=${p[channel]} onChange=${(e) => toggle(channel, e.target.checked)} />
+                <input type="checkbox" checked=${pending.shown(channel, p[channel])} onChange=${(e) => toggle(channel, e.target.checked)} />
                 ${text}
               </label>`,
             )}
@@ -102,5 +110,6 @@ function Preferences() {
       : null}
     ${saved ? html`<${Notice}>Preferences saved.<//>` : null}
     <${ErrorNote} error=${action.error} />
+    ${p ? html`<${EmailCategories} prefs=${prefs} />` : null}
   </section>`;
 }

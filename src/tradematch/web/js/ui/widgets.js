@@ -16,7 +16,7 @@ export const TIMEFRAMES = [
   ["flexible", "Flexible"],
 ];
 
-const sentence = (value) => {
+export const sentence = (value) => {
   const text = words(value);
   return text.charAt(0).toUpperCase() + text.slice(1);
 };
