@@ -252,4 +252,7 @@ def test_every_category_is_named_once_everywhere() -> None:
     assert get_args(Category) == CATEGORIES
     assert set(unsubscribe.CATEGORY_NAMES) == set(CATEGORIES)
     assert category_of("LEAD_OFFERED") == "leads"
+    # Every event that moves a user's money is a payment, refunds and payouts included.
+    for money in ("PAYMENT_RELEASED", "PAYMENT_REFUNDED", "PAYOUT_SENT", "ESCROW_FUNDED"):
+        assert category_of(money) == "payments", money
     assert category_of("NOT_AN_EVENT") == category_of("JOB_CREATED") == "updates"

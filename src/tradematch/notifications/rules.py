@@ -220,6 +220,8 @@ CATEGORY_OF: dict[E, str] = {
     E.MILESTONE_APPROVED: "payments",
     E.MILESTONE_CHANGES_REQUESTED: "payments",
     E.PAYMENT_RELEASED: "payments",
+    E.PAYMENT_REFUNDED: "payments",
+    E.PAYOUT_SENT: "payments",
     E.JOB_COMPLETED: "payments",
     E.DISPUTE_RAISED: "disputes",
     E.DISPUTE_RESOLVED: "disputes",

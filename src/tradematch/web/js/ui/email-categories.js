@@ -14,19 +14,19 @@ const ABOUT = {
     leads: ["Tradespeople accepting your job", "A tradesperson accepts your job, or it expires before you choose one."],
     messages: ["Messages", "New messages from tradespeople."],
     quotes: ["Quotes", "Quotes received, changed or withdrawn."],
-    payments: ["Escrow and milestones", "Escrow to pay into, milestones waiting for your approval and a job completed."],
+    payments: ["Escrow and payments", "Escrow to pay into, milestones waiting for your approval, refunds to your wallet and a job completed."],
     disputes: ["Disputes", "A dispute raised on your job, and how it was resolved."],
     reviews: ["Reviews", "A tradesperson's response to your review, and a moderator's decision on it."],
-    updates: ["Other updates", "Anything else, such as a refund to your wallet."],
+    updates: ["Other updates", "Anything else the platform tells you about."],
   },
   vendor: {
     leads: ["Leads", "New leads, and leads that expire or are no longer available."],
     messages: ["Messages", "New messages from customers."],
     quotes: ["Quotes", "Your quote accepted or declined."],
-    payments: ["Escrow and payments", "Escrow funded, milestones approved or sent back, payments released and a job completed."],
+    payments: ["Escrow and payments", "Escrow funded, milestones approved or sent back, payments released, payouts to your bank and a job completed."],
     disputes: ["Disputes", "A dispute raised on your job, and how it was resolved."],
     reviews: ["Reviews", "New reviews of your work, and customers' replies to your responses."],
-    updates: ["Other updates", "Anything else, such as a payout to your bank."],
+    updates: ["Other updates", "Anything else the platform tells you about."],
   },
 };
 
