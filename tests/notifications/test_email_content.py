@@ -130,6 +130,7 @@ async def test_a_new_lead_email_is_masked_links_the_lead_and_unsubscribes_in_one
             assert page.status_code == 200, page.text
             assert page.headers["content-type"].startswith("text/html")
             assert 'method="post"' in page.text and "new leads" in page.text
+            assert f'href="{PUBLIC}/#/notifications"' in page.text  # where to turn it back on
             assert (await email_categories(api, vendor.headers))["leads"] is True
 
             # A forged or altered token is not found, GET or POST, and changes nothing.
@@ -163,6 +164,7 @@ async def test_a_new_lead_email_is_masked_links_the_lead_and_unsubscribes_in_one
             for done in await asyncio.gather(*(one_click() for _ in range(4))):
                 assert done.status_code == 200, done.text
                 assert "no longer get emails about new leads" in done.text
+                assert f'href="{PUBLIC}/#/notifications"' in done.text
             categories = await email_categories(api, vendor.headers)
             assert categories["leads"] is False
             assert all(on for name, on in categories.items() if name != "leads")

@@ -97,7 +97,7 @@ async def content(
         link=f"{base}/#/{'/'.join(route)}",
         action=ACTIONS.get(category, ACTIONS["updates"]),
         unsubscribe_url=unsubscribe.url(base, signing_key, user_id, category),
-        preferences_link=f"{base}/#/notifications",
+        preferences_link=unsubscribe.preferences_url(base),
         about=about,
     )
 

@@ -120,7 +120,10 @@ async def unsubscribe_page(
     """The page an email's unsubscribe link opens (no sign-in): it changes nothing (mail
     scanners follow links) and offers a button that sends the `POST`. An unknown or altered
     token is a 404."""
-    page = await unsubscribe.confirmation(session, request.app.state.signing_key, token)
+    state = request.app.state
+    page = await unsubscribe.confirmation(
+        session, state.signing_key, token, public_url=state.settings.public_url
+    )
     return HTMLResponse(page, headers=PAGE_HEADERS)
 
 
@@ -137,5 +140,8 @@ async def unsubscribe_one_click(
     notifications off for email. Mail providers send the body `List-Unsubscribe=One-Click`;
     the body is not needed (the signed token is the authority). Doing it again changes nothing.
     An unknown or altered token is a 404."""
-    page = await unsubscribe.unsubscribe(session, request.app.state.signing_key, token)
+    state = request.app.state
+    page = await unsubscribe.unsubscribe(
+        session, state.signing_key, token, public_url=state.settings.public_url
+    )
     return HTMLResponse(page, headers=PAGE_HEADERS)

@@ -61,6 +61,11 @@ def token(signing_key: str, user_id: str, category: str) -> str:
     return f"{user_id}.{category}.{_signature(signing_key, user_id, category)}"
 
 
+def preferences_url(public_url: str) -> str:
+    """The dashboards' notification preferences screen, where a category is turned back on."""
+    return f"{public_url}/#/notifications"
+
+
 def url(public_url: str, signing_key: str, user_id: str, category: str) -> str:
     return f"{public_url}{PATH}?token={quote(token(signing_key, user_id, category), safe='')}"
 
@@ -88,7 +93,9 @@ async def _target(session: AsyncSession, signing_key: str, value: str) -> tuple[
     return found
 
 
-async def confirmation(session: AsyncSession, signing_key: str, value: str) -> str:
+async def confirmation(
+    session: AsyncSession, signing_key: str, value: str, *, public_url: str
+) -> str:
     """The page a ``GET`` of the link shows: what the button will turn off. Changes nothing."""
     _, category = await _target(session, signing_key, value)
     action = f"{PATH}?token={quote(value, safe='')}"
@@ -98,20 +105,26 @@ async def confirmation(session: AsyncSession, signing_key: str, value: str) -> s
         f'<form method="post" action="{escape(action)}">'
         '<input type="hidden" name="List-Unsubscribe" value="One-Click">'
         '<button type="submit">Unsubscribe</button></form>'
-        "<p>You will still see them in the app. You can turn them back on in your "
-        "notification preferences.</p>",
+        f"<p>You will still see them in the app. {_turn_back_on(public_url)}</p>",
     )
 
 
-async def unsubscribe(session: AsyncSession, signing_key: str, value: str) -> str:
+async def unsubscribe(
+    session: AsyncSession, signing_key: str, value: str, *, public_url: str
+) -> str:
     """Turn the token's category off for email (again: no change); the page that says so."""
     user_id, category = await _target(session, signing_key, value)
     await repository.set_category_preferences(session, user_id, "email", {category: False})
     return _page(
         "Unsubscribed",
         f"<p>You will no longer get emails about {escape(CATEGORY_NAMES[category])}.</p>"
-        "<p>You can turn them back on in your notification preferences.</p>",
+        f"<p>{_turn_back_on(public_url)}</p>",
     )
+
+
+def _turn_back_on(public_url: str) -> str:
+    link = escape(preferences_url(public_url))
+    return f'You can turn them back on in your <a href="{link}">notification preferences</a>.'
 
 
 def _page(title: str, body: str) -> str:
