@@ -14,7 +14,7 @@ from tradematch.core.config import Settings
 from tradematch.core.errors import Forbidden, InvalidStateTransition, NotFound
 from tradematch.escrow import ledger, repository
 from tradematch.escrow.models import EscrowAccount, Payout
-from tradematch.escrow.provider import provider_for
+from tradematch.escrow.provider import EscrowMove, provider_for
 from tradematch.escrow.schemas import (
     EscrowAdminView,
     EscrowFunded,
@@ -117,7 +117,7 @@ async def fund(
         raise InvalidStateTransition("job", job.status, "fund_escrow")
     event_id = new_event_id()
     transaction_id = await provider_for(settings).collect(
-        session, job.customer_id, escrow.id, escrow.total_pence, job_id=job.id, event_id=event_id
+        session, EscrowMove(job.customer_id, escrow.id, job.id, escrow.total_pence, event_id)
     )
     escrow.funded_pence = escrow.total_pence
     await session.flush()
@@ -249,15 +249,8 @@ async def settle(
         await release(session, by, escrow, to_vendor, kind="dispute_release")
     if to_customer:
         event_id = new_event_id()
-        transaction_id = await provider_for(settings).refund(
-            session,
-            escrow.customer_id,
-            escrow.id,
-            to_customer,
-            job_id=escrow.job_id,
-            kind="dispute_refund",
-            event_id=event_id,
-        )
+        move = EscrowMove(escrow.customer_id, escrow.id, escrow.job_id, to_customer, event_id)
+        transaction_id = await provider_for(settings).refund(session, move, kind="dispute_refund")
         escrow.refunded_pence += to_customer
         await session.flush()
         emit_to_parties(
