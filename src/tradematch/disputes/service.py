@@ -53,7 +53,7 @@ async def raise_dispute(
 ) -> DisputeRaised:
     require(actor, Role.CUSTOMER, Role.VENDOR)
     job = await jobs.lock(session, jobs_in_contract(actor), job_id)
-    jobs.dispute(job)
+    jobs.change(job, "dispute", clock.now())
     escrow = await escrow_service.lock_for_job(session, actor, job)
     if escrow is not None:
         escrow_service.freeze(escrow)
@@ -111,7 +111,7 @@ async def resolve(
     dispute.resolved_at = clock.now()
     escrow = await escrow_service.lock_for_job(session, actor, job)
     if decision.resolution == "resume":
-        jobs.resume(job)
+        jobs.change(job, "resume", clock.now())
         if escrow is not None:
             escrow_service.unfreeze(escrow)
         # Time spent frozen does not count towards auto-approval (docs/decisions.md).
@@ -134,7 +134,7 @@ async def resolve(
         if escrow is not None:
             await escrow_service.settle(session, actor, settings, escrow, to_vendor=to_vendor)
         cancelled = decision.resolution == "refund_customer"
-        jobs.settle_dispute(job, cancelled=cancelled, now=clock.now())
+        jobs.change(job, "resolve_cancelled" if cancelled else "resolve_completed", clock.now())
         await milestones.end_unpaid(session, job, cancelled=cancelled)
     await session.flush()
     vendor_id = job.awarded_vendor_id

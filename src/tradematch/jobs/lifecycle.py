@@ -11,7 +11,6 @@ from tradematch.authz.scopes import jobs_owned_by
 from tradematch.core.config import Settings
 from tradematch.core.errors import NoLongerAvailable
 from tradematch.events.context import for_parties
-from tradematch.events.log import emit
 from tradematch.events.types import EventType
 from tradematch.jobs import service as jobs
 from tradematch.jobs.models import Job
@@ -31,16 +30,10 @@ async def publish(
     """A draft goes live and is offered to up to ``max_open_leads`` matching vendors."""
     require(actor, Role.CUSTOMER)
     job = await jobs.lock(session, jobs_owned_by(actor), job_id)
-    jobs.publish(job, clock.now())
+    jobs.change(job, "publish", clock.now())
     await session.flush()
-    event_id = emit(
-        session,
-        EventType.JOB_POSTED,
-        actor=actor,
-        job_id=job.id,
-        payload={"status": job.status},
-        audience=[job.customer_id],
-    )
+    status = {"status": job.status}
+    event_id = jobs.customer_of(job).emit(session, EventType.JOB_POSTED, actor, status)
     offered = await leads.offer_leads(session, actor, settings, job)
     count = len(offered)
     noun = "vendor" if count == 1 else "vendors"
@@ -57,16 +50,10 @@ async def cancel(session: AsyncSession, actor: Actor, job_id: str) -> JobChanged
     """A draft or live job is cancelled; vendors holding leads hear it is no longer available."""
     require(actor, Role.CUSTOMER)
     job = await jobs.lock(session, jobs_owned_by(actor), job_id)
-    jobs.cancel(job, clock.now())
+    jobs.change(job, "cancel", clock.now())
     await session.flush()
-    event_id = emit(
-        session,
-        EventType.JOB_CANCELLED,
-        actor=actor,
-        job_id=job.id,
-        payload={"status": job.status},
-        audience=[job.customer_id],
-    )
+    status = {"status": job.status}
+    event_id = jobs.customer_of(job).emit(session, EventType.JOB_CANCELLED, actor, status)
     await close_open_leads(session, actor, job)
     return JobChanged(job_id=job.id, status=job.status, event_id=event_id)
 
@@ -82,13 +69,7 @@ async def close_open_leads(
     await quotes.expire_pending_for_leads(session, lead_ids)
     await messaging.lock_for_leads(session, lead_ids)
     for lead in closed:
-        emit(
-            session,
-            EventType.LEAD_CLOSED,
-            actor=by,
-            job_id=job.id,
-            payload={"lead_id": lead.id, "message": NO_LONGER_AVAILABLE},
-            audience=[lead.vendor_id],
-            context=for_parties(None, lead.vendor_id),
-        )
+        payload = {"lead_id": lead.id, "message": NO_LONGER_AVAILABLE}
+        context = for_parties(None, lead.vendor_id)
+        leads.vendor_of(lead).emit(session, EventType.LEAD_CLOSED, by, payload, context)
     return closed

@@ -57,16 +57,11 @@ async def expire(
     # here (it locks the job before its lead, so none can be half-way).
     if await leads.has_engaged_lead(session, job):
         return done
-    jobs.expire(job)
+    jobs.change(job, "expire", now)
     await session.flush()
-    emit(
-        session,
-        EventType.JOB_EXPIRED,
-        actor=SYSTEM,
-        job_id=job.id,
-        payload={"status": job.status},
-        audience=[job.customer_id],
-        context=for_parties(job.customer_id, None, job_title=job.title),
+    context = for_parties(job.customer_id, None, job_title=job.title)
+    jobs.customer_of(job).emit(
+        session, EventType.JOB_EXPIRED, SYSTEM, {"status": job.status}, context
     )
     closed = await close_open_leads(session, SYSTEM, job)
     done["job_expired"] = 1
@@ -94,7 +89,7 @@ async def auto_close(
         return done
     if job.completed_at > _closing_cutoff(settings, now):
         return done
-    jobs.close(job, now)
+    jobs.change(job, "close", now)
     await session.flush()
     parties = [job.customer_id, *([job.awarded_vendor_id] if job.awarded_vendor_id else [])]
     emit(

@@ -257,7 +257,7 @@ async def _approve_and_release(
     await escrow_service.pay_milestone(session, actor, escrow, milestone.amount_pence)
     await session.flush()
     if await repository.all_released(session, job.id):
-        jobs.complete(job, now)
+        jobs.change(job, "complete", now)
         await session.flush()
         await messaging.post_to_job(session, actor, job.id, escrow.vendor_id, COMPLETED_TEXT)
         await messaging.archive_for_job_vendor(session, actor, job.id, escrow.vendor_id)
