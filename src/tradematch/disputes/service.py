@@ -22,6 +22,7 @@ from tradematch.disputes.states import DISPUTE
 from tradematch.escrow import service as escrow_service
 from tradematch.events.log import emit_to_parties
 from tradematch.events.types import EventType
+from tradematch.jobs import lifecycle
 from tradematch.jobs import service as jobs
 from tradematch.kit import clock
 from tradematch.kit.ids import new_id
@@ -158,27 +159,10 @@ async def resolve(
         resolution=decision.resolution,
     )
     if job.status == "completed":
-        await messaging.archive_for_job_vendor(session, actor, job.id, vendor_id)
-        emit_to_parties(
-            session,
-            EventType.JOB_COMPLETED,
-            actor=actor,
-            job_id=job.id,
-            customer_id=job.customer_id,
-            vendor_id=vendor_id,
-            payload={"status": job.status},
-        )
+        await lifecycle.announce_completed(session, actor, job)
     elif job.status == "cancelled":
         await messaging.lock_for_leads(session, await leads.winning_lead_ids(session, job))
-        emit_to_parties(
-            session,
-            EventType.JOB_CANCELLED,
-            actor=actor,
-            job_id=job.id,
-            customer_id=job.customer_id,
-            vendor_id=vendor_id,
-            payload={"status": job.status},
-        )
+        jobs.tell_parties_status(session, EventType.JOB_CANCELLED, actor, job)
     return DisputeResolved(
         dispute_id=dispute.id,
         job_id=job.id,

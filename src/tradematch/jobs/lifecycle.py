@@ -58,6 +58,14 @@ async def cancel(session: AsyncSession, actor: Actor, job_id: str) -> JobChanged
     return JobChanged(job_id=job.id, status=job.status, event_id=event_id)
 
 
+async def announce_completed(session: AsyncSession, by: Actor, job: Job) -> None:
+    """The awarded job was completed (``by`` whoever paid its last milestone, or ruled): the
+    vendor's conversation is archived and both parties hear it."""
+    assert job.awarded_vendor_id is not None
+    await messaging.archive_for_job_vendor(session, by, job.id, job.awarded_vendor_id)
+    jobs.tell_parties_status(session, EventType.JOB_COMPLETED, by, job)
+
+
 async def close_open_leads(
     session: AsyncSession, by: Actor, job: Job, *, except_lead: str | None = None
 ) -> list[Lead]:

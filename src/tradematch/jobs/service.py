@@ -15,6 +15,7 @@ from tradematch.authz.roles import Role, require
 from tradematch.authz.scopes import JobScope, jobs_owned_by
 from tradematch.core.errors import NotFound, ValidationFailed
 from tradematch.events.audience import Audience
+from tradematch.events.log import emit_to_parties
 from tradematch.events.types import EventType
 from tradematch.jobs import repository
 from tradematch.jobs.models import Job
@@ -255,3 +256,17 @@ def award(job: Job, vendor_id: str, now: datetime) -> None:
 def customer_of(job: Job) -> Audience:
     """The audience of an event about the job that its customer alone sees."""
     return Audience(job.id, [job.customer_id])
+
+
+def tell_parties_status(session: AsyncSession, type: EventType, actor: Actor, job: Job) -> str:
+    """The awarded job's new status, told to both its parties."""
+    assert job.awarded_vendor_id is not None
+    return emit_to_parties(
+        session,
+        type,
+        actor=actor,
+        job_id=job.id,
+        customer_id=job.customer_id,
+        vendor_id=job.awarded_vendor_id,
+        payload={"status": job.status},
+    )

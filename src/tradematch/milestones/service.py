@@ -18,6 +18,7 @@ from tradematch.escrow.models import EscrowAccount
 from tradematch.events.context import Details
 from tradematch.events.log import emit_to_parties
 from tradematch.events.types import EventType
+from tradematch.jobs import lifecycle
 from tradematch.jobs import service as jobs
 from tradematch.jobs.models import Job
 from tradematch.kit import clock
@@ -260,16 +261,7 @@ async def _approve_and_release(
         jobs.change(job, "complete", now)
         await session.flush()
         await messaging.post_to_job(session, actor, job.id, escrow.vendor_id, COMPLETED_TEXT)
-        await messaging.archive_for_job_vendor(session, actor, job.id, escrow.vendor_id)
-        emit_to_parties(
-            session,
-            EventType.JOB_COMPLETED,
-            actor=actor,
-            job_id=job.id,
-            customer_id=job.customer_id,
-            vendor_id=escrow.vendor_id,
-            payload={"status": job.status},
-        )
+        await lifecycle.announce_completed(session, actor, job)
     return event_id
 
 
