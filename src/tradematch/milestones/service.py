@@ -133,6 +133,31 @@ async def _locked(
     return milestone, job, escrow
 
 
+# The name under which each milestone action is refused (409) when the escrow holds no money a
+# milestone may draw on.
+_ESCROW_ACTION = {
+    "submit": "submit_milestone",
+    "request_changes": "request_changes",
+    "approve": "approve_milestone",
+}
+
+
+def _advance(milestone: Milestone, escrow: EscrowAccount, action: str) -> None:
+    """``action`` on the (locked) milestone, which needs its (locked) escrow funded."""
+    escrow_service.require_funded(escrow, _ESCROW_ACTION[action])
+    milestone.status = MILESTONE.transition(milestone.status, action)
+
+
+async def _take(
+    session: AsyncSession, actor: Actor, role: Role, milestone_id: str, action: str
+) -> tuple[Milestone, Job, EscrowAccount]:
+    """``action`` by ``role`` on the milestone, locked with its job and escrow."""
+    require(actor, role)
+    milestone, job, escrow = await _locked(session, actor, milestone_id)
+    _advance(milestone, escrow, action)
+    return milestone, job, escrow
+
+
 async def _tell_both(
     session: AsyncSession,
     actor: Actor,
@@ -161,10 +186,7 @@ async def _tell_both(
 async def submit(
     session: AsyncSession, actor: Actor, milestone_id: str, evidence: Evidence
 ) -> MilestoneChanged:
-    require(actor, Role.VENDOR)
-    milestone, job, escrow = await _locked(session, actor, milestone_id)
-    escrow_service.require_funded(escrow, "submit_milestone")
-    milestone.status = MILESTONE.transition(milestone.status, "submit")
+    milestone, job, escrow = await _take(session, actor, Role.VENDOR, milestone_id, "submit")
     # Evidence without uploads is stored as before they existed.
     milestone.evidence = evidence.model_dump(
         mode="json", exclude=set() if evidence.photo_upload_ids else {"photo_upload_ids"}
@@ -205,10 +227,8 @@ async def submit(
 async def request_changes(
     session: AsyncSession, actor: Actor, milestone_id: str, reason: str
 ) -> MilestoneChanged:
-    require(actor, Role.CUSTOMER)
-    milestone, job, escrow = await _locked(session, actor, milestone_id)
-    escrow_service.require_funded(escrow, "request_changes")
-    milestone.status = MILESTONE.transition(milestone.status, "request_changes")
+    action = "request_changes"
+    milestone, job, escrow = await _take(session, actor, Role.CUSTOMER, milestone_id, action)
     milestone.changes_reason = reason
     event_id = await _tell_both(
         session,
@@ -236,9 +256,8 @@ async def _approve_and_release(
     session: AsyncSession, actor: Actor, job: Job, milestone: Milestone, escrow: EscrowAccount
 ) -> str:
     """Approve, pay the milestone out of escrow, and complete the job with the last one."""
-    escrow_service.require_funded(escrow, "approve_milestone")
+    _advance(milestone, escrow, "approve")
     now = clock.now()
-    milestone.status = MILESTONE.transition(milestone.status, "approve")
     milestone.approved_at = now
     event_id = await _tell_both(
         session,
