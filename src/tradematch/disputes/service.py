@@ -20,7 +20,6 @@ from tradematch.disputes.schemas import (
 )
 from tradematch.disputes.states import DISPUTE
 from tradematch.escrow import service as escrow_service
-from tradematch.events.log import emit_to_parties
 from tradematch.events.types import EventType
 from tradematch.jobs import lifecycle
 from tradematch.jobs import service as jobs
@@ -67,15 +66,8 @@ async def raise_dispute(
     vendor_id = job.awarded_vendor_id
     assert vendor_id is not None
     await messaging.post_to_job(session, actor, job.id, vendor_id, RAISED_TEXT)
-    event_id = emit_to_parties(
-        session,
-        EventType.DISPUTE_RAISED,
-        actor=actor,
-        job_id=job.id,
-        customer_id=job.customer_id,
-        vendor_id=vendor_id,
-        payload={"dispute_id": dispute.id, "reason": reason},
-    )
+    payload = {"dispute_id": dispute.id, "reason": reason}
+    event_id = jobs.tell_parties(session, EventType.DISPUTE_RAISED, actor, job, payload)
     return DisputeRaised(
         dispute_id=dispute.id, job_id=job.id, status=dispute.status, event_id=event_id
     )
@@ -138,31 +130,23 @@ async def resolve(
         jobs.change(job, "resolve_cancelled" if cancelled else "resolve_completed", clock.now())
         await milestones.end_unpaid(session, job, cancelled=cancelled)
     await session.flush()
-    vendor_id = job.awarded_vendor_id
-    assert vendor_id is not None
-    event_id = emit_to_parties(
-        session,
-        EventType.DISPUTE_RESOLVED,
-        actor=actor,
-        job_id=job.id,
-        customer_id=job.customer_id,
-        vendor_id=vendor_id,
-        payload={
-            "dispute_id": dispute.id,
-            "resolution": decision.resolution,
-            "vendor_share": (
-                None if decision.vendor_share is None else pence_to_pounds(decision.vendor_share)
-            ),
-            "job_status": job.status,
-            "escrow_status": escrow.status if escrow else None,
-        },
-        resolution=decision.resolution,
+    resolved = {
+        "dispute_id": dispute.id,
+        "resolution": decision.resolution,
+        "vendor_share": (
+            None if decision.vendor_share is None else pence_to_pounds(decision.vendor_share)
+        ),
+        "job_status": job.status,
+        "escrow_status": escrow.status if escrow else None,
+    }
+    event_id = jobs.tell_parties(
+        session, EventType.DISPUTE_RESOLVED, actor, job, resolved, resolution=decision.resolution
     )
     if job.status == "completed":
         await lifecycle.announce_completed(session, actor, job)
     elif job.status == "cancelled":
         await messaging.lock_for_leads(session, await leads.winning_lead_ids(session, job))
-        jobs.tell_parties_status(session, EventType.JOB_CANCELLED, actor, job)
+        jobs.tell_parties(session, EventType.JOB_CANCELLED, actor, job, {"status": job.status})
     return DisputeResolved(
         dispute_id=dispute.id,
         job_id=job.id,

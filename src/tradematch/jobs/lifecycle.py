@@ -63,7 +63,7 @@ async def announce_completed(session: AsyncSession, by: Actor, job: Job) -> None
     vendor's conversation is archived and both parties hear it."""
     assert job.awarded_vendor_id is not None
     await messaging.archive_for_job_vendor(session, by, job.id, job.awarded_vendor_id)
-    jobs.tell_parties_status(session, EventType.JOB_COMPLETED, by, job)
+    jobs.tell_parties(session, EventType.JOB_COMPLETED, by, job, {"status": job.status})
 
 
 async def close_open_leads(

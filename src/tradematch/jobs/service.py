@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, Unpack
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,6 +15,7 @@ from tradematch.authz.roles import Role, require
 from tradematch.authz.scopes import JobScope, jobs_owned_by
 from tradematch.core.errors import NotFound, ValidationFailed
 from tradematch.events.audience import Audience
+from tradematch.events.context import Details
 from tradematch.events.log import emit_to_parties
 from tradematch.events.types import EventType
 from tradematch.jobs import repository
@@ -258,8 +259,16 @@ def customer_of(job: Job) -> Audience:
     return Audience(job.id, [job.customer_id])
 
 
-def tell_parties_status(session: AsyncSession, type: EventType, actor: Actor, job: Job) -> str:
-    """The awarded job's new status, told to both its parties."""
+def tell_parties(
+    session: AsyncSession,
+    type: EventType,
+    actor: Actor,
+    job: Job,
+    payload: dict[str, Any],
+    **details: Unpack[Details],
+) -> str:
+    """An event about the awarded job, seen by both its parties (the rules may notify either,
+    with ``details`` for the texts)."""
     assert job.awarded_vendor_id is not None
     return emit_to_parties(
         session,
@@ -268,5 +277,6 @@ def tell_parties_status(session: AsyncSession, type: EventType, actor: Actor, jo
         job_id=job.id,
         customer_id=job.customer_id,
         vendor_id=job.awarded_vendor_id,
-        payload={"status": job.status},
+        payload=payload,
+        **details,
     )

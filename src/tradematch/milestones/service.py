@@ -16,7 +16,6 @@ from tradematch.core.errors import NotFound
 from tradematch.escrow import service as escrow_service
 from tradematch.escrow.models import EscrowAccount
 from tradematch.events.context import Details
-from tradematch.events.log import emit_to_parties
 from tradematch.events.types import EventType
 from tradematch.jobs import lifecycle
 from tradematch.jobs import service as jobs
@@ -171,16 +170,7 @@ async def _tell_both(
     """After a milestone changed: a line in the parties' conversation, and the event."""
     await session.flush()
     await messaging.post_to_job(session, actor, job.id, escrow.vendor_id, text)
-    return emit_to_parties(
-        session,
-        event,
-        actor=actor,
-        job_id=job.id,
-        customer_id=job.customer_id,
-        vendor_id=escrow.vendor_id,
-        payload=payload,
-        **details,
-    )
+    return jobs.tell_parties(session, event, actor, job, payload, **details)
 
 
 async def submit(
