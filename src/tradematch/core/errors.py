@@ -55,9 +55,7 @@ class NotFound(AppError, status=404, code="NOT_FOUND", message="Not found"): ...
 class Conflict(AppError, status=409, code="CONFLICT", message="Conflict"): ...
 
 
-class InvalidStateTransition(Conflict):
-    code = "INVALID_STATE_TRANSITION"
-
+class InvalidStateTransition(Conflict, code="INVALID_STATE_TRANSITION"):
     def __init__(self, entity: str, state: str, action: str) -> None:
         super().__init__(
             f"Cannot {action.replace('_', ' ')} a {entity} that is {state.replace('_', ' ')}",
@@ -67,13 +65,12 @@ class InvalidStateTransition(Conflict):
         )
 
 
-class NoLongerAvailable(Conflict):
+class NoLongerAvailable(
+    Conflict, code="NO_LONGER_AVAILABLE", message="This job is no longer available"
+):
     """A vendor who is out of a job (its lead declined, expired or closed: the job was cancelled,
     expired or awarded to another vendor) tries to act on it. Contract §6: it is told only this,
     the same status and body whatever the reason, with no state."""
-
-    code = "NO_LONGER_AVAILABLE"
-    message = "This job is no longer available"
 
     def __init__(self) -> None:
         super().__init__()

@@ -22,24 +22,23 @@ from tradematch.escrow import ledger
 from tradematch.kit.money import pence_to_pounds
 
 
-class InsufficientFunds(PaymentRequired):
-    code = "ESCROW_INSUFFICIENT_BALANCE"
-    message = "Insufficient funds"
-
+class InsufficientFunds(
+    PaymentRequired, code="ESCROW_INSUFFICIENT_BALANCE", message="Insufficient funds"
+):
     def __init__(self, required_pence: int, available_pence: int) -> None:
         super().__init__(
             required=pence_to_pounds(required_pence), available=pence_to_pounds(available_pence)
         )
 
 
-class PayoutShort(InsufficientFunds):
-    code = "INSUFFICIENT_FUNDS"
+class PayoutShort(InsufficientFunds, code="INSUFFICIENT_FUNDS"): ...
 
 
-class WalletCapExceeded(Conflict):
-    code = "WALLET_CAP_EXCEEDED"
-    message = "This top-up would take the sandbox wallet above its cap"
-
+class WalletCapExceeded(
+    Conflict,
+    code="WALLET_CAP_EXCEEDED",
+    message="This top-up would take the sandbox wallet above its cap",
+):
     def __init__(self, cap_pence: int, balance_pence: int) -> None:
         super().__init__(cap=pence_to_pounds(cap_pence), balance=pence_to_pounds(balance_pence))
 

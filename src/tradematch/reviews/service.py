@@ -41,9 +41,9 @@ POSTED_MESSAGE = "Review posted"
 HELD_MESSAGE = "Review received; it will appear once a moderator has checked it"
 
 
-class AlreadyAnswered(Conflict):
-    code = "ALREADY_ANSWERED"
-    message = "This has already been answered"
+class AlreadyAnswered(
+    Conflict, code="ALREADY_ANSWERED", message="This has already been answered"
+): ...
 
 
 def public_view(review: Review) -> ReviewView:
