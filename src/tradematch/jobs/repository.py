@@ -12,18 +12,13 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from tradematch.authz.scopes import JobScope
 from tradematch.jobs.models import Job
-from tradematch.kit.repository import keyset_page, locking, seek
+from tradematch.kit.repository import add as add
+from tradematch.kit.repository import keyset_page, one_or_none, seek
 from tradematch.leads.models import Lead
 from tradematch.leads.states import ENGAGED_LEAD_STATES, OPEN_LEAD_STATES
 
 # The leads a job shows as assigned: those still open, and the one that won.
 ASSIGNED_LEAD_STATES = (*OPEN_LEAD_STATES, "quote_accepted")
-
-
-async def add(session: AsyncSession, job: Job) -> Job:
-    session.add(job)
-    await session.flush()
-    return job
 
 
 async def get(
@@ -38,9 +33,9 @@ async def get(
     foreign key takes KEY SHARE on jobs, see events.log); ``skip_locked`` skips a job another
     transaction holds (the scheduler retries it later)."""
     statement = select(Job).where(Job.id == job_id, scope)
-    if lock or skip_locked:
-        statement = locking(statement, no_key_update=True, skip_locked=skip_locked)
-    return (await session.execute(statement)).scalar_one_or_none()
+    return await one_or_none(
+        session, statement, lock=lock, no_key_update=True, skip_locked=skip_locked
+    )
 
 
 def _leads_assigned() -> ScalarSelect[Any]:
