@@ -24,16 +24,22 @@ from tradematch.quotes import service as quotes
 NO_LONGER_AVAILABLE = NoLongerAvailable.message
 
 
+async def _change_own(
+    session: AsyncSession, actor: Actor, job_id: str, action: str, event: EventType
+) -> tuple[Job, str]:
+    """The customer's ``action`` on their own job (locked), recorded as ``event``; its id."""
+    require(actor, Role.CUSTOMER)
+    job = await jobs.lock(session, jobs_owned_by(actor), job_id)
+    jobs.change(job, action, clock.now())
+    await session.flush()
+    return job, jobs.customer_of(job).emit(session, event, actor, {"status": job.status})
+
+
 async def publish(
     session: AsyncSession, actor: Actor, settings: Settings, job_id: str
 ) -> JobPublished:
     """A draft goes live and is offered to up to ``max_open_leads`` matching vendors."""
-    require(actor, Role.CUSTOMER)
-    job = await jobs.lock(session, jobs_owned_by(actor), job_id)
-    jobs.change(job, "publish", clock.now())
-    await session.flush()
-    status = {"status": job.status}
-    event_id = jobs.customer_of(job).emit(session, EventType.JOB_POSTED, actor, status)
+    job, event_id = await _change_own(session, actor, job_id, "publish", EventType.JOB_POSTED)
     offered = await leads.offer_leads(session, actor, settings, job)
     count = len(offered)
     noun = "vendor" if count == 1 else "vendors"
@@ -48,12 +54,7 @@ async def publish(
 
 async def cancel(session: AsyncSession, actor: Actor, job_id: str) -> JobChanged:
     """A draft or live job is cancelled; vendors holding leads hear it is no longer available."""
-    require(actor, Role.CUSTOMER)
-    job = await jobs.lock(session, jobs_owned_by(actor), job_id)
-    jobs.change(job, "cancel", clock.now())
-    await session.flush()
-    status = {"status": job.status}
-    event_id = jobs.customer_of(job).emit(session, EventType.JOB_CANCELLED, actor, status)
+    job, event_id = await _change_own(session, actor, job_id, "cancel", EventType.JOB_CANCELLED)
     await close_open_leads(session, actor, job)
     return JobChanged(job_id=job.id, status=job.status, event_id=event_id)
 
