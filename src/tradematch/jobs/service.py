@@ -23,7 +23,7 @@ from tradematch.jobs.models import Job
 from tradematch.jobs.schemas import JobChanged, JobCreate, JobCreated, JobDetail, JobList, JobUpdate
 from tradematch.jobs.states import JOB
 from tradematch.kit.ids import new_id
-from tradematch.kit.pagination import page
+from tradematch.kit.pagination import StatusPage, page
 from tradematch.kit.postcodes import outcode_of
 from tradematch.uploads import service as uploads
 from tradematch.uploads.links import UploadLinks
@@ -193,17 +193,12 @@ async def get_for_admin(
 
 
 async def list_mine(
-    session: AsyncSession,
-    actor: Actor,
-    links: UploadLinks,
-    *,
-    limit: int,
-    cursor: str | None,
-    status: str | None,
+    session: AsyncSession, actor: Actor, links: UploadLinks, **asked: Unpack[StatusPage]
 ) -> JobList:
     require(actor, Role.CUSTOMER, Role.ADMIN)
+    limit = asked["limit"]
     rows = await repository.page_with_leads_assigned(
-        session, jobs_owned_by(actor), after=cursor, limit=limit, status=status
+        session, jobs_owned_by(actor), after=asked["cursor"], limit=limit, status=asked["status"]
     )
     found = page(rows, limit, lambda row: row[0].id)
     return JobList(

@@ -5,9 +5,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Generic, TypedDict, TypeVar
 
 T = TypeVar("T")
+
+
+class StatusPage(TypedDict):
+    """What a list with a status filter is asked for: the page size, the cursor of the page
+    (None: the first) and the status (None: any)."""
+
+    limit: int
+    cursor: str | None
+    status: str | None
 
 
 @dataclass(frozen=True)

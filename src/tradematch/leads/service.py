@@ -4,6 +4,7 @@ declining, and the lead's part in quoting."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Unpack
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,7 +28,7 @@ from tradematch.jobs.models import Job
 from tradematch.kit import clock
 from tradematch.kit.ids import new_id
 from tradematch.kit.money import pence_to_pounds
-from tradematch.kit.pagination import page
+from tradematch.kit.pagination import StatusPage, page
 from tradematch.kit.text import redact_contact_details
 from tradematch.leads import repository
 from tradematch.leads.models import Lead
@@ -186,17 +187,12 @@ async def _job_photos(
 
 
 async def list_leads(
-    session: AsyncSession,
-    actor: Actor,
-    links: UploadLinks,
-    *,
-    limit: int,
-    cursor: str | None,
-    status: str | None,
+    session: AsyncSession, actor: Actor, links: UploadLinks, **asked: Unpack[StatusPage]
 ) -> LeadList:
     require(actor, Role.VENDOR)
+    limit = asked["limit"]
     rows = await repository.page_of_views(
-        session, leads_held_by(actor), after=cursor, limit=limit, status=status
+        session, leads_held_by(actor), after=asked["cursor"], limit=limit, status=asked["status"]
     )
     found = page(rows, limit, lambda row: row[0].id)
     photos = await _job_photos(session, actor, links, [row[0] for row in found.items])
