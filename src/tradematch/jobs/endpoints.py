@@ -42,7 +42,7 @@ async def list_jobs(
     actor: CustomerOrAdminDep,
     session: SessionDep,
     links: UploadLinksDep,
-    status: Annotated[str | None, Query(pattern="^(" + "|".join(JOB.states) + ")$")] = None,
+    status: Annotated[str | None, Query(pattern=JOB.pattern)] = None,
     cursor: Annotated[JobId | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> JobList:

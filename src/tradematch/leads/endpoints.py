@@ -22,7 +22,7 @@ from tradematch.uploads.deps import UploadLinksDep
 
 router = APIRouter(tags=["leads"], route_class=TransactionalRoute)
 
-LeadStatusFilter = Annotated[str | None, Query(pattern="^(" + "|".join(LEAD.states) + ")$")]
+LeadStatusFilter = Annotated[str | None, Query(pattern=LEAD.pattern)]
 
 
 @router.get("/leads", response_model=LeadList)
