@@ -5,9 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypedDict, TypeVar
+from typing import Annotated, Generic, TypedDict, TypeVar
+
+from fastapi import Query
 
 T = TypeVar("T")
+
+# The page size a list endpoint accepts (each endpoint gives its own default).
+PageLimit = Annotated[int, Query(ge=1, le=100)]
 
 
 class StatusPage(TypedDict):
