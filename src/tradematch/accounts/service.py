@@ -24,9 +24,9 @@ from tradematch.kit.postcodes import outcode_of
 from tradematch.vendors import service as vendors
 
 
-class EmailTaken(Conflict):
-    code = "EMAIL_TAKEN"
-    message = "An account with this email already exists"
+class EmailTaken(
+    Conflict, code="EMAIL_TAKEN", message="An account with this email already exists"
+): ...
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from __future__ import annotations
 from typing import Generic, TypeVar
 
 from sqlalchemy import ColumnElement, and_, false, or_, select, true
+from sqlalchemy.orm import InstrumentedAttribute
 
 from tradematch.accounts.models import User
 from tradematch.authz.actor import Actor
@@ -82,6 +83,13 @@ def _scope(condition: ColumnElement[bool]) -> Scope[Model]:
 
 def _everything() -> Scope[Model]:
     return _scope(true())
+
+
+def _a_party(
+    actor: Actor, customer_id: InstrumentedAttribute[str], vendor_id: InstrumentedAttribute[str]
+) -> ColumnElement[bool]:
+    """Rows naming the actor as their customer or their vendor."""
+    return or_(customer_id == actor.user_id, vendor_id == actor.user_id)
 
 
 def _nothing() -> Scope[Model]:
@@ -167,9 +175,7 @@ def conversations_of(actor: Actor) -> ConversationScope:
     """The conversations the actor is a party to; all for admin."""
     if actor.is_admin:
         return _everything()
-    return _scope(
-        or_(Conversation.customer_id == actor.user_id, Conversation.vendor_id == actor.user_id)
-    )
+    return _scope(_a_party(actor, Conversation.customer_id, Conversation.vendor_id))
 
 
 def messages_visible_to(actor: Actor) -> MessageScope:
@@ -188,9 +194,7 @@ def escrows_visible_to(actor: Actor) -> EscrowScope:
     """The job's customer and the winning vendor (read-only); all for admin."""
     if actor.is_admin:
         return _everything()
-    return _scope(
-        or_(EscrowAccount.customer_id == actor.user_id, EscrowAccount.vendor_id == actor.user_id)
-    )
+    return _scope(_a_party(actor, EscrowAccount.customer_id, EscrowAccount.vendor_id))
 
 
 def milestones_in_contract(actor: Actor) -> MilestoneScope:

@@ -6,7 +6,7 @@ import secrets
 from email.utils import parseaddr
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import platformdirs
@@ -16,6 +16,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from tradematch.core.data_dir import persisted_secret
 
 _UNSAFE_SECRETS = {"changeme", "changethis", "secret", "dev", "test"}
+
+
+def _period(seconds: float, what: str) -> Any:
+    """A scheduler task's period (at least 50 ms), described as doing ``what``."""
+    return Field(seconds, ge=0.05, description=f"Scheduler period: {what}")
 
 
 class Settings(BaseSettings):
@@ -109,32 +114,20 @@ class Settings(BaseSettings):
     scheduler_batch_size: int = Field(
         100, ge=1, le=10_000, description="Due items a scheduler sweep reads at a time."
     )
-    scheduler_job_expiry_seconds: float = Field(
-        60, ge=0.05, description="Scheduler period: expire live jobs nobody engaged with."
+    scheduler_job_expiry_seconds: float = _period(60, "expire live jobs nobody engaged with.")
+    scheduler_lead_expiry_seconds: float = _period(
+        30, "expire unanswered leads (and offer others)."
     )
-    scheduler_lead_expiry_seconds: float = Field(
-        30, ge=0.05, description="Scheduler period: expire unanswered leads (and offer others)."
+    scheduler_lead_top_up_seconds: float = _period(300, "top live jobs up to the open-lead target.")
+    scheduler_milestone_approval_seconds: float = _period(
+        300, "approve milestones left unanswered."
     )
-    scheduler_lead_top_up_seconds: float = Field(
-        300, ge=0.05, description="Scheduler period: top live jobs up to the open-lead target."
+    scheduler_auto_close_seconds: float = _period(300, "close jobs completed long enough ago.")
+    scheduler_checkpoint_seconds: float = _period(
+        300, "write a signed checkpoint of every event chain head that moved since the last one."
     )
-    scheduler_milestone_approval_seconds: float = Field(
-        300, ge=0.05, description="Scheduler period: approve milestones left unanswered."
-    )
-    scheduler_auto_close_seconds: float = Field(
-        300, ge=0.05, description="Scheduler period: close jobs completed long enough ago."
-    )
-    scheduler_checkpoint_seconds: float = Field(
-        300,
-        ge=0.05,
-        description="Scheduler period: write a signed checkpoint of every event chain head "
-        "that moved since the last one.",
-    )
-    scheduler_housekeeping_seconds: float = Field(
-        3600,
-        ge=0.05,
-        description="Scheduler period: purge expired idempotency keys, old login attempts and "
-        "old denial counts.",
+    scheduler_housekeeping_seconds: float = _period(
+        3600, "purge expired idempotency keys, old login attempts and old denial counts."
     )
     clock_offset_seconds: float = Field(
         0,

@@ -6,9 +6,20 @@ from typing import Any
 
 
 class AppError(Exception):
+    """An error the API answers with ``status_code`` and the body below. A subclass names what
+    differs in its class line: ``class NotFound(AppError, status=404, code=..., message=...)``."""
+
     status_code = 400
     code = "BAD_REQUEST"
     message = "Bad request"
+
+    def __init_subclass__(
+        cls, *, status: int | None = None, code: str | None = None, message: str | None = None
+    ) -> None:
+        super().__init_subclass__()
+        cls.status_code = status or cls.status_code
+        cls.code = code or cls.code
+        cls.message = message or cls.message
 
     def __init__(self, message: str | None = None, **details: Any) -> None:
         self.message = message or self.message
@@ -22,42 +33,29 @@ class AppError(Exception):
         return None
 
 
-class Unauthorized(AppError):
-    status_code = 401
-    code = "UNAUTHORIZED"
-    message = "Authentication required"
-
+class Unauthorized(AppError, status=401, code="UNAUTHORIZED", message="Authentication required"):
     def headers(self) -> dict[str, str]:
         return {"WWW-Authenticate": "Bearer"}
 
 
-class Forbidden(AppError):
-    status_code = 403
-    code = "FORBIDDEN"
-    message = "Your role may not do this"
+class Forbidden(AppError, status=403, code="FORBIDDEN", message="Your role may not do this"): ...
 
 
-class MessagingDisabled(AppError):
-    status_code = 403
-    code = "MESSAGING_DISABLED"
-    message = "Messaging is not enabled for this conversation"
+class MessagingDisabled(
+    AppError,
+    status=403,
+    code="MESSAGING_DISABLED",
+    message="Messaging is not enabled for this conversation",
+): ...
 
 
-class NotFound(AppError):
-    status_code = 404
-    code = "NOT_FOUND"
-    message = "Not found"
+class NotFound(AppError, status=404, code="NOT_FOUND", message="Not found"): ...
 
 
-class Conflict(AppError):
-    status_code = 409
-    code = "CONFLICT"
-    message = "Conflict"
+class Conflict(AppError, status=409, code="CONFLICT", message="Conflict"): ...
 
 
-class InvalidStateTransition(Conflict):
-    code = "INVALID_STATE_TRANSITION"
-
+class InvalidStateTransition(Conflict, code="INVALID_STATE_TRANSITION"):
     def __init__(self, entity: str, state: str, action: str) -> None:
         super().__init__(
             f"Cannot {action.replace('_', ' ')} a {entity} that is {state.replace('_', ' ')}",
@@ -67,35 +65,30 @@ class InvalidStateTransition(Conflict):
         )
 
 
-class NoLongerAvailable(Conflict):
+class NoLongerAvailable(
+    Conflict, code="NO_LONGER_AVAILABLE", message="This job is no longer available"
+):
     """A vendor who is out of a job (its lead declined, expired or closed: the job was cancelled,
     expired or awarded to another vendor) tries to act on it. Contract §6: it is told only this,
     the same status and body whatever the reason, with no state."""
-
-    code = "NO_LONGER_AVAILABLE"
-    message = "This job is no longer available"
 
     def __init__(self) -> None:
         super().__init__()
 
 
-class PaymentRequired(AppError):
-    status_code = 402
-    code = "PAYMENT_REQUIRED"
-    message = "Payment required"
+class PaymentRequired(
+    AppError, status=402, code="PAYMENT_REQUIRED", message="Payment required"
+): ...
 
 
-class ValidationFailed(AppError):
-    status_code = 422
-    code = "VALIDATION_ERROR"
-    message = "Invalid request"
+class ValidationFailed(
+    AppError, status=422, code="VALIDATION_ERROR", message="Invalid request"
+): ...
 
 
-class RateLimited(AppError):
-    status_code = 429
-    code = "RATE_LIMITED"
-    message = "Too many attempts; try again later"
-
+class RateLimited(
+    AppError, status=429, code="RATE_LIMITED", message="Too many attempts; try again later"
+):
     def __init__(self, retry_after: int) -> None:
         super().__init__(retry_after=retry_after)
         self.retry_after = retry_after

@@ -17,7 +17,10 @@ log = structlog.get_logger("tradematch.access")
 REQUEST_ID_HEADER = b"x-request-id"
 
 
-class RequestContextMiddleware:
+class HttpMiddleware:
+    """An ASGI middleware that acts on HTTP requests alone (``handle``); anything else
+    (WebSocket, lifespan) passes straight through."""
+
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
@@ -25,6 +28,14 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        await self.handle(scope, receive, send)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raise NotImplementedError
+
+
+class RequestContextMiddleware(HttpMiddleware):
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         incoming = dict(scope.get("headers") or []).get(REQUEST_ID_HEADER, b"").decode("latin-1")
         request_id = (
             incoming if 0 < len(incoming) <= 100 and incoming.isprintable() else uuid.uuid4().hex
@@ -79,16 +90,10 @@ SECURITY_HEADERS = [
 ]
 
 
-class SecurityHeadersMiddleware:
+class SecurityHeadersMiddleware(HttpMiddleware):
     """Browser protections on every HTTP response, whatever produced it (API, pages, errors)."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         policy = DOCS_POLICY if scope["path"] in DOCS_PATHS else CONTENT_SECURITY_POLICY
 
         async def send_with_headers(message: Message) -> None:
@@ -106,7 +111,7 @@ class SecurityHeadersMiddleware:
         await self.app(scope, receive, send_with_headers)
 
 
-class BodySizeLimitMiddleware:
+class BodySizeLimitMiddleware(HttpMiddleware):
     """Refuses a request body over the limit with 413 ``BODY_TOO_LARGE`` before anything parses
     it: at once when the declared ``Content-Length`` is over, and as soon as the bytes received
     pass it when the body streams in (chunked, or a Content-Length that lies low is cut short by
@@ -118,7 +123,7 @@ class BodySizeLimitMiddleware:
     """
 
     def __init__(self, app: ASGIApp, *, max_bytes: int, multipart_max_bytes: int) -> None:
-        self.app = app
+        super().__init__(app)
         self.max_bytes = max_bytes
         self.multipart_max_bytes = multipart_max_bytes
 
@@ -128,10 +133,7 @@ class BodySizeLimitMiddleware:
             return max(self.max_bytes, self.multipart_max_bytes)
         return self.max_bytes
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = dict(scope.get("headers") or [])
         limit = self._limit_for(headers)
         declared = headers.get(b"content-length", b"").strip()

@@ -31,11 +31,12 @@ _CLOSED_MESSAGES = ("connection is closed", "connection was closed", "underlying
 DRIVER_ERRORS: tuple[type[Exception], ...] = (asyncpg.PostgresError, asyncpg.InterfaceError)
 
 
-class DatabaseUnavailable(AppError):
-    status_code = 503
-    code = "DATABASE_UNAVAILABLE"
-    message = "The database is unavailable for a moment; nothing was changed. Retry shortly."
-
+class DatabaseUnavailable(
+    AppError,
+    status=503,
+    code="DATABASE_UNAVAILABLE",
+    message="The database is unavailable for a moment; nothing was changed. Retry shortly.",
+):
     def __init__(self, message: str | None = None, **details: object) -> None:
         super().__init__(message, retry_after=RETRY_AFTER_SECONDS, **details)
 

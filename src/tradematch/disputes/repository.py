@@ -7,24 +7,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tradematch.authz.scopes import DisputeScope
 from tradematch.disputes.models import Dispute
-from tradematch.kit.repository import locking
+from tradematch.kit.repository import add as add
+from tradematch.kit.repository import one_or_none
 
 LISTED = 200  # the admin's list shows this many, newest first
-
-
-async def add(session: AsyncSession, dispute: Dispute) -> Dispute:
-    session.add(dispute)
-    await session.flush()
-    return dispute
 
 
 async def get(
     session: AsyncSession, scope: DisputeScope, dispute_id: str, *, lock: bool = False
 ) -> Dispute | None:
     statement = select(Dispute).where(Dispute.id == dispute_id, scope)
-    if lock:
-        statement = locking(statement)
-    return (await session.execute(statement)).scalar_one_or_none()
+    return await one_or_none(session, statement, lock=lock)
 
 
 async def newest(session: AsyncSession, scope: DisputeScope, status: str | None) -> list[Dispute]:

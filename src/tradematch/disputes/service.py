@@ -20,8 +20,8 @@ from tradematch.disputes.schemas import (
 )
 from tradematch.disputes.states import DISPUTE
 from tradematch.escrow import service as escrow_service
-from tradematch.events.log import emit_to_parties
 from tradematch.events.types import EventType
+from tradematch.jobs import lifecycle
 from tradematch.jobs import service as jobs
 from tradematch.kit import clock
 from tradematch.kit.ids import new_id
@@ -53,7 +53,7 @@ async def raise_dispute(
 ) -> DisputeRaised:
     require(actor, Role.CUSTOMER, Role.VENDOR)
     job = await jobs.lock(session, jobs_in_contract(actor), job_id)
-    jobs.dispute(job)
+    jobs.change(job, "dispute", clock.now())
     escrow = await escrow_service.lock_for_job(session, actor, job)
     if escrow is not None:
         escrow_service.freeze(escrow)
@@ -66,15 +66,8 @@ async def raise_dispute(
     vendor_id = job.awarded_vendor_id
     assert vendor_id is not None
     await messaging.post_to_job(session, actor, job.id, vendor_id, RAISED_TEXT)
-    event_id = emit_to_parties(
-        session,
-        EventType.DISPUTE_RAISED,
-        actor=actor,
-        job_id=job.id,
-        customer_id=job.customer_id,
-        vendor_id=vendor_id,
-        payload={"dispute_id": dispute.id, "reason": reason},
-    )
+    payload = {"dispute_id": dispute.id, "reason": reason}
+    event_id = jobs.tell_parties(session, EventType.DISPUTE_RAISED, actor, job, payload)
     return DisputeRaised(
         dispute_id=dispute.id, job_id=job.id, status=dispute.status, event_id=event_id
     )
@@ -111,7 +104,7 @@ async def resolve(
     dispute.resolved_at = clock.now()
     escrow = await escrow_service.lock_for_job(session, actor, job)
     if decision.resolution == "resume":
-        jobs.resume(job)
+        jobs.change(job, "resume", clock.now())
         if escrow is not None:
             escrow_service.unfreeze(escrow)
         # Time spent frozen does not count towards auto-approval (docs/decisions.md).
@@ -134,51 +127,26 @@ async def resolve(
         if escrow is not None:
             await escrow_service.settle(session, actor, settings, escrow, to_vendor=to_vendor)
         cancelled = decision.resolution == "refund_customer"
-        jobs.settle_dispute(job, cancelled=cancelled, now=clock.now())
+        jobs.change(job, "resolve_cancelled" if cancelled else "resolve_completed", clock.now())
         await milestones.end_unpaid(session, job, cancelled=cancelled)
     await session.flush()
-    vendor_id = job.awarded_vendor_id
-    assert vendor_id is not None
-    event_id = emit_to_parties(
-        session,
-        EventType.DISPUTE_RESOLVED,
-        actor=actor,
-        job_id=job.id,
-        customer_id=job.customer_id,
-        vendor_id=vendor_id,
-        payload={
-            "dispute_id": dispute.id,
-            "resolution": decision.resolution,
-            "vendor_share": (
-                None if decision.vendor_share is None else pence_to_pounds(decision.vendor_share)
-            ),
-            "job_status": job.status,
-            "escrow_status": escrow.status if escrow else None,
-        },
-        resolution=decision.resolution,
+    resolved = {
+        "dispute_id": dispute.id,
+        "resolution": decision.resolution,
+        "vendor_share": (
+            None if decision.vendor_share is None else pence_to_pounds(decision.vendor_share)
+        ),
+        "job_status": job.status,
+        "escrow_status": escrow.status if escrow else None,
+    }
+    event_id = jobs.tell_parties(
+        session, EventType.DISPUTE_RESOLVED, actor, job, resolved, resolution=decision.resolution
     )
     if job.status == "completed":
-        await messaging.archive_for_job_vendor(session, actor, job.id, vendor_id)
-        emit_to_parties(
-            session,
-            EventType.JOB_COMPLETED,
-            actor=actor,
-            job_id=job.id,
-            customer_id=job.customer_id,
-            vendor_id=vendor_id,
-            payload={"status": job.status},
-        )
+        await lifecycle.announce_completed(session, actor, job)
     elif job.status == "cancelled":
         await messaging.lock_for_leads(session, await leads.winning_lead_ids(session, job))
-        emit_to_parties(
-            session,
-            EventType.JOB_CANCELLED,
-            actor=actor,
-            job_id=job.id,
-            customer_id=job.customer_id,
-            vendor_id=vendor_id,
-            payload={"status": job.status},
-        )
+        jobs.tell_parties(session, EventType.JOB_CANCELLED, actor, job, {"status": job.status})
     return DisputeResolved(
         dispute_id=dispute.id,
         job_id=job.id,

@@ -16,24 +16,17 @@ from tradematch.escrow.models import (
     LedgerTransaction,
     Payout,
 )
-from tradematch.kit.repository import locking
+from tradematch.kit.repository import add as add
+from tradematch.kit.repository import one_or_none
 
 # --- escrow accounts -------------------------------------------------------------------------
-
-
-async def add(session: AsyncSession, escrow: EscrowAccount) -> EscrowAccount:
-    session.add(escrow)
-    await session.flush()
-    return escrow
 
 
 async def for_job(
     session: AsyncSession, scope: EscrowScope, job_id: str, *, lock: bool = False
 ) -> EscrowAccount | None:
     statement = select(EscrowAccount).where(EscrowAccount.job_id == job_id, scope)
-    if lock:
-        statement = locking(statement)
-    return (await session.execute(statement)).scalar_one_or_none()
+    return await one_or_none(session, statement, lock=lock)
 
 
 # --- ledger accounts, transactions and entries -----------------------------------------------

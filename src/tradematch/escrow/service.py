@@ -3,7 +3,7 @@ dispute and settled by its resolution; and each user's wallet."""
 
 from __future__ import annotations
 
-from typing import Any, TypeGuard
+from typing import Any, TypeGuard, Unpack
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,7 +14,7 @@ from tradematch.core.config import Settings
 from tradematch.core.errors import Forbidden, InvalidStateTransition, NotFound
 from tradematch.escrow import ledger, repository
 from tradematch.escrow.models import EscrowAccount, Payout
-from tradematch.escrow.provider import provider_for
+from tradematch.escrow.provider import EscrowMove, provider_for
 from tradematch.escrow.schemas import (
     EscrowAdminView,
     EscrowFunded,
@@ -29,6 +29,7 @@ from tradematch.escrow.schemas import (
     WalletView,
 )
 from tradematch.escrow.states import ESCROW, PAYOUT
+from tradematch.events.context import Details
 from tradematch.events.log import emit, emit_to_parties, new_event_id
 from tradematch.events.types import EventType
 from tradematch.jobs import service as jobs
@@ -117,24 +118,15 @@ async def fund(
         raise InvalidStateTransition("job", job.status, "fund_escrow")
     event_id = new_event_id()
     transaction_id = await provider_for(settings).collect(
-        session, job.customer_id, escrow.id, escrow.total_pence, job_id=job.id, event_id=event_id
+        session, EscrowMove(job.customer_id, escrow.id, job.id, escrow.total_pence, event_id)
     )
     escrow.funded_pence = escrow.total_pence
     await session.flush()
-    emit_to_parties(
-        session,
-        EventType.ESCROW_FUNDED,
-        actor=actor,
-        job_id=job.id,
-        customer_id=escrow.customer_id,
-        vendor_id=escrow.vendor_id,
-        payload={
-            "escrow_id": escrow.id,
-            "funded": pence_to_pounds(escrow.funded_pence),
-            **money_moved(transaction_id, escrow.total_pence),
-        },
-        event_id=event_id,
-    )
+    funded = {
+        "funded": pence_to_pounds(escrow.funded_pence),
+        **money_moved(transaction_id, escrow.total_pence),
+    }
+    _money_event(session, EventType.ESCROW_FUNDED, actor, escrow, event_id, funded)
     return EscrowFunded(
         escrow_id=escrow.id,
         job_id=job.id,
@@ -168,19 +160,34 @@ async def release(
     )
     escrow.released_pence += amount_pence
     await session.flush()
+    moved = money_moved(transaction_id, amount_pence)
+    released = EventType.PAYMENT_RELEASED
+    return _money_event(
+        session, released, by, escrow, event_id, moved, amount_text=money_text(amount_pence)
+    )
+
+
+def _money_event(
+    session: AsyncSession,
+    type: EventType,
+    by: Actor,
+    escrow: EscrowAccount,
+    event_id: str,
+    payload: dict[str, Any],
+    **details: Unpack[Details],
+) -> str:
+    """An event of money moving in or out of the escrow, told to both parties: the escrow's id,
+    then ``payload``."""
     return emit_to_parties(
         session,
-        EventType.PAYMENT_RELEASED,
+        type,
         actor=by,
         job_id=escrow.job_id,
         customer_id=escrow.customer_id,
         vendor_id=escrow.vendor_id,
-        payload={
-            "escrow_id": escrow.id,
-            **money_moved(transaction_id, amount_pence),
-        },
+        payload={"escrow_id": escrow.id, **payload},
         event_id=event_id,
-        amount_text=money_text(amount_pence),
+        **details,
     )
 
 
@@ -249,27 +256,14 @@ async def settle(
         await release(session, by, escrow, to_vendor, kind="dispute_release")
     if to_customer:
         event_id = new_event_id()
-        transaction_id = await provider_for(settings).refund(
-            session,
-            escrow.customer_id,
-            escrow.id,
-            to_customer,
-            job_id=escrow.job_id,
-            kind="dispute_refund",
-            event_id=event_id,
-        )
+        move = EscrowMove(escrow.customer_id, escrow.id, escrow.job_id, to_customer, event_id)
+        transaction_id = await provider_for(settings).refund(session, move, kind="dispute_refund")
         escrow.refunded_pence += to_customer
         await session.flush()
-        emit_to_parties(
-            session,
-            EventType.PAYMENT_REFUNDED,
-            actor=by,
-            job_id=escrow.job_id,
-            customer_id=escrow.customer_id,
-            vendor_id=escrow.vendor_id,
-            payload={"escrow_id": escrow.id, **money_moved(transaction_id, to_customer)},
-            event_id=event_id,
-            amount_text=money_text(to_customer),
+        moved = money_moved(transaction_id, to_customer)
+        refunded = EventType.PAYMENT_REFUNDED
+        _money_event(
+            session, refunded, by, escrow, event_id, moved, amount_text=money_text(to_customer)
         )
     if escrow.refunded_pence > 0 and escrow.released_pence > 0:
         escrow.status = ESCROW.transition(escrow.status, "resolve_settled")

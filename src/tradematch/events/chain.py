@@ -5,41 +5,39 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict, Unpack
+
+
+class EventFields(TypedDict):
+    """What an event's canonical text holds besides its place in the chain."""
+
+    event_id: str
+    type: str
+    job_id: str | None
+    actor_id: str | None
+    actor_role: str
+    payload: dict[str, Any]
+    idempotency_key: str | None
+    created_at: datetime
 
 
 def canonical_content(
     *,
     seq: int,
-    event_id: str,
-    type: str,
-    job_id: str | None,
-    actor_id: str | None,
-    actor_role: str,
-    payload: dict[str, Any],
-    idempotency_key: str | None,
-    created_at: datetime,
     chain_index: int,
     prev_hash: str | None,
+    **fields: Unpack[EventFields],
 ) -> bytes:
-    document = {
-        "seq": seq,
-        "id": event_id,
-        "type": type,
-        "job_id": job_id,
-        "actor_id": actor_id,
-        "actor_role": actor_role,
-        "payload": payload,
-        "idempotency_key": idempotency_key,
-        "created_at": created_at.isoformat(timespec="microseconds"),
-        "chain_index": chain_index,
-        "prev_hash": prev_hash,
-    }
-    return _dumps(document).encode()
+    """The canonical text of an event: its pieces joined around its chain index, previous hash
+    and position, as ``tm_append_events`` joins them in the database."""
+    first, *rest = canonical_pieces(**fields)
+    holes = {"chain_index": chain_index, "prev_hash": prev_hash, "seq": seq}
+    filled = (_dumps(holes[name]) + piece for name, piece in zip(_HOLES, rest, strict=True))
+    return (first + "".join(filled)).encode()
 
 
-def _dumps(document: dict[str, Any]) -> str:
-    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+def _dumps(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def event_hash(**content: Any) -> str:
@@ -53,32 +51,13 @@ _HOLES = ("chain_index", "prev_hash", "seq")
 _MARK = "\x00hole\x00"
 
 
-def canonical_pieces(
-    *,
-    event_id: str,
-    type: str,
-    job_id: str | None,
-    actor_id: str | None,
-    actor_role: str,
-    payload: dict[str, Any],
-    idempotency_key: str | None,
-    created_at: datetime,
-) -> list[str]:
+def canonical_pieces(**fields: Unpack[EventFields]) -> list[str]:
     """The canonical text of an event without its chain index, previous hash and position,
     as the four pieces between them (sorted keys put them in that order)."""
-    document = {
-        "seq": _MARK,
-        "id": event_id,
-        "type": type,
-        "job_id": job_id,
-        "actor_id": actor_id,
-        "actor_role": actor_role,
-        "payload": payload,
-        "idempotency_key": idempotency_key,
-        "created_at": created_at.isoformat(timespec="microseconds"),
-        "chain_index": _MARK,
-        "prev_hash": _MARK,
-    }
+    document: dict[str, Any] = {key: value for key, value in fields.items() if key != "event_id"}
+    document["id"] = fields["event_id"]
+    document["created_at"] = fields["created_at"].isoformat(timespec="microseconds")
+    document.update(dict.fromkeys(_HOLES, _MARK))
     # The mark is a NUL character, which JSON escapes and jsonb payloads cannot hold, so its
     # quoted text occurs only where it was put.
     pieces = _dumps(document).split(json.dumps(_MARK))

@@ -27,19 +27,25 @@ BODY_FIELD = "idempotency_key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 
 
-class KeyReused(ValidationFailed):
-    code = "IDEMPOTENCY_KEY_REUSED"
-    message = "This idempotency key was already used for a different request"
+class KeyReused(
+    ValidationFailed,
+    code="IDEMPOTENCY_KEY_REUSED",
+    message="This idempotency key was already used for a different request",
+): ...
 
 
-class RequestInProgress(Conflict):
-    code = "IDEMPOTENCY_REQUEST_IN_PROGRESS"
-    message = "A request with this idempotency key is still being processed"
+class RequestInProgress(
+    Conflict,
+    code="IDEMPOTENCY_REQUEST_IN_PROGRESS",
+    message="A request with this idempotency key is still being processed",
+): ...
 
 
-class InvalidKey(ValidationFailed):
-    code = "INVALID_IDEMPOTENCY_KEY"
-    message = "Idempotency keys are 1-255 printable characters"
+class InvalidKey(
+    ValidationFailed,
+    code="INVALID_IDEMPOTENCY_KEY",
+    message="Idempotency keys are 1-255 printable characters",
+): ...
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from tradematch.jobs.schemas import (
 )
 from tradematch.jobs.states import JOB
 from tradematch.kit.ids import JobId
+from tradematch.kit.pagination import PageLimit
 from tradematch.leads import service as leads
 from tradematch.leads.schemas import EngagedVendorList
 from tradematch.uploads.deps import UploadLinksDep
@@ -42,9 +43,9 @@ async def list_jobs(
     actor: CustomerOrAdminDep,
     session: SessionDep,
     links: UploadLinksDep,
-    status: Annotated[str | None, Query(pattern="^(" + "|".join(JOB.states) + ")$")] = None,
+    status: Annotated[str | None, Query(pattern=JOB.pattern)] = None,
     cursor: Annotated[JobId | None, Query()] = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    limit: PageLimit = 20,
 ) -> JobList:
     """My jobs, newest first (admin: every job)."""
     return await service.list_mine(session, actor, links, limit=limit, cursor=cursor, status=status)

@@ -2,27 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Exists, ScalarSelect, exists, func, or_, select
+from sqlalchemy import ColumnElement, Exists, ScalarSelect, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from tradematch.authz.scopes import JobScope
 from tradematch.jobs.models import Job
-from tradematch.kit.repository import keyset_page, locking, seek
+from tradematch.kit.repository import add as add
+from tradematch.kit.repository import keyset_page, one_or_none, seek
 from tradematch.leads.models import Lead
 from tradematch.leads.states import ENGAGED_LEAD_STATES, OPEN_LEAD_STATES
 
 # The leads a job shows as assigned: those still open, and the one that won.
 ASSIGNED_LEAD_STATES = (*OPEN_LEAD_STATES, "quote_accepted")
-
-
-async def add(session: AsyncSession, job: Job) -> Job:
-    session.add(job)
-    await session.flush()
-    return job
 
 
 async def get(
@@ -37,9 +33,9 @@ async def get(
     foreign key takes KEY SHARE on jobs, see events.log); ``skip_locked`` skips a job another
     transaction holds (the scheduler retries it later)."""
     statement = select(Job).where(Job.id == job_id, scope)
-    if lock or skip_locked:
-        statement = locking(statement, no_key_update=True, skip_locked=skip_locked)
-    return (await session.execute(statement)).scalar_one_or_none()
+    return await one_or_none(
+        session, statement, lock=lock, no_key_update=True, skip_locked=skip_locked
+    )
 
 
 def _leads_assigned() -> ScalarSelect[Any]:
@@ -79,22 +75,40 @@ def _engaged_lead_exists(job_id: InstrumentedAttribute[str]) -> Exists:
     return exists().where(Lead.job_id == job_id, Lead.status.in_(ENGAGED_LEAD_STATES))
 
 
-async def live_jobs_due_for_expiry(
+# What makes a job due for each of the scheduler's timed transitions, given the cutoff.
+_DUE: dict[str, Callable[[datetime], tuple[ColumnElement[bool], ...]]] = {
+    # Live, published at or before the cutoff, and no vendor has engaged with it.
+    "expire": lambda cutoff: (
+        Job.status == "live",
+        Job.published_at <= cutoff,
+        ~_engaged_lead_exists(Job.id),
+    ),
+    # Completed at or before the cutoff.
+    "close": lambda cutoff: (Job.status == "completed", Job.completed_at <= cutoff),
+}
+
+
+async def jobs_due(
     session: AsyncSession,
     scope: JobScope,
-    published_before: datetime,
+    action: str,
+    cutoff: datetime,
     *,
     after: str | None,
     limit: int,
 ) -> list[str]:
-    """Live jobs published at or before the cutoff that no vendor has engaged with."""
-    statement = select(Job.id).where(
-        scope,
-        Job.status == "live",
-        Job.published_at <= published_before,
-        ~_engaged_lead_exists(Job.id),
-    )
-    batch = seek(statement, Job.id, after=after, limit=limit)
+    """Jobs in scope due for ``action`` (``expire`` or ``close``) at ``cutoff``."""
+    return await _ids(session, scope, *_DUE[action](cutoff), after=after, limit=limit)
+
+
+async def _ids(
+    session: AsyncSession,
+    scope: JobScope,
+    *conditions: ColumnElement[bool],
+    after: str | None,
+    limit: int,
+) -> list[str]:
+    batch = seek(select(Job.id).where(scope, *conditions), Job.id, after=after, limit=limit)
     return list((await session.execute(batch)).scalars())
 
 
@@ -114,26 +128,12 @@ async def live_jobs_short_of_leads(
         .where(Lead.job_id == Job.id, Lead.status.in_(OPEN_LEAD_STATES))
         .scalar_subquery()
     )
-    statement = select(Job.id).where(
+    return await _ids(
+        session,
         scope,
         Job.status == "live",
         or_(Job.published_at > published_after, _engaged_lead_exists(Job.id)),
         open_leads < target,
+        after=after,
+        limit=limit,
     )
-    batch = seek(statement, Job.id, after=after, limit=limit)
-    return list((await session.execute(batch)).scalars())
-
-
-async def completed_jobs_due_for_closing(
-    session: AsyncSession,
-    scope: JobScope,
-    completed_before: datetime,
-    *,
-    after: str | None,
-    limit: int,
-) -> list[str]:
-    statement = select(Job.id).where(
-        scope, Job.status == "completed", Job.completed_at <= completed_before
-    )
-    batch = seek(statement, Job.id, after=after, limit=limit)
-    return list((await session.execute(batch)).scalars())

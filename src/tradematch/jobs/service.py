@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, Unpack
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,14 +14,16 @@ from tradematch.authz.actor import SYSTEM, Actor
 from tradematch.authz.roles import Role, require
 from tradematch.authz.scopes import JobScope, jobs_owned_by
 from tradematch.core.errors import NotFound, ValidationFailed
-from tradematch.events.log import emit
+from tradematch.events.audience import Audience
+from tradematch.events.context import Details
+from tradematch.events.log import emit_to_parties
 from tradematch.events.types import EventType
 from tradematch.jobs import repository
 from tradematch.jobs.models import Job
 from tradematch.jobs.schemas import JobChanged, JobCreate, JobCreated, JobDetail, JobList, JobUpdate
 from tradematch.jobs.states import JOB
 from tradematch.kit.ids import new_id
-from tradematch.kit.pagination import page
+from tradematch.kit.pagination import StatusPage, page
 from tradematch.kit.postcodes import outcode_of
 from tradematch.uploads import service as uploads
 from tradematch.uploads.links import UploadLinks
@@ -119,18 +121,12 @@ async def create(session: AsyncSession, actor: Actor, request: JobCreate) -> Job
         ),
     )
     await uploads.attach_job_photos(session, actor, job.id, request.photo_upload_ids, replace=False)
-    event_id = emit(
-        session,
-        EventType.JOB_CREATED,
-        actor=actor,
-        job_id=job.id,
-        payload={
-            "status": job.status,
-            "trade_category": job.trade_category,
-            "photo_upload_ids": request.photo_upload_ids,
-        },
-        audience=[job.customer_id],
-    )
+    payload = {
+        "status": job.status,
+        "trade_category": job.trade_category,
+        "photo_upload_ids": request.photo_upload_ids,
+    }
+    event_id = customer_of(job).emit(session, EventType.JOB_CREATED, actor, payload)
     return JobCreated(job_id=job.id, status=job.status, event_id=event_id)
 
 
@@ -163,14 +159,8 @@ async def update_draft(
             session, actor, job.id, change.photo_upload_ids, replace=True
         )
     await session.flush()
-    event_id = emit(
-        session,
-        EventType.JOB_UPDATED,
-        actor=actor,
-        job_id=job.id,
-        payload={"fields": sorted(fields)},
-        audience=[job.customer_id],
-    )
+    payload = {"fields": sorted(fields)}
+    event_id = customer_of(job).emit(session, EventType.JOB_UPDATED, actor, payload)
     return JobChanged(job_id=job.id, status=job.status, event_id=event_id)
 
 
@@ -203,17 +193,12 @@ async def get_for_admin(
 
 
 async def list_mine(
-    session: AsyncSession,
-    actor: Actor,
-    links: UploadLinks,
-    *,
-    limit: int,
-    cursor: str | None,
-    status: str | None,
+    session: AsyncSession, actor: Actor, links: UploadLinks, **asked: Unpack[StatusPage]
 ) -> JobList:
     require(actor, Role.CUSTOMER, Role.ADMIN)
+    limit = asked["limit"]
     rows = await repository.page_with_leads_assigned(
-        session, jobs_owned_by(actor), after=cursor, limit=limit, status=status
+        session, jobs_owned_by(actor), after=asked["cursor"], limit=limit, status=asked["status"]
     )
     found = page(rows, limit, lambda row: row[0].id)
     return JobList(
@@ -238,52 +223,55 @@ async def live_short_of_leads(
 
 
 # The job's state changes, made by whoever drives them (each on a job locked in scope); the
-# caller flushes and emits.
+# caller flushes and emits. The moment an action records, by the column it stamps (the other
+# actions stamp none).
+STAMPS = {
+    "publish": "published_at",
+    "cancel": "cancelled_at",
+    "resolve_cancelled": "cancelled_at",
+    "award": "awarded_at",
+    "complete": "completed_at",
+    "resolve_completed": "completed_at",
+    "close": "closed_at",
+}
 
 
-def publish(job: Job, now: datetime) -> None:
-    job.status = JOB.transition(job.status, "publish")
-    job.published_at = now
-
-
-def cancel(job: Job, now: datetime) -> None:
-    job.status = JOB.transition(job.status, "cancel")
-    job.cancelled_at = now
-
-
-def expire(job: Job) -> None:
-    job.status = JOB.transition(job.status, "expire")
+def change(job: Job, action: str, now: datetime) -> None:
+    """``action`` on the job by its transition table (409 if its state does not allow it),
+    stamping ``now`` where the action is recorded."""
+    job.status = JOB.transition(job.status, action)
+    if action in STAMPS:
+        setattr(job, STAMPS[action], now)
 
 
 def award(job: Job, vendor_id: str, now: datetime) -> None:
-    job.status = JOB.transition(job.status, "award")
+    change(job, "award", now)
     job.awarded_vendor_id = vendor_id
-    job.awarded_at = now
 
 
-def complete(job: Job, now: datetime) -> None:
-    job.status = JOB.transition(job.status, "complete")
-    job.completed_at = now
+def customer_of(job: Job) -> Audience:
+    """The audience of an event about the job that its customer alone sees."""
+    return Audience(job.id, [job.customer_id])
 
 
-def close(job: Job, now: datetime) -> None:
-    job.status = JOB.transition(job.status, "close")
-    job.closed_at = now
-
-
-def dispute(job: Job) -> None:
-    job.status = JOB.transition(job.status, "dispute")
-
-
-def resume(job: Job) -> None:
-    job.status = JOB.transition(job.status, "resume")
-
-
-def settle_dispute(job: Job, *, cancelled: bool, now: datetime) -> None:
-    """A dispute resolved: the job ends completed, or cancelled when the customer was refunded."""
-    if cancelled:
-        job.status = JOB.transition(job.status, "resolve_cancelled")
-        job.cancelled_at = now
-    else:
-        job.status = JOB.transition(job.status, "resolve_completed")
-        job.completed_at = now
+def tell_parties(
+    session: AsyncSession,
+    type: EventType,
+    actor: Actor,
+    job: Job,
+    payload: dict[str, Any],
+    **details: Unpack[Details],
+) -> str:
+    """An event about the awarded job, seen by both its parties (the rules may notify either,
+    with ``details`` for the texts)."""
+    assert job.awarded_vendor_id is not None
+    return emit_to_parties(
+        session,
+        type,
+        actor=actor,
+        job_id=job.id,
+        customer_id=job.customer_id,
+        vendor_id=job.awarded_vendor_id,
+        payload=payload,
+        **details,
+    )

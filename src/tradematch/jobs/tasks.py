@@ -6,6 +6,7 @@ decides on the locked row."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,6 +20,7 @@ from tradematch.events.types import EventType
 from tradematch.jobs import repository
 from tradematch.jobs import service as jobs
 from tradematch.jobs.lifecycle import close_open_leads
+from tradematch.jobs.models import Job
 from tradematch.leads import service as leads
 
 
@@ -30,12 +32,48 @@ def _closing_cutoff(settings: Settings, now: datetime) -> datetime:
     return now - timedelta(days=settings.job_auto_close_days)
 
 
-async def jobs_due_for_expiry(
-    session: AsyncSession, settings: Settings, now: datetime, after: str | None, limit: int
-) -> list[str]:
-    return await repository.live_jobs_due_for_expiry(
-        session, jobs_owned_by(SYSTEM), _expiry_cutoff(settings, now), after=after, limit=limit
-    )
+def _due(
+    action: str, cutoff: Callable[[Settings, datetime], datetime]
+) -> Callable[[AsyncSession, Settings, datetime, str | None, int], Awaitable[list[str]]]:
+    """The scheduler's finder of the jobs due for ``action``: lock-free, in id order."""
+
+    async def find(
+        session: AsyncSession, settings: Settings, now: datetime, after: str | None, limit: int
+    ) -> list[str]:
+        scope = jobs_owned_by(SYSTEM)
+        return await repository.jobs_due(
+            session, scope, action, cutoff(settings, now), after=after, limit=limit
+        )
+
+    return find
+
+
+jobs_due_for_expiry = _due("expire", _expiry_cutoff)
+jobs_due_for_closing = _due("close", _closing_cutoff)
+
+
+async def _claim(
+    session: AsyncSession,
+    job_id: str,
+    status: str,
+    moment: Callable[[Job], datetime | None],
+    cutoff: datetime,
+) -> Job | None:
+    """The job, locked, if it is still ``status`` since a ``moment`` at or before ``cutoff``;
+    None if not, or if another transaction holds it (the next run retries it)."""
+    job = await jobs.find(session, jobs_owned_by(SYSTEM), job_id, skip_locked=True)
+    if job is None or job.status != status:
+        return None
+    since = moment(job)
+    return job if since is not None and since <= cutoff else None
+
+
+def _published_at(job: Job) -> datetime | None:
+    return job.published_at
+
+
+def _completed_at(job: Job) -> datetime | None:
+    return job.completed_at
 
 
 async def expire(
@@ -48,25 +86,18 @@ async def expire(
     live: it leaves that state by an award or the customer cancelling.
     """
     done: Counter[str] = Counter()
-    job = await jobs.find(session, jobs_owned_by(SYSTEM), job_id, skip_locked=True)
-    if job is None or job.status != "live" or job.published_at is None:
-        return done
-    if job.published_at > _expiry_cutoff(settings, now):
+    job = await _claim(session, job_id, "live", _published_at, _expiry_cutoff(settings, now))
+    if job is None:
         return done
     # Asked again under the job's lock: an accept that committed after the finder's read shows
     # here (it locks the job before its lead, so none can be half-way).
     if await leads.has_engaged_lead(session, job):
         return done
-    jobs.expire(job)
+    jobs.change(job, "expire", now)
     await session.flush()
-    emit(
-        session,
-        EventType.JOB_EXPIRED,
-        actor=SYSTEM,
-        job_id=job.id,
-        payload={"status": job.status},
-        audience=[job.customer_id],
-        context=for_parties(job.customer_id, None, job_title=job.title),
+    context = for_parties(job.customer_id, None, job_title=job.title)
+    jobs.customer_of(job).emit(
+        session, EventType.JOB_EXPIRED, SYSTEM, {"status": job.status}, context
     )
     closed = await close_open_leads(session, SYSTEM, job)
     done["job_expired"] = 1
@@ -75,26 +106,16 @@ async def expire(
     return done
 
 
-async def jobs_due_for_closing(
-    session: AsyncSession, settings: Settings, now: datetime, after: str | None, limit: int
-) -> list[str]:
-    return await repository.completed_jobs_due_for_closing(
-        session, jobs_owned_by(SYSTEM), _closing_cutoff(settings, now), after=after, limit=limit
-    )
-
-
 async def auto_close(
     session: AsyncSession, settings: Settings, job_id: str, now: datetime
 ) -> Counter[str]:
     """``completed → closed`` ``job_auto_close_days`` after completion (a review closes it
     sooner)."""
     done: Counter[str] = Counter()
-    job = await jobs.find(session, jobs_owned_by(SYSTEM), job_id, skip_locked=True)
-    if job is None or job.status != "completed" or job.completed_at is None:
+    job = await _claim(session, job_id, "completed", _completed_at, _closing_cutoff(settings, now))
+    if job is None:
         return done
-    if job.completed_at > _closing_cutoff(settings, now):
-        return done
-    jobs.close(job, now)
+    jobs.change(job, "close", now)
     await session.flush()
     parties = [job.customer_id, *([job.awarded_vendor_id] if job.awarded_vendor_id else [])]
     emit(

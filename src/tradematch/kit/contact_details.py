@@ -292,57 +292,6 @@ def _phone_spans(text: str) -> Iterator[tuple[int, int]]:
 
 # ---------------------------------------------------------------------------- emails and links
 
-# A bare word "at" counts only before one of these top-level domains or mail providers (a real
-# "@" or "(at)" accepts any alphabetic top-level domain, or none).
-KNOWN_TLDS = frozenset(
-    [
-        "com",
-        "co",
-        "uk",
-        "net",
-        "org",
-        "io",
-        "info",
-        "biz",
-        "app",
-        "dev",
-        "xyz",
-        "online",
-        "site",
-        "shop",
-        "store",
-        "tech",
-        "website",
-        "email",
-        "services",
-        "london",
-        "wales",
-        "scot",
-        "cymru",
-        "eu",
-        "ie",
-        "ly",
-        "gl",
-        "ai",
-        "gov",
-        "ac",
-        "ltd",
-        "plc",
-        "digital",
-        "solutions",
-        "builders",
-        "plumbing",
-        "construction",
-        "contractors",
-        "repair",
-        "cleaning",
-        "gardens",
-        "cloud",
-        "page",
-        "link",
-        "me",
-    ]
-)
 # A bare domain ("bobsplumbing.co.uk") needs one of these, in lower or upper case, after a dot
 # with no blank around it: "boiler.Email me" is a sentence missing a space, not a domain.
 BARE_TLDS = frozenset(
@@ -373,6 +322,31 @@ BARE_TLDS = frozenset(
         "ie",
         "ly",
         "gl",
+    ]
+)
+# A bare word "at" counts only before one of these top-level domains or mail providers (a real
+# "@" or "(at)" accepts any alphabetic top-level domain, or none): the bare ones and more.
+KNOWN_TLDS = BARE_TLDS | frozenset(
+    [
+        "website",
+        "ai",
+        "gov",
+        "ac",
+        "ltd",
+        "plc",
+        "digital",
+        "solutions",
+        "builders",
+        "plumbing",
+        "construction",
+        "contractors",
+        "repair",
+        "cleaning",
+        "gardens",
+        "cloud",
+        "page",
+        "link",
+        "me",
     ]
 )
 MAIL_PROVIDERS = frozenset(

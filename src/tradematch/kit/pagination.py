@@ -5,9 +5,23 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Annotated, Generic, TypedDict, TypeVar
+
+from fastapi import Query
 
 T = TypeVar("T")
+
+# The page size a list endpoint accepts (each endpoint gives its own default).
+PageLimit = Annotated[int, Query(ge=1, le=100)]
+
+
+class StatusPage(TypedDict):
+    """What a list with a status filter is asked for: the page size, the cursor of the page
+    (None: the first) and the status (None: any)."""
+
+    limit: int
+    cursor: str | None
+    status: str | None
 
 
 @dataclass(frozen=True)

@@ -1,16 +1,47 @@
-"""Pieces every repository uses: locking reads, keyset pages, advisory locks."""
+"""Pieces every repository uses: adding rows, reading one (locked or not), keyset pages,
+advisory locks."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any, TypeVarTuple
+from typing import Any, TypeVar, TypeVarTuple
 
 from sqlalchemy import ColumnElement, Select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import QueryableAttribute
 
 Ts = TypeVarTuple("Ts")
+Row = TypeVar("Row")
+
+
+async def add(session: AsyncSession, row: Row) -> Row:
+    """Insert the row now (flushed, so the database's defaults and checks apply here)."""
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def add_all(session: AsyncSession, rows: list[Row]) -> list[Row]:
+    """Insert the rows now (flushed)."""
+    session.add_all(rows)
+    await session.flush()
+    return rows
+
+
+async def one_or_none(
+    session: AsyncSession,
+    statement: Select[Row],
+    *,
+    lock: bool = False,
+    no_key_update: bool = False,
+    skip_locked: bool = False,
+) -> Row | None:
+    """The one row ``statement`` reads, or None; with ``lock`` (or ``skip_locked``) a locking
+    read (see ``locking``)."""
+    if lock or skip_locked:
+        statement = locking(statement, no_key_update=no_key_update, skip_locked=skip_locked)
+    return (await session.execute(statement)).scalar_one_or_none()
 
 
 def locking(

@@ -19,6 +19,11 @@ class StateMachine:
             assert state in self.states and target in self.states, (state, target)
 
     @property
+    def pattern(self) -> str:
+        """A regular expression matching exactly the states (a query filter's validation)."""
+        return "^(" + "|".join(self.states) + ")$"
+
+    @property
     def actions(self) -> frozenset[str]:
         return frozenset(action for _state, action in self.transitions)
 

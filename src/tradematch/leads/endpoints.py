@@ -8,6 +8,7 @@ from tradematch.api.deps import EmptyBody, SessionDep, SettingsDep, VendorDep
 from tradematch.api.idempotency import Idempotent
 from tradematch.api.routing import TransactionalRoute
 from tradematch.kit.ids import LeadId
+from tradematch.kit.pagination import PageLimit
 from tradematch.leads import service
 from tradematch.leads.schemas import (
     DeclineRequest,
@@ -22,7 +23,7 @@ from tradematch.uploads.deps import UploadLinksDep
 
 router = APIRouter(tags=["leads"], route_class=TransactionalRoute)
 
-LeadStatusFilter = Annotated[str | None, Query(pattern="^(" + "|".join(LEAD.states) + ")$")]
+LeadStatusFilter = Annotated[str | None, Query(pattern=LEAD.pattern)]
 
 
 @router.get("/leads", response_model=LeadList)
@@ -32,7 +33,7 @@ async def list_leads(
     links: UploadLinksDep,
     status: LeadStatusFilter = None,
     cursor: Annotated[LeadId | None, Query()] = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    limit: PageLimit = 20,
 ) -> LeadList:
     """My leads, newest first; offered leads are previews (customer hidden until accepted)."""
     return await service.list_leads(

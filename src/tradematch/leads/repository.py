@@ -13,7 +13,8 @@ from tradematch.accounts.models import User
 from tradematch.authz.scopes import LeadScope
 from tradematch.jobs.models import Job
 from tradematch.kit.postcodes import centroids
-from tradematch.kit.repository import keyset_page, locking, seek
+from tradematch.kit.repository import add_all as add_all
+from tradematch.kit.repository import keyset_page, locking, one_or_none, seek
 from tradematch.leads.models import Lead
 from tradematch.leads.states import ENGAGED_LEAD_STATES, OPEN_LEAD_STATES
 from tradematch.messaging.models import Conversation
@@ -93,12 +94,6 @@ async def best_matches(session: AsyncSession, job: Job, limit: int) -> list[Matc
     return [Match(row.vendor_id, float(row.distance_miles)) for row in result]
 
 
-async def add_all(session: AsyncSession, leads: list[Lead]) -> list[Lead]:
-    session.add_all(leads)
-    await session.flush()
-    return leads
-
-
 async def count_open(session: AsyncSession, job_id: str) -> int:
     result = await session.execute(
         select(func.count()).where(Lead.job_id == job_id, Lead.status.in_(OPEN_LEAD_STATES))
@@ -116,9 +111,7 @@ async def get(
     session: AsyncSession, scope: LeadScope, lead_id: str, *, lock: bool = False
 ) -> Lead | None:
     statement = select(Lead).where(Lead.id == lead_id, scope)
-    if lock:
-        statement = locking(statement, no_key_update=True)
-    return (await session.execute(statement)).scalar_one_or_none()
+    return await one_or_none(session, statement, lock=lock, no_key_update=True)
 
 
 def job_id_of(scope: LeadScope, lead_id: str) -> ScalarSelect[str]:

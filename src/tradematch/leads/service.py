@@ -4,6 +4,7 @@ declining, and the lead's part in quoting."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Unpack
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,15 +19,16 @@ from tradematch.authz.scopes import (
 )
 from tradematch.core.config import Settings
 from tradematch.core.errors import NotFound
+from tradematch.events.audience import Audience
 from tradematch.events.context import for_parties
-from tradematch.events.log import emit, emit_to_parties
+from tradematch.events.log import emit_to_parties
 from tradematch.events.types import EventType
 from tradematch.jobs import service as jobs
 from tradematch.jobs.models import Job
 from tradematch.kit import clock
 from tradematch.kit.ids import new_id
 from tradematch.kit.money import pence_to_pounds
-from tradematch.kit.pagination import page
+from tradematch.kit.pagination import StatusPage, page
 from tradematch.kit.text import redact_contact_details
 from tradematch.leads import repository
 from tradematch.leads.models import Lead
@@ -55,6 +57,11 @@ ACCEPTED_MESSAGE = "Lead accepted. Customer contact details now visible."
 
 def _short(title: str, limit: int = 20) -> str:
     return title if len(title) <= limit else title[: limit - 3].rstrip() + "..."
+
+
+def vendor_of(lead: Lead) -> Audience:
+    """The audience of an event about a lead that its vendor alone sees."""
+    return Audience(lead.job_id, [lead.vendor_id])
 
 
 # --- offering and closing (the platform's side) ---------------------------------------------
@@ -91,24 +98,15 @@ async def offer_leads(session: AsyncSession, by: Actor, settings: Settings, job:
             for match in matches
         ],
     )
+    short_title = _short(redact_contact_details(job.title) or "")
     for lead in leads:
-        emit(
-            session,
-            EventType.LEAD_OFFERED,
-            actor=by,
-            job_id=job.id,
-            payload={
-                "lead_id": lead.id,
-                "vendor_id": lead.vendor_id,
-                "admin": {"price": pence_to_pounds(lead.price_pence)},
-            },
-            audience=[lead.vendor_id],
-            context=for_parties(
-                None,
-                lead.vendor_id,
-                job_title_short=_short(redact_contact_details(job.title) or ""),
-            ),
-        )
+        payload = {
+            "lead_id": lead.id,
+            "vendor_id": lead.vendor_id,
+            "admin": {"price": pence_to_pounds(lead.price_pence)},
+        }
+        context = for_parties(None, lead.vendor_id, job_title_short=short_title)
+        vendor_of(lead).emit(session, EventType.LEAD_OFFERED, by, payload, context)
     return leads
 
 
@@ -189,17 +187,12 @@ async def _job_photos(
 
 
 async def list_leads(
-    session: AsyncSession,
-    actor: Actor,
-    links: UploadLinks,
-    *,
-    limit: int,
-    cursor: str | None,
-    status: str | None,
+    session: AsyncSession, actor: Actor, links: UploadLinks, **asked: Unpack[StatusPage]
 ) -> LeadList:
     require(actor, Role.VENDOR)
+    limit = asked["limit"]
     rows = await repository.page_of_views(
-        session, leads_held_by(actor), after=cursor, limit=limit, status=status
+        session, leads_held_by(actor), after=asked["cursor"], limit=limit, status=asked["status"]
     )
     found = page(rows, limit, lambda row: row[0].id)
     photos = await _job_photos(session, actor, links, [row[0] for row in found.items])
@@ -331,14 +324,8 @@ async def decline(
     lead.declined_at = clock.now()
     lead.decline_reason = reason
     await session.flush()
-    event_id = emit(
-        session,
-        EventType.LEAD_DECLINED,
-        actor=actor,
-        job_id=job.id,
-        payload={"lead_id": lead.id, "admin": {"reason": reason}},
-        audience=[lead.vendor_id],
-    )
+    payload = {"lead_id": lead.id, "admin": {"reason": reason}}
+    event_id = vendor_of(lead).emit(session, EventType.LEAD_DECLINED, actor, payload)
     if job.status == "live":
         # The platform offers the replacement lead, not the vendor who declined: the new vendor
         # must not learn that a competitor had the job before it.

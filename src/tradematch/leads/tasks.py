@@ -19,13 +19,12 @@ from tradematch.authz.actor import SYSTEM
 from tradematch.authz.scopes import jobs_owned_by, leads_held_by
 from tradematch.core.config import Settings
 from tradematch.events.context import for_parties
-from tradematch.events.log import emit
 from tradematch.events.types import EventType
 from tradematch.jobs import service as jobs
 from tradematch.jobs.models import Job
 from tradematch.kit.text import redact_contact_details
 from tradematch.leads import repository
-from tradematch.leads.service import has_engaged_lead, offer_leads
+from tradematch.leads.service import has_engaged_lead, offer_leads, vendor_of
 from tradematch.leads.states import LEAD
 
 
@@ -72,16 +71,10 @@ async def expire_offers(
         lead.status = LEAD.transition(lead.status, "expire")
     await session.flush()
     for lead in expired:
-        emit(
-            session,
-            EventType.LEAD_EXPIRED,
-            actor=SYSTEM,
-            job_id=job.id,
-            payload={"lead_id": lead.id, "status": lead.status},
-            audience=[lead.vendor_id],
-            # The vendor never accepted: the title as its masked lead shows it.
-            context=for_parties(None, lead.vendor_id, job_title=redact_contact_details(job.title)),
-        )
+        payload = {"lead_id": lead.id, "status": lead.status}
+        # The vendor never accepted: the title as its masked lead shows it.
+        context = for_parties(None, lead.vendor_id, job_title=redact_contact_details(job.title))
+        vendor_of(lead).emit(session, EventType.LEAD_EXPIRED, SYSTEM, payload, context)
     done["lead_expired"] = len(expired)
     if await takes_new_leads(session, job, settings, now):
         done["lead_offered"] = len(await offer_leads(session, SYSTEM, settings, job))

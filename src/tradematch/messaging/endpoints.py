@@ -8,6 +8,7 @@ from tradematch.api.deps import ActorDep, SessionDep
 from tradematch.api.idempotency import Idempotent
 from tradematch.api.routing import TransactionalRoute
 from tradematch.kit.ids import ConversationId
+from tradematch.kit.pagination import PageLimit
 from tradematch.messaging import service
 from tradematch.messaging.schemas import (
     ConversationList,
@@ -40,7 +41,7 @@ async def get_messages(
     cursor: Annotated[
         int | None, Query(ge=0, le=2_147_483_647, description="`next_cursor` of the previous page.")
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    limit: PageLimit = 50,
 ) -> MessagePage:
     """A page of messages. `newest_first` (default) walks back in time; `oldest_first` forward."""
     return await service.read_page(

@@ -7,8 +7,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tradematch.authz.actor import Actor
 from tradematch.authz.scopes import conversations_of, messages_visible_to
 from tradematch.core.errors import Forbidden, MessagingDisabled, NotFound, ValidationFailed
+from tradematch.events.audience import Audience
 from tradematch.events.context import NotificationContext
-from tradematch.events.log import emit
 from tradematch.events.types import EventType
 from tradematch.jobs.models import Job
 from tradematch.kit.ids import new_id
@@ -158,6 +158,11 @@ async def read_page(
     )
 
 
+def _participants(conversation: Conversation) -> Audience:
+    """The audience of an event about a conversation: both its participants."""
+    return Audience(conversation.job_id, [conversation.customer_id, conversation.vendor_id])
+
+
 async def send(
     session: AsyncSession, actor: Actor, conversation_id: str, request: SendMessage
 ) -> MessageSent:
@@ -199,23 +204,17 @@ async def send(
         else conversation.customer_id
     )
     preview = (request.body or "Sent an attachment")[:80]
-    event_id = emit(
-        session,
-        EventType.MESSAGE_SENT,
-        actor=actor,
-        job_id=conversation.job_id,
-        payload={
-            "conversation_id": conversation.id,
-            "message_id": message.id,
-            "position": message.position,
-            "type": message.kind,
-            "sender_id": actor.user_id,
-            "attachment_upload_ids": request.attachment_upload_ids,
-        },
-        audience=[conversation.customer_id, conversation.vendor_id],
-        context=NotificationContext(
-            recipient_id=recipient, sender_name=sender_name, preview=preview
-        ),
+    payload = {
+        "conversation_id": conversation.id,
+        "message_id": message.id,
+        "position": message.position,
+        "type": message.kind,
+        "sender_id": actor.user_id,
+        "attachment_upload_ids": request.attachment_upload_ids,
+    }
+    context = NotificationContext(recipient_id=recipient, sender_name=sender_name, preview=preview)
+    event_id = _participants(conversation).emit(
+        session, EventType.MESSAGE_SENT, actor, payload, context
     )
     return MessageSent(message_id=message.id, conversation_id=conversation.id, event_id=event_id)
 
@@ -237,18 +236,12 @@ async def mark_read(
             raise ValidationFailed("up_to_message_id is not a message of this conversation")
         position = message.position
     last_read = await repository.mark_read(session, conversation, actor.user_id, position)
-    event_id = emit(
-        session,
-        EventType.MESSAGES_READ,
-        actor=actor,
-        job_id=conversation.job_id,
-        payload={
-            "conversation_id": conversation.id,
-            "reader_id": actor.user_id,
-            "last_read_position": last_read,
-        },
-        audience=[conversation.customer_id, conversation.vendor_id],
-    )
+    payload = {
+        "conversation_id": conversation.id,
+        "reader_id": actor.user_id,
+        "last_read_position": last_read,
+    }
+    event_id = _participants(conversation).emit(session, EventType.MESSAGES_READ, actor, payload)
     return MarkedRead(
         conversation_id=conversation.id,
         last_read_position=last_read,

@@ -9,23 +9,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tradematch.authz.scopes import MilestoneScope
 from tradematch.escrow.models import EscrowAccount
-from tradematch.kit.repository import locking
+from tradematch.kit.repository import add_all as add_all
+from tradematch.kit.repository import one_or_none
 from tradematch.milestones.models import Milestone
-
-
-async def add_all(session: AsyncSession, milestones: list[Milestone]) -> list[Milestone]:
-    session.add_all(milestones)
-    await session.flush()
-    return milestones
 
 
 async def get(
     session: AsyncSession, scope: MilestoneScope, milestone_id: str, *, lock: bool = False
 ) -> Milestone | None:
     statement = select(Milestone).where(Milestone.id == milestone_id, scope)
-    if lock:
-        statement = locking(statement)
-    return (await session.execute(statement)).scalar_one_or_none()
+    return await one_or_none(session, statement, lock=lock)
 
 
 async def for_job(session: AsyncSession, scope: MilestoneScope, job_id: str) -> list[Milestone]:

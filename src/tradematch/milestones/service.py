@@ -16,8 +16,8 @@ from tradematch.core.errors import NotFound
 from tradematch.escrow import service as escrow_service
 from tradematch.escrow.models import EscrowAccount
 from tradematch.events.context import Details
-from tradematch.events.log import emit_to_parties
 from tradematch.events.types import EventType
+from tradematch.jobs import lifecycle
 from tradematch.jobs import service as jobs
 from tradematch.jobs.models import Job
 from tradematch.kit import clock
@@ -132,6 +132,31 @@ async def _locked(
     return milestone, job, escrow
 
 
+# The name under which each milestone action is refused (409) when the escrow holds no money a
+# milestone may draw on.
+_ESCROW_ACTION = {
+    "submit": "submit_milestone",
+    "request_changes": "request_changes",
+    "approve": "approve_milestone",
+}
+
+
+def _advance(milestone: Milestone, escrow: EscrowAccount, action: str) -> None:
+    """``action`` on the (locked) milestone, which needs its (locked) escrow funded."""
+    escrow_service.require_funded(escrow, _ESCROW_ACTION[action])
+    milestone.status = MILESTONE.transition(milestone.status, action)
+
+
+async def _take(
+    session: AsyncSession, actor: Actor, role: Role, milestone_id: str, action: str
+) -> tuple[Milestone, Job, EscrowAccount]:
+    """``action`` by ``role`` on the milestone, locked with its job and escrow."""
+    require(actor, role)
+    milestone, job, escrow = await _locked(session, actor, milestone_id)
+    _advance(milestone, escrow, action)
+    return milestone, job, escrow
+
+
 async def _tell_both(
     session: AsyncSession,
     actor: Actor,
@@ -145,25 +170,13 @@ async def _tell_both(
     """After a milestone changed: a line in the parties' conversation, and the event."""
     await session.flush()
     await messaging.post_to_job(session, actor, job.id, escrow.vendor_id, text)
-    return emit_to_parties(
-        session,
-        event,
-        actor=actor,
-        job_id=job.id,
-        customer_id=job.customer_id,
-        vendor_id=escrow.vendor_id,
-        payload=payload,
-        **details,
-    )
+    return jobs.tell_parties(session, event, actor, job, payload, **details)
 
 
 async def submit(
     session: AsyncSession, actor: Actor, milestone_id: str, evidence: Evidence
 ) -> MilestoneChanged:
-    require(actor, Role.VENDOR)
-    milestone, job, escrow = await _locked(session, actor, milestone_id)
-    escrow_service.require_funded(escrow, "submit_milestone")
-    milestone.status = MILESTONE.transition(milestone.status, "submit")
+    milestone, job, escrow = await _take(session, actor, Role.VENDOR, milestone_id, "submit")
     # Evidence without uploads is stored as before they existed.
     milestone.evidence = evidence.model_dump(
         mode="json", exclude=set() if evidence.photo_upload_ids else {"photo_upload_ids"}
@@ -204,10 +217,8 @@ async def submit(
 async def request_changes(
     session: AsyncSession, actor: Actor, milestone_id: str, reason: str
 ) -> MilestoneChanged:
-    require(actor, Role.CUSTOMER)
-    milestone, job, escrow = await _locked(session, actor, milestone_id)
-    escrow_service.require_funded(escrow, "request_changes")
-    milestone.status = MILESTONE.transition(milestone.status, "request_changes")
+    action = "request_changes"
+    milestone, job, escrow = await _take(session, actor, Role.CUSTOMER, milestone_id, action)
     milestone.changes_reason = reason
     event_id = await _tell_both(
         session,
@@ -235,9 +246,8 @@ async def _approve_and_release(
     session: AsyncSession, actor: Actor, job: Job, milestone: Milestone, escrow: EscrowAccount
 ) -> str:
     """Approve, pay the milestone out of escrow, and complete the job with the last one."""
-    escrow_service.require_funded(escrow, "approve_milestone")
+    _advance(milestone, escrow, "approve")
     now = clock.now()
-    milestone.status = MILESTONE.transition(milestone.status, "approve")
     milestone.approved_at = now
     event_id = await _tell_both(
         session,
@@ -257,19 +267,10 @@ async def _approve_and_release(
     await escrow_service.pay_milestone(session, actor, escrow, milestone.amount_pence)
     await session.flush()
     if await repository.all_released(session, job.id):
-        jobs.complete(job, now)
+        jobs.change(job, "complete", now)
         await session.flush()
         await messaging.post_to_job(session, actor, job.id, escrow.vendor_id, COMPLETED_TEXT)
-        await messaging.archive_for_job_vendor(session, actor, job.id, escrow.vendor_id)
-        emit_to_parties(
-            session,
-            EventType.JOB_COMPLETED,
-            actor=actor,
-            job_id=job.id,
-            customer_id=job.customer_id,
-            vendor_id=escrow.vendor_id,
-            payload={"status": job.status},
-        )
+        await lifecycle.announce_completed(session, actor, job)
     return event_id
 
 

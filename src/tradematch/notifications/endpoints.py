@@ -9,6 +9,7 @@ from tradematch.api.deps import ActorDep, EmptyBody, SessionDep, SettingsDep
 from tradematch.api.idempotency import Idempotent, NaturallyIdempotent
 from tradematch.api.routing import TransactionalRoute
 from tradematch.kit.ids import NotificationId
+from tradematch.kit.pagination import PageLimit
 from tradematch.notifications import service, unsubscribe
 from tradematch.notifications.schemas import (
     NOTIFICATION_ID_PATTERN,
@@ -53,7 +54,7 @@ async def list_notifications(
             description="`next_cursor` of the previous page.",
         ),
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    limit: PageLimit = 50,
     unread_only: bool = False,
 ) -> NotificationPage:
     """My in-app notifications, newest first, with my unread count."""

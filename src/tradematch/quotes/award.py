@@ -19,7 +19,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tradematch.authz.actor import Actor
 from tradematch.authz.roles import Role, require
 from tradematch.escrow import service as escrow
-from tradematch.events.log import emit
 from tradematch.events.types import EventType
 from tradematch.jobs import lifecycle
 from tradematch.jobs import service as jobs
@@ -29,7 +28,7 @@ from tradematch.leads import service as leads
 from tradematch.messaging import service as messaging
 from tradematch.milestones import service as milestones
 from tradematch.quotes.schemas import QuoteAccepted
-from tradematch.quotes.service import lock_with_job, notification_context
+from tradematch.quotes.service import emit_about_quote, lock_with_job
 from tradematch.quotes.states import QUOTE
 
 ACCEPTED_MESSAGE = "Quote accepted! Job is now in progress."
@@ -52,39 +51,16 @@ async def award(session: AsyncSession, actor: Actor, quote_id: str) -> QuoteAcce
     await milestones.create_from_plan(session, job, quote, account)
     await messaging.post_to_job(session, actor, job.id, quote.vendor_id, ACCEPTED_SYSTEM_TEXT)
 
-    parties = [job.customer_id, quote.vendor_id]
-    context = notification_context(job, quote)
-    event_id = emit(
-        session,
-        EventType.QUOTE_ACCEPTED,
-        actor=actor,
-        job_id=job.id,
-        payload={
-            "quote_id": quote.id,
-            "lead_id": lead.id,
-            "amount": pence_to_pounds(quote.amount_pence),
-        },
-        audience=parties,
-        context=context,
-    )
-    emit(
-        session,
-        EventType.JOB_IN_PROGRESS,
-        actor=actor,
-        job_id=job.id,
-        payload={"status": job.status},
-        audience=parties,
-        context=context,
-    )
-    emit(
-        session,
-        EventType.ESCROW_CREATED,
-        actor=actor,
-        job_id=job.id,
-        payload={"escrow_id": account.id, "total": pence_to_pounds(account.total_pence)},
-        audience=parties,
-        context=context,
-    )
+    accepted = {
+        "quote_id": quote.id,
+        "lead_id": lead.id,
+        "amount": pence_to_pounds(quote.amount_pence),
+    }
+    event_id = emit_about_quote(session, EventType.QUOTE_ACCEPTED, actor, job, quote, accepted)
+    status = {"status": job.status}
+    emit_about_quote(session, EventType.JOB_IN_PROGRESS, actor, job, quote, status)
+    opened = {"escrow_id": account.id, "total": pence_to_pounds(account.total_pence)}
+    emit_about_quote(session, EventType.ESCROW_CREATED, actor, job, quote, opened)
     return QuoteAccepted(
         quote_id=quote.id, job_id=job.id, event_id=event_id, message=ACCEPTED_MESSAGE
     )

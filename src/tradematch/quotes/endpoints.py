@@ -15,6 +15,7 @@ from tradematch.api.deps import (
 from tradematch.api.idempotency import Idempotent
 from tradematch.api.routing import TransactionalRoute
 from tradematch.kit.ids import JobId, QuoteId
+from tradematch.kit.pagination import PageLimit
 from tradematch.quotes import award, service
 from tradematch.quotes.schemas import (
     QuoteAccepted,
@@ -46,7 +47,7 @@ async def my_quotes(
     actor: VendorDep,
     session: SessionDep,
     job_id: Annotated[JobId | None, Query()] = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    limit: PageLimit = 50,
 ) -> QuoteList:
     """My quotes, newest first (every status), optionally for one job."""
     return await service.mine(session, actor, job_id=job_id, limit=limit)

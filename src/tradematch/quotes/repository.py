@@ -6,23 +6,16 @@ from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tradematch.authz.scopes import QuoteScope
-from tradematch.kit.repository import locking
+from tradematch.kit.repository import add as add
+from tradematch.kit.repository import one_or_none
 from tradematch.quotes.models import Quote
-
-
-async def add(session: AsyncSession, quote: Quote) -> Quote:
-    session.add(quote)
-    await session.flush()
-    return quote
 
 
 async def get(
     session: AsyncSession, scope: QuoteScope, quote_id: str, *, lock: bool = False
 ) -> Quote | None:
     statement = select(Quote).where(Quote.id == quote_id, scope)
-    if lock:
-        statement = locking(statement)
-    return (await session.execute(statement)).scalar_one_or_none()
+    return await one_or_none(session, statement, lock=lock)
 
 
 async def for_job(session: AsyncSession, scope: QuoteScope, job_id: str) -> list[Quote]:

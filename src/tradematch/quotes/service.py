@@ -11,8 +11,8 @@ from tradematch.authz.actor import Actor
 from tradematch.authz.roles import Role, require
 from tradematch.authz.scopes import jobs_involving, jobs_owned_by, quotes_visible_to
 from tradematch.core.errors import InvalidStateTransition, NotFound, ValidationFailed
+from tradematch.events.audience import Audience
 from tradematch.events.context import NotificationContext, for_parties
-from tradematch.events.log import emit
 from tradematch.events.types import EventType
 from tradematch.jobs import service as jobs
 from tradematch.jobs.models import Job
@@ -80,6 +80,42 @@ def notification_context(job: Job, quote: Quote) -> NotificationContext:
     )
 
 
+def emit_about_quote(
+    session: AsyncSession,
+    type: EventType,
+    actor: Actor,
+    job: Job,
+    quote: Quote,
+    payload: dict[str, Any],
+) -> str:
+    """An event about a quote (or its award): the job's customer and the quote's vendor see it,
+    and the rules may notify either."""
+    parties = Audience(job.id, [job.customer_id, quote.vendor_id])
+    return parties.emit(session, type, actor, payload, notification_context(job, quote))
+
+
+async def _announce(
+    session: AsyncSession,
+    actor: Actor,
+    job: Job,
+    quote: Quote,
+    type: EventType,
+    payload: dict[str, Any],
+) -> str:
+    """The quote as it now stands in the job's conversation, and its event."""
+    verb = {EventType.QUOTE_SENT: "sent", EventType.QUOTE_UPDATED: "updated"}[type]
+    await messaging.post_to_job(
+        session,
+        actor,
+        job.id,
+        quote.vendor_id,
+        _reference_text(quote, verb),
+        kind="quote_reference",
+        quote_id=quote.id,
+    )
+    return emit_about_quote(session, type, actor, job, quote, payload)
+
+
 async def send(session: AsyncSession, actor: Actor, request: QuoteCreate) -> QuoteSent:
     require(actor, Role.VENDOR)
     job = await jobs.find(session, jobs_involving(actor), request.job_id, lock=True)
@@ -104,28 +140,9 @@ async def send(session: AsyncSession, actor: Actor, request: QuoteCreate) -> Quo
             status="pending",
         ),
     )
-    await messaging.post_to_job(
-        session,
-        actor,
-        job.id,
-        actor.user_id,
-        _reference_text(quote),
-        kind="quote_reference",
-        quote_id=quote.id,
-    )
-    event_id = emit(
-        session,
-        EventType.QUOTE_SENT,
-        actor=actor,
-        job_id=job.id,
-        payload={
-            "quote_id": quote.id,
-            "lead_id": lead.id,
-            "amount": pence_to_pounds(quote.amount_pence),
-        },
-        audience=[job.customer_id, actor.user_id],
-        context=notification_context(job, quote),
-    )
+    amount = pence_to_pounds(quote.amount_pence)
+    payload = {"quote_id": quote.id, "lead_id": lead.id, "amount": amount}
+    event_id = await _announce(session, actor, job, quote, EventType.QUOTE_SENT, payload)
     return QuoteSent(quote_id=quote.id, status=quote.status, event_id=event_id)
 
 
@@ -170,24 +187,8 @@ async def edit(
     if "estimated_duration" in fields:
         quote.estimated_duration = change.estimated_duration
     await session.flush()
-    await messaging.post_to_job(
-        session,
-        actor,
-        job.id,
-        quote.vendor_id,
-        _reference_text(quote, "updated"),
-        kind="quote_reference",
-        quote_id=quote.id,
-    )
-    event_id = emit(
-        session,
-        EventType.QUOTE_UPDATED,
-        actor=actor,
-        job_id=job.id,
-        payload={"quote_id": quote.id, "amount": pence_to_pounds(quote.amount_pence)},
-        audience=[job.customer_id, quote.vendor_id],
-        context=notification_context(job, quote),
-    )
+    payload = {"quote_id": quote.id, "amount": pence_to_pounds(quote.amount_pence)}
+    event_id = await _announce(session, actor, job, quote, EventType.QUOTE_UPDATED, payload)
     return QuoteChanged(quote_id=quote.id, status=quote.status, event_id=event_id)
 
 
@@ -209,15 +210,7 @@ async def _close_quote(
     payload: dict[str, Any] = {"quote_id": quote.id, "lead_id": lead.id}
     if reason:
         payload["reason"] = reason
-    event_id = emit(
-        session,
-        event,
-        actor=actor,
-        job_id=job.id,
-        payload=payload,
-        audience=[job.customer_id, quote.vendor_id],
-        context=notification_context(job, quote),
-    )
+    event_id = emit_about_quote(session, event, actor, job, quote, payload)
     return QuoteChanged(quote_id=quote.id, status=quote.status, event_id=event_id)
 
 

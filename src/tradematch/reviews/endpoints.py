@@ -8,6 +8,7 @@ from tradematch.api.deps import ActorDep, CustomerDep, SessionDep, VendorDep
 from tradematch.api.idempotency import Idempotent
 from tradematch.api.routing import TransactionalRoute
 from tradematch.kit.ids import JobId, ReviewId, UserId
+from tradematch.kit.pagination import PageLimit
 from tradematch.reviews import service
 from tradematch.reviews.schemas import (
     CustomerReply,
@@ -57,7 +58,7 @@ async def vendor_reviews(
     actor: ActorDep,
     session: SessionDep,
     cursor: Annotated[ReviewId | None, Query()] = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    limit: PageLimit = 20,
 ) -> ReviewList:
     """A vendor's published reviews, newest first.
 

@@ -6,16 +6,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tradematch.authz.scopes import ReviewScope
+from tradematch.kit.repository import add as add
 from tradematch.kit.repository import keyset_page, locking
 from tradematch.reviews.models import Review
 
 HELD_LISTED = 200  # the moderation queue shows this many, oldest first
-
-
-async def add(session: AsyncSession, review: Review) -> Review:
-    session.add(review)
-    await session.flush()
-    return review
 
 
 async def get_for_update(

@@ -41,9 +41,9 @@ POSTED_MESSAGE = "Review posted"
 HELD_MESSAGE = "Review received; it will appear once a moderator has checked it"
 
 
-class AlreadyAnswered(Conflict):
-    code = "ALREADY_ANSWERED"
-    message = "This has already been answered"
+class AlreadyAnswered(
+    Conflict, code="ALREADY_ANSWERED", message="This has already been answered"
+): ...
 
 
 def public_view(review: Review) -> ReviewView:
@@ -77,7 +77,7 @@ async def post(session: AsyncSession, actor: Actor, request: ReviewCreate) -> Re
         raise InvalidStateTransition("job", job.status, "review")
     assert job.awarded_vendor_id is not None
     reason = hold_reason(request.feedback)
-    jobs.close(job, clock.now())
+    jobs.change(job, "close", clock.now())
     review = await repository.add(
         session,
         Review(

@@ -40,9 +40,9 @@ PDF_TRAILER_WINDOW = 1024
 PILLOW_BOMB_PIXELS = 89_478_485
 
 
-class InvalidUpload(ValidationFailed):
-    code = "INVALID_UPLOAD"
-    message = "The file is not an image or PDF we accept"
+class InvalidUpload(
+    ValidationFailed, code="INVALID_UPLOAD", message="The file is not an image or PDF we accept"
+): ...
 
 
 @dataclass(frozen=True)

@@ -24,10 +24,9 @@ FIELD = "file"
 FRAMING_BYTES = 16 * 1024
 
 
-class UploadTooLarge(AppError):
-    status_code = 413
-    code = "UPLOAD_TOO_LARGE"
-    message = "The file is too large"
+class UploadTooLarge(
+    AppError, status=413, code="UPLOAD_TOO_LARGE", message="The file is too large"
+): ...
 
 
 @dataclass(frozen=True)

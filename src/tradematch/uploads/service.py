@@ -37,9 +37,11 @@ MAX_FILENAME_STEM = 100
 _UNSAFE_IN_NAMES = re.compile(r'[\\/:*?"<>|]+')
 
 
-class UploadsNotAttachable(ValidationFailed):
-    code = "UPLOAD_NOT_ATTACHABLE"
-    message = "Each upload id must name a file you uploaded that is not attached to anything yet"
+class UploadsNotAttachable(
+    ValidationFailed,
+    code="UPLOAD_NOT_ATTACHABLE",
+    message="Each upload id must name a file you uploaded that is not attached to anything yet",
+): ...
 
 
 @dataclass

@@ -7,23 +7,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tradematch.accounts.models import User
 from tradematch.authz.scopes import VendorProfileScope
-from tradematch.kit.repository import locking
+from tradematch.kit.repository import add as add
+from tradematch.kit.repository import one_or_none
 from tradematch.vendors.models import VendorProfile, VendorTrade
-
-
-async def add(session: AsyncSession, profile: VendorProfile) -> VendorProfile:
-    session.add(profile)
-    await session.flush()
-    return profile
 
 
 async def get(
     session: AsyncSession, scope: VendorProfileScope, vendor_id: str, *, lock: bool = False
 ) -> VendorProfile | None:
     statement = select(VendorProfile).where(VendorProfile.user_id == vendor_id, scope)
-    if lock:
-        statement = locking(statement)
-    return (await session.execute(statement)).scalar_one_or_none()
+    return await one_or_none(session, statement, lock=lock)
 
 
 async def exists(session: AsyncSession, scope: VendorProfileScope, vendor_id: str) -> bool:
