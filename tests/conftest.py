@@ -46,6 +46,17 @@ def pytest_configure(config: pytest.Config) -> None:
     RECORDER.install()
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A test marked ``alone`` times something: beside another test (xdist's other worker) it
+    would measure the contention, so a parallel run skips it (CI runs it with ``-n 0``)."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    skip = pytest.mark.skip(reason="times the dashboards: run alone, pytest -m alone -n 0")
+    for item in items:
+        if item.get_closest_marker("alone") is not None:
+            item.add_marker(skip)
+
+
 @pytest.fixture(autouse=True)
 def _no_tracebacks(request: pytest.FixtureRequest) -> Iterator[None]:
     """The server log holds no traceback: a test during which one was logged fails."""

@@ -187,6 +187,7 @@ async def test_all_dashboard_js_and_css_weigh_under_100_kb_gzipped(site: Site) -
     (artifact("page-weight.txt")).write_text(f"{total} bytes of JS and CSS, gzipped\n")
 
 
+@pytest.mark.alone
 async def test_the_first_screen_is_interactive_within_a_second(
     browser: Any, site: Site, world: World
 ) -> None:
