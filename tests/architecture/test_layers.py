@@ -73,6 +73,7 @@ SQL_ALLOWED = {
     "tradematch.authz.scopes": "the scopes are SQL conditions (who may read what), by design",
     "tradematch.core.database": "the server's own lifecycle (CREATE DATABASE), not business data",
     "tradematch.core.orm": "server defaults of the table base class",
+    "tradematch.kit.driver": "sends the statements repositories compiled, on the driver",
 }
 
 

@@ -15,7 +15,7 @@ from tests.flows.users import Api, new_area, postcode_in
 
 CONVERSATIONS = "/api/connection/conversations"
 
-SEND_MESSAGE_CEILING = 8
+SEND_MESSAGE_CEILING = 7
 ACCEPT_LEAD_CEILING = 10
 PUBLISH_FIVE_LEADS_CEILING = 14
 

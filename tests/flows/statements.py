@@ -2,10 +2,11 @@
 connection ping, on the application's own engine.
 
 Statements are seen through SQLAlchemy (``before_cursor_execute``: one per execute, however many
-rows it carries); BEGIN, COMMIT, ROLLBACK and pings do not pass through a cursor, so each pooled
-asyncpg connection also gets a query logger (the engine's pool is emptied first, so every
-connection it opens from then on is watched). Only what runs in the counting task is counted:
-the application's background loops (hub, dispatcher) are left out.
+rows it carries). What does not pass through a cursor (BEGIN, COMMIT, ROLLBACK, pings, and the
+hot statements sent by the driver itself, ``kit/driver.py``) is seen by a query logger on each
+pooled asyncpg connection (the engine's pool is emptied first, so every connection it opens from
+then on is watched); asyncpg's own type lookups are left out. Only what runs in the counting
+task is counted: the application's background loops (hub, dispatcher) are left out.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from typing import Any
 
+import asyncpg.introspection
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -64,12 +66,21 @@ def _on_connect(dbapi_connection: Any, _record: Any) -> None:
     raw.add_query_logger(_on_raw_query)
 
 
+# The driver's type lookups, run the first time a connection meets a type.
+_INTROSPECTION = {
+    getattr(asyncpg.introspection, name)
+    for name in ("INTRO_LOOKUP_TYPES", "INTRO_LOOKUP_TYPES_13", "TYPE_BY_NAME")
+    if hasattr(asyncpg.introspection, name)
+}
+
+
 def _on_raw_query(record: Any) -> None:
+    """Statements the connection sent outside SQLAlchemy's cursors (which log nothing here):
+    control statements, pings, and the driver's own (``kit/driver.py``)."""
     seen = _counting.get()
-    query = " ".join(record.query.split())
-    # Everything else the connection runs itself passes through a cursor (counted above).
-    if seen is not None and (query in (";", "") or first_word(query) in CONTROL):
-        seen.append(query or ";")
+    if seen is None or record.query in _INTROSPECTION:
+        return
+    seen.append(" ".join(record.query.split())[:120] or ";")
 
 
 CONTROL = {"BEGIN", "COMMIT", "ROLLBACK", "START", "SAVEPOINT", "RELEASE"}

@@ -10,6 +10,7 @@ from sqlalchemy import and_, bindparam, delete, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tradematch.accounts.models import LoginAttempt, User
+from tradematch.kit.driver import DriverStatement
 
 
 async def add(session: AsyncSession, user: User) -> User:
@@ -32,14 +33,15 @@ async def by_id(session: AsyncSession, user_id: str) -> User | None:
     return await session.get(User, user_id)
 
 
-# Every authenticated request runs it: built once (hot statements are module constants with
-# bound parameters, so neither building them nor their cache key costs anything per request).
-_ACTIVE_ROLE = select(User.role).where(User.id == bindparam("user_id"), User.is_active)
+# Every authenticated request runs it: compiled once, sent by the driver (kit/driver.py).
+_ACTIVE_ROLE = DriverStatement(
+    select(User.role).where(User.id == bindparam("user_id"), User.is_active)
+)
 
 
 async def active_role(session: AsyncSession, user_id: str) -> str | None:
-    result = await session.execute(_ACTIVE_ROLE, {"user_id": user_id})
-    return result.scalar_one_or_none()
+    role: str | None = await _ACTIVE_ROLE.fetchval(session, user_id=user_id)
+    return role
 
 
 async def active_roles(conn: Any, user_ids: Sequence[str]) -> dict[str, str]:

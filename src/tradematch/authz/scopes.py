@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from typing import Generic, TypeVar
 
-from sqlalchemy import ColumnElement, and_, false, or_, select, true
+from sqlalchemy import ColumnElement, String, and_, bindparam, false, or_, select, true
 from sqlalchemy.orm import InstrumentedAttribute
 
 from tradematch.accounts.models import User
@@ -176,6 +176,14 @@ def conversations_of(actor: Actor) -> ConversationScope:
     if actor.is_admin:
         return _everything()
     return _scope(_a_party(actor, Conversation.customer_id, Conversation.vendor_id))
+
+
+def conversations_of_parameter(name: str) -> ConversationScope:
+    """The conversations of the customer or vendor a statement takes as its parameter ``name``:
+    for statements compiled once (``kit/driver.py``), where the actor is bound per execution.
+    The caller binds the acting user's id, and admins, who take part in none, do not use it."""
+    party = bindparam(name, type_=String)
+    return _scope(or_(Conversation.customer_id == party, Conversation.vendor_id == party))
 
 
 def messages_visible_to(actor: Actor) -> MessageScope:

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tradematch.authz.scopes import EventScope
 from tradematch.events.models import EventRecord
+from tradematch.kit.driver import DriverStatement
 
 
 async def feed(
@@ -156,9 +157,12 @@ NOTIFY_CHANNEL = "tradematch_events"
 # migration ``0009``): readers stop there, so none ever skips an event that commits late.
 HORIZON = text("tm_event_horizon()")
 
-_APPEND = text(
-    "SELECT tm_append_events(CAST(:events AS jsonb), CAST(:notifications AS jsonb),"
-    " CAST(:inputs AS jsonb), :channel)"
+# Every writing transaction ends with it: compiled once, sent by the driver (kit/driver.py).
+_APPEND = DriverStatement(
+    text(
+        "SELECT tm_append_events(CAST(:events AS jsonb), CAST(:notifications AS jsonb),"
+        " CAST(:inputs AS jsonb), :channel)"
+    )
 )
 
 
@@ -171,16 +175,13 @@ async def append(
 ) -> int:
     """Write the events (positions, chains, audience), the outbox's rows and the NOTIFY in one
     round trip; the last event's position."""
-    result = await session.execute(
-        _APPEND,
-        {
-            "events": json.dumps(events),
-            "notifications": json.dumps(notifications),
-            "inputs": json.dumps(inputs),
-            "channel": NOTIFY_CHANNEL,
-        },
+    position: int = await _APPEND.fetchval(
+        session,
+        events=json.dumps(events),
+        notifications=json.dumps(notifications),
+        inputs=json.dumps(inputs),
+        channel=NOTIFY_CHANNEL,
     )
-    position: int = result.scalar_one()
     return position
 
 

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, and_, bindparam, func, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Row, String, and_, bindparam, cast, func, select, update
+from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from tradematch.accounts.models import User
-from tradematch.authz.scopes import ConversationScope, MessageScope
+from tradematch.authz.scopes import ConversationScope, MessageScope, conversations_of_parameter
 from tradematch.jobs.models import Job
+from tradematch.kit.driver import DriverStatement
 from tradematch.kit.repository import keyset_page, locking
 from tradematch.leads.models import Lead
 from tradematch.messaging.models import Conversation, ConversationRead, Message
@@ -27,21 +30,48 @@ async def get(
     return (await session.execute(statement)).scalar_one_or_none()
 
 
-async def for_sending(
-    session: AsyncSession, scope: ConversationScope, conversation_id: str, sender_id: str
-) -> tuple[Conversation, str, str] | None:
-    """The conversation in ``scope``, locked, with its lead's status (which decides whether
-    messaging is enabled) and the sender's name, in one statement; None if out of reach."""
-    statement = (
-        select(Conversation, Lead.status, User.name)
-        .join(Lead, Lead.id == Conversation.lead_id)
-        .join(User, User.id == sender_id)
-        .where(Conversation.id == conversation_id, scope)
-        .with_for_update(key_share=True, of=Conversation)
-        .execution_options(populate_existing=True)
+@dataclass(frozen=True, slots=True)
+class Sending:
+    """A conversation as a message is sent into it (locked), its lead's status, which decides
+    whether messaging is enabled, and the sender's name."""
+
+    id: str
+    job_id: str
+    customer_id: str
+    vendor_id: str
+    status: str
+    lead_status: str
+    sender_name: str
+
+
+# Every message runs these two: compiled once, sent by the driver (kit/driver.py).
+_FOR_SENDING = DriverStatement(
+    select(
+        Conversation.id,
+        Conversation.job_id,
+        Conversation.customer_id,
+        Conversation.vendor_id,
+        Conversation.status,
+        Lead.status.label("lead_status"),
+        User.name.label("sender_name"),
     )
-    row = (await session.execute(statement)).first()
-    return None if row is None else (row[0], row[1], row[2])
+    .join(Lead, Lead.id == Conversation.lead_id)
+    .join(User, User.id == bindparam("sender_id", type_=String))
+    .where(
+        Conversation.id == bindparam("conversation_id", type_=String),
+        conversations_of_parameter("sender_id"),
+    )
+    .with_for_update(key_share=True, of=Conversation)
+)
+
+
+async def for_sending(
+    session: AsyncSession, conversation_id: str, sender_id: str
+) -> Sending | None:
+    """The conversation, locked, if ``sender_id`` is one of its two parties (the scope), with
+    its lead's status and the sender's name, in one statement; None if out of reach."""
+    row = await _FOR_SENDING.fetchrow(session, conversation_id=conversation_id, sender_id=sender_id)
+    return None if row is None else Sending(*row)
 
 
 async def add_with_first_message(
@@ -56,28 +86,61 @@ async def add_with_first_message(
     return message
 
 
-# Runs for every message: built once (see accounts.repository).
-_NEXT_POSITION = (
-    update(Conversation)
-    .where(Conversation.id == bindparam("conversation_id"))
-    .values(message_count=Conversation.message_count + 1, last_message_at=func.now())
-    .returning(Conversation.message_count)
-    # ``append`` sets the caller's object itself: no ORM synchronisation (a SELECT more).
-    .execution_options(synchronize_session=False)
-)
+def _next_position() -> Any:
+    """The conversation's next message position, counted under its row lock (the UPDATE)."""
+    return (
+        update(Conversation)
+        .where(Conversation.id == bindparam("conversation_id", type_=String))
+        .values(message_count=Conversation.message_count + 1, last_message_at=func.now())
+        .returning(Conversation.message_count)
+        .cte("next_position")
+    )
 
 
-async def append(
+def _append_statement() -> Any:
+    position = _next_position()
+    columns = ["id", "conversation_id", "sender_id", "kind", "body", "quote_id"]
+    return (
+        insert(Message)
+        .from_select(
+            [*columns, "attachments", "position"],
+            select(
+                *(bindparam(column, type_=String) for column in columns),
+                cast(bindparam("attachments", type_=String), JSONB),
+                position.c.message_count,
+            ),
+        )
+        .returning(Message.position)
+    )
+
+
+_APPEND = DriverStatement(_append_statement())
+
+
+async def append(session: AsyncSession, conversation_id: str, values: dict[str, Any]) -> int:
+    """Store a message as the conversation's next (numbered under the conversation's row lock,
+    in the same statement); its position. ``values``: id, sender_id, kind, body, and optionally
+    attachments and quote_id."""
+    position: int = await _APPEND.fetchval(
+        session,
+        conversation_id=conversation_id,
+        id=values["id"],
+        sender_id=values["sender_id"],
+        kind=values["kind"],
+        body=values["body"],
+        quote_id=values.get("quote_id"),
+        attachments=json.dumps(values.get("attachments") or []),
+    )
+    return position
+
+
+async def append_to(
     session: AsyncSession, conversation: Conversation, values: dict[str, Any]
-) -> Message:
-    """Number the message within its conversation (the row is locked by the UPDATE) and store it."""
-    next_position = {"conversation_id": conversation.id}
-    position: int = (await session.execute(_NEXT_POSITION, next_position)).scalar_one()
-    set_committed_value(conversation, "message_count", position)  # as stored: nothing to flush
-    message = Message(conversation_id=conversation.id, position=position, **values)
-    session.add(message)
-    await session.flush()
-    return message
+) -> int:
+    """``append`` to a conversation the session holds, which is kept as stored."""
+    position = await append(session, conversation.id, values)
+    set_committed_value(conversation, "message_count", position)
+    return position
 
 
 async def page(

@@ -60,8 +60,8 @@ async def post_system_message(
     *,
     kind: str = "system",
     quote_id: str | None = None,
-) -> Message:
-    return await repository.append(
+) -> None:
+    await repository.append_to(
         session,
         conversation,
         {"id": new_id("msg"), "sender_id": None, "kind": kind, "body": body, "quote_id": quote_id},
@@ -77,15 +77,15 @@ async def post_to_job(
     *,
     kind: str = "system",
     quote_id: str | None = None,
-) -> Message | None:
+) -> None:
     """A system message in the conversation between the job's customer and this vendor, on
-    behalf of ``actor`` (one of the two, an admin, or the platform)."""
+    behalf of ``actor`` (one of the two, an admin, or the platform); none if there is no such
+    conversation."""
     conversation = await repository.for_job_vendor(
         session, conversations_of(actor), job_id, vendor_id
     )
-    if conversation is None:
-        return None
-    return await post_system_message(session, conversation, body, kind=kind, quote_id=quote_id)
+    if conversation is not None:
+        await post_system_message(session, conversation, body, kind=kind, quote_id=quote_id)
 
 
 async def archive_for_job_vendor(
@@ -158,7 +158,7 @@ async def read_page(
     )
 
 
-def _participants(conversation: Conversation) -> Audience:
+def _participants(conversation: Conversation | repository.Sending) -> Audience:
     """The audience of an event about a conversation: both its participants."""
     return Audience(conversation.job_id, [conversation.customer_id, conversation.vendor_id])
 
@@ -168,24 +168,24 @@ async def send(
 ) -> MessageSent:
     if actor.is_admin:
         raise Forbidden("Admins do not post in conversations")
-    found = await repository.for_sending(
-        session, conversations_of(actor), conversation_id, actor.user_id
-    )
-    if found is None:
+    # The scope: the conversation is found only if the sender is one of its two parties.
+    conversation = await repository.for_sending(session, conversation_id, actor.user_id)
+    if conversation is None:
         raise NotFound("Conversation not found")
-    conversation, lead_status, sender_name = found
     if actor.user_id == conversation.vendor_id:
-        ensure_in_job(lead_status)
-    if conversation.status != "open" or lead_status not in ENGAGED_LEAD_STATES:
+        ensure_in_job(conversation.lead_status)
+    if conversation.status != "open" or conversation.lead_status not in ENGAGED_LEAD_STATES:
         raise MessagingDisabled(conversation_status=conversation.status)
     attachments = [str(url) for url in request.attachments]
-    message = await repository.append(
+    message_id = new_id("msg")
+    kind = "attachment" if attachments or request.attachment_upload_ids else "text"
+    position = await repository.append(
         session,
-        conversation,
+        conversation.id,
         {
-            "id": new_id("msg"),
+            "id": message_id,
             "sender_id": actor.user_id,
-            "kind": "attachment" if attachments or request.attachment_upload_ids else "text",
+            "kind": kind,
             "body": request.body,
             "attachments": attachments,
         },
@@ -195,7 +195,7 @@ async def send(
         actor,
         request.attachment_upload_ids,
         parent="message",
-        parent_id=message.id,
+        parent_id=message_id,
         images_only=False,
     )
     recipient = (
@@ -206,17 +206,19 @@ async def send(
     preview = (request.body or "Sent an attachment")[:80]
     payload = {
         "conversation_id": conversation.id,
-        "message_id": message.id,
-        "position": message.position,
-        "type": message.kind,
+        "message_id": message_id,
+        "position": position,
+        "type": kind,
         "sender_id": actor.user_id,
         "attachment_upload_ids": request.attachment_upload_ids,
     }
-    context = NotificationContext(recipient_id=recipient, sender_name=sender_name, preview=preview)
+    context = NotificationContext(
+        recipient_id=recipient, sender_name=conversation.sender_name, preview=preview
+    )
     event_id = _participants(conversation).emit(
         session, EventType.MESSAGE_SENT, actor, payload, context
     )
-    return MessageSent(message_id=message.id, conversation_id=conversation.id, event_id=event_id)
+    return MessageSent(message_id=message_id, conversation_id=conversation.id, event_id=event_id)
 
 
 async def mark_read(

@@ -8,13 +8,26 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, delete, exists, func, select, text, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import (
+    Select,
+    String,
+    and_,
+    any_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tradematch.accounts.models import User
 from tradematch.authz.scopes import NotificationScope
 from tradematch.events.models import EventRecord
+from tradematch.kit.driver import DriverStatement
 from tradematch.kit.repository import keyset_page
 from tradematch.notifications.models import (
     Notification,
@@ -64,14 +77,13 @@ def _reachable_statement() -> Select[Any]:
             categories_off.label("categories_off"),
         )
         .outerjoin(NotificationPreference, NotificationPreference.user_id == User.id)
-        .where(User.id.in_(bindparam("ids", expanding=True)), User.is_active)
+        .where(User.id == any_(bindparam("ids", type_=ARRAY(String))), User.is_active)
         .group_by(User.id)
     )
 
 
-# Built once: it runs inside every event flush, and building it (and its cache key) each time
-# cost more CPU than executing it.
-_REACHABLE = _reachable_statement()
+# It runs inside every event flush: compiled once, sent by the driver (kit/driver.py).
+_REACHABLE = DriverStatement(_reachable_statement())
 
 
 async def reachable(session: AsyncSession, user_ids: Iterable[str]) -> dict[str, Reachable]:
@@ -81,17 +93,17 @@ async def reachable(session: AsyncSession, user_ids: Iterable[str]) -> dict[str,
     ids = sorted(set(user_ids))
     if not ids:
         return {}
-    users = (await session.execute(_REACHABLE, {"ids": ids})).all()
+    users = await _REACHABLE.fetch(session, ids=ids)
     return {
-        row.id: Reachable(
+        row["id"]: Reachable(
             channels=frozenset(
                 channel
                 for channel in CHANNELS
-                if channel not in (row.off or ()) and (channel != "push" or row.has_push)
+                if channel not in (row["off"] or ()) and (channel != "push" or row["has_push"])
             ),
             categories_off=frozenset(
                 (pair.partition(":")[0], pair.partition(":")[2])
-                for pair in (row.categories_off or ())
+                for pair in (row["categories_off"] or ())
             ),
         )
         for row in users

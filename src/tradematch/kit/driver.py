@@ -1,0 +1,98 @@
+"""Hot statements, compiled once and sent by the driver in the session's own transaction.
+
+A statement executed through the ORM session pays, every time, for the compiled-cache lookup,
+the execution context, the result's processing and a greenlet switch: about five times what
+asyncpg spends sending the same statement (docs/PERFORMANCE.md). For the few statements that
+run on every request or every event (the actor's role, the message write, the recipients'
+preferences, the event append), a repository declares a ``DriverStatement`` instead:
+
+    _ACTIVE_ROLE = DriverStatement(
+        select(User.role).where(User.id == bindparam("user_id"), User.is_active)
+    )
+    role = await _ACTIVE_ROLE.fetchval(session, user_id=user_id)
+
+The statement is written with SQLAlchemy like any other (scopes included, as bound parameters),
+compiled once, at import, to PostgreSQL's text, and sent on the asyncpg connection under the
+session, inside the session's transaction: it sees what the unit of work wrote before it, and
+rolls back or commits with the rest.
+
+What the driver does not do, the caller gets as asyncpg gives it: rows are ``asyncpg.Record``
+(values by column name or position), JSON goes in and comes out as text (the connection's codec,
+set by SQLAlchemy's dialect), and a failure is asyncpg's own exception, which the outage
+classifier (``core.outage``) knows. Pending ORM changes are flushed before the statement runs,
+as the session's autoflush would.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+import asyncpg
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as AsyncpgDialect
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
+
+_DIALECT = AsyncpgDialect()  # type: ignore[no-untyped-call]
+_DRIVER = "tradematch.kit.driver"  # Session.info: (the transaction, its driver connection)
+
+
+class DriverStatement:
+    """A SQLAlchemy statement as PostgreSQL text with ``$n`` parameters, named as bound."""
+
+    __slots__ = ("constants", "names", "sql")
+
+    def __init__(self, statement: ClauseElement) -> None:
+        compiled = statement.compile(dialect=_DIALECT)
+        if not isinstance(compiled, SQLCompiler) or compiled.positiontup is None:
+            raise TypeError("a driver statement needs the dialect's positional parameters")
+        self.sql = str(compiled)
+        self.names: tuple[str, ...] = tuple(compiled.positiontup)
+        # Values written into the statement (``count + 1``) travel as parameters too.
+        self.constants = {
+            name: bind.effective_value
+            for name, bind in ((name, compiled.binds[name]) for name in self.names)
+            if not bind.required
+        }
+
+    def arguments(self, values: dict[str, Any]) -> list[Any]:
+        if values.keys() != set(self.names) - self.constants.keys():
+            raise TypeError(f"parameters {sorted(values)} for a statement taking {self.names}")
+        return [values[name] if name in values else self.constants[name] for name in self.names]
+
+    async def fetch(self, session: AsyncSession, **values: Any) -> list[asyncpg.Record]:
+        connection = await driver_connection(session)
+        return cast(list[asyncpg.Record], await connection.fetch(self.sql, *self.arguments(values)))
+
+    async def fetchrow(self, session: AsyncSession, **values: Any) -> asyncpg.Record | None:
+        connection = await driver_connection(session)
+        return await connection.fetchrow(self.sql, *self.arguments(values))
+
+    async def fetchval(self, session: AsyncSession, **values: Any) -> Any:
+        connection = await driver_connection(session)
+        return await connection.fetchval(self.sql, *self.arguments(values))
+
+    def __repr__(self) -> str:
+        return f"DriverStatement({self.sql!r})"
+
+
+async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
+    """The asyncpg connection under ``session``, inside the session's transaction (begun here if
+    the session has not sent anything yet; a session in autocommit gets none)."""
+    sync = session.sync_session
+    if sync.new or sync.dirty or sync.deleted:
+        await session.flush()  # what the session's autoflush would have sent first
+    transaction = sync.get_transaction()
+    held = session.info.get(_DRIVER)
+    adapted: Any
+    if held is not None and transaction is not None and held[0] is transaction:
+        adapted = held[1]
+    else:
+        connection = await session.connection()
+        adapted = (await connection.get_raw_connection()).dbapi_connection
+        session.info[_DRIVER] = (sync.get_transaction(), adapted)
+    if adapted._transaction is None:
+        # SQLAlchemy's adapter begins its transaction lazily, with the first statement it sends
+        # itself; a statement sent by the driver must not run outside it.
+        await adapted._start_transaction()
+    return cast(asyncpg.Connection, adapted.driver_connection)
