@@ -33,11 +33,14 @@ from typing import Any
 
 import benchdb
 import httpx
+import uvloop
+from httpload import HttpLoad
 from ws_latency import (
     Pair,
     Stops,
     child_pids,
     cpu_seconds,
+    host_port,
     insert_users,
     machine,
     offer_lead,
@@ -80,34 +83,29 @@ async def timed(jobs: list[Any], clients: int) -> float:
     return time.perf_counter() - started
 
 
-def http_accepts(http: httpx.AsyncClient, pairs: list[Pair], leads: list[str]) -> list[Any]:
+def http_accepts(http: HttpLoad, pairs: list[Pair], leads: list[str]) -> list[Any]:
     def job(pair: Pair, lead_id: str) -> Any:
         async def go() -> None:
-            response = await http.post(
-                f"/api/connection/leads/{lead_id}/accept",
-                json={},
-                headers={"Authorization": f"Bearer {pair.vendor_token}"},
-            )
-            response.raise_for_status()
-            pair.conversation_id = response.json()["conversation_id"]
+            path = f"/api/connection/leads/{lead_id}/accept"
+            accepted = await http.post(path, {}, pair.vendor_token)
+            pair.conversation_id = accepted["conversation_id"]
 
         return go
 
     return [job(p, lead) for p, lead in zip(pairs, leads, strict=True)]
 
 
-def http_messages(http: httpx.AsyncClient, pairs: list[Pair], count: int) -> list[Any]:
+def http_messages(http: HttpLoad, pairs: list[Pair], count: int) -> list[Any]:
     def job(i: int) -> Any:
         pair = pairs[i % len(pairs)]
         token = pair.vendor_token if i % 2 else pair.customer_token
 
         async def go() -> None:
-            response = await http.post(
+            await http.post(
                 f"/api/connection/conversations/{pair.conversation_id}/messages",
-                json={"body": f"Bench message {i}: would Tuesday morning suit you?"},
-                headers={"Authorization": f"Bearer {token}"},
+                {"body": f"Bench message {i}: would Tuesday morning suit you?"},
+                token,
             )
-            response.raise_for_status()
 
         return go
 
@@ -129,13 +127,12 @@ FOR_SENDING = (
     " FROM conversations c JOIN leads l ON l.id = c.lead_id JOIN users u ON u.id = $2"
     " WHERE c.id = $1 AND (c.customer_id = $2 OR c.vendor_id = $2) FOR NO KEY UPDATE OF c"
 )
-NUMBER = (
-    "UPDATE conversations SET message_count = message_count + 1, last_message_at = now(),"
-    " updated_at = now() WHERE id = $1 RETURNING message_count"
-)
-MESSAGE = (
-    "INSERT INTO messages (id, conversation_id, position, sender_id, kind, body, attachments)"
-    " VALUES ($1, $2, $3, $4, 'text', $5, '[]'::jsonb)"
+MESSAGE = (  # numbered under the conversation's row lock and stored, in one statement
+    "WITH next AS (UPDATE conversations SET message_count = message_count + 1,"
+    " last_message_at = now(), updated_at = now() WHERE id = $2 RETURNING message_count)"
+    " INSERT INTO messages (id, conversation_id, position, sender_id, kind, body, attachments)"
+    " SELECT $1, $2, next.message_count, $3, 'text', $4, '[]'::jsonb FROM next"
+    " RETURNING position"
 )
 LOCK_JOB = (
     "SELECT j.id, j.customer_id, j.status FROM jobs j WHERE j.id ="
@@ -246,11 +243,10 @@ def raw_messages(pool: Any, pairs: list[Pair], count: int) -> list[Any]:
             async with pool.acquire() as conn, conn.transaction():
                 await conn.fetchval(ROLE, sender)
                 found = await conn.fetchrow(FOR_SENDING, pair.conversation_id, sender)
-                position = await conn.fetchval(NUMBER, pair.conversation_id)
                 message_id = new_id("msg")
                 body = f"Bench message {i}: would Tuesday morning suit you?"
-                await conn.execute(
-                    MESSAGE, message_id, pair.conversation_id, position, sender, body
+                position = await conn.fetchval(
+                    MESSAGE, message_id, pair.conversation_id, sender, body
                 )
                 await conn.fetch(CHANNELS, [recipient])
                 payload = {
@@ -290,7 +286,7 @@ def spread(values: list[float]) -> dict[str, float]:
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     server_url = benchdb.server_url(args.database_url)
     results: dict[str, dict[str, list[float]]] = {
-        path: {"http_rps": [], "raw_rps": [], "cpu_ms": [], "ratio": []}
+        path: {"http_rps": [], "raw_rps": [], "cpu_ms": [], "client_cpu_ms": [], "ratio": []}
         for path in ("accept_lead", "send_message")
     }
     loads = [os.getloadavg()]
@@ -304,19 +300,18 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 for n in range(args.processes)
             ]
             limits = httpx.Limits(max_connections=args.clients * 2)
-            clients = [
-                await stack.enter_async_context(
-                    httpx.AsyncClient(base_url=base, timeout=60, limits=limits)
-                )
-                for base, _ in servers
-            ]
+            setup = await stack.enter_async_context(
+                httpx.AsyncClient(base_url=servers[0][0], timeout=60, limits=limits)
+            )
+            clients = [HttpLoad(*host_port(base)) for base, _ in servers]
+            for client in clients:
+                stack.push_async_callback(client.close)
             pids = [process.pid for _, process in servers]
             await asyncio.sleep(1)  # with --workers N, each serve's API processes are up by now
             pids += [child for pid in pids for child in child_pids(pid)]
             pool = await benchdb_pool(url, args.clients)
             stack.push_async_callback(pool.close)
             for run_number in range(args.runs):
-                setup = clients[0]
                 http_leads = await offer_leads(setup, pairs, args.clients)
                 raw_leads = await offer_leads(setup, pairs, args.clients)
                 for p, raw in zip(pairs, raw_pairs, strict=True):
@@ -338,18 +333,22 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                         http_jobs = [j for group in zip(*per, strict=True) for j in group]
                         raw_jobs = raw_messages(pool, raw_pairs, count)
                     cpu_before = sum(cpu_seconds(pid) for pid in pids)
+                    client_before = time.process_time()
                     http_wall = await timed(http_jobs, args.clients)
                     cpu = sum(cpu_seconds(pid) for pid in pids) - cpu_before
+                    client_cpu = time.process_time() - client_before
                     raw_wall = await timed(raw_jobs, args.clients)
                     http_rps, raw_rps = len(http_jobs) / http_wall, len(raw_jobs) / raw_wall
                     got = results[path]
                     got["http_rps"].append(http_rps)
                     got["raw_rps"].append(raw_rps)
                     got["cpu_ms"].append(cpu / len(http_jobs) * 1000)
+                    got["client_cpu_ms"].append(client_cpu / len(http_jobs) * 1000)
                     got["ratio"].append(http_rps / raw_rps)
                     print(
                         f"run {run_number + 1} {path:12} http {http_rps:7.1f}/s "
-                        f"(server CPU {cpu / len(http_jobs) * 1000:5.2f} ms/request)  "
+                        f"(server CPU {cpu / len(http_jobs) * 1000:5.2f} ms/request, "
+                        f"client {client_cpu / len(http_jobs) * 1000:4.2f})  "
                         f"raw {raw_rps:7.1f}/s  http/raw {http_rps / raw_rps:5.1%}",
                         flush=True,
                     )
@@ -389,7 +388,8 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--keep", action="store_true", help="keep the database")
     args = parser.parse_args()
-    report = asyncio.run(run(args))
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:  # as the server's
+        report = runner.run(run(args))
     for path, got in report["results"].items():
         for name, s in got.items():
             print(f"{path:12} {name:8} min {s['min']:8.2f}  median {s['median']:8.2f}  "

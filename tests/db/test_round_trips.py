@@ -16,7 +16,7 @@ from tests.flows.users import Api, new_area, postcode_in
 CONVERSATIONS = "/api/connection/conversations"
 
 SEND_MESSAGE_CEILING = 7
-ACCEPT_LEAD_CEILING = 10
+ACCEPT_LEAD_CEILING = 9
 PUBLISH_FIVE_LEADS_CEILING = 14
 
 

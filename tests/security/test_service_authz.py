@@ -141,6 +141,10 @@ CASES: dict[str, Case | Own] = {
             c.session, a, c.uploads.links, limit=20, cursor=None, status=None
         ),
     ),
+    "jobs.service.lock_of_own_lead": Case(
+        ("rival", "outsider", *NOT_VENDORS),
+        lambda c, a: module("jobs.service").lock_of_own_lead(c.session, a, c["lead_id"]),
+    ),
     "jobs.lifecycle.publish": Case(
         ("other_customer", *NOT_CUSTOMERS),
         lambda c, a: module("jobs.lifecycle").publish(c.session, a, c.settings, c["draft_job_id"]),

@@ -22,7 +22,7 @@ an administrator does; every such read names ``SYSTEM`` where it is made.
 
 from __future__ import annotations
 
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import ColumnElement, String, and_, bindparam, false, or_, select, true
 from sqlalchemy.orm import InstrumentedAttribute
@@ -178,14 +178,6 @@ def conversations_of(actor: Actor) -> ConversationScope:
     return _scope(_a_party(actor, Conversation.customer_id, Conversation.vendor_id))
 
 
-def conversations_of_parameter(name: str) -> ConversationScope:
-    """The conversations of the customer or vendor a statement takes as its parameter ``name``:
-    for statements compiled once (``kit/driver.py``), where the actor is bound per execution.
-    The caller binds the acting user's id, and admins, who take part in none, do not use it."""
-    party = bindparam(name, type_=String)
-    return _scope(or_(Conversation.customer_id == party, Conversation.vendor_id == party))
-
-
 def messages_visible_to(actor: Actor) -> MessageScope:
     """The messages of the actor's conversations; all for admin."""
     if actor.is_admin:
@@ -322,3 +314,30 @@ def uploads_readable_by(actor: Actor) -> UploadScope:
             Upload.milestone_id.in_(select(Milestone.id).where(milestones_in_contract(actor))),
         )
     )
+
+
+# --- the actor as a parameter --------------------------------------------------------------
+# For statements compiled once and run many times (``kit/driver.py``): the same conditions as
+# above for a customer or a vendor, with the acting user's id as the statement's parameter
+# ``name``, bound per execution. The caller binds the acting user's id (admins do not use them).
+
+
+def _bound(name: str) -> Any:
+    return bindparam(name, type_=String)
+
+
+def conversations_of_bound_party(name: str) -> ConversationScope:
+    """``conversations_of`` a customer or vendor: the conversations naming them."""
+    return _scope(
+        or_(Conversation.customer_id == _bound(name), Conversation.vendor_id == _bound(name))
+    )
+
+
+def leads_held_by_bound_vendor(name: str) -> LeadScope:
+    """``leads_held_by`` a vendor: its own leads."""
+    return _scope(Lead.vendor_id == _bound(name))
+
+
+def jobs_involving_bound_vendor(name: str) -> JobScope:
+    """``jobs_involving`` a vendor: the jobs it holds a lead on."""
+    return _scope(Job.id.in_(select(Lead.job_id).where(Lead.vendor_id == _bound(name))))

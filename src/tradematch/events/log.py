@@ -43,6 +43,7 @@ from tradematch.events.chain import canonical_pieces
 from tradematch.events.context import Details, NotificationContext, for_parties
 from tradematch.events.repository import NOTIFY_CHANNEL
 from tradematch.events.types import EventType
+from tradematch.kit.driver import flush_pending
 from tradematch.kit.ids import new_id
 
 __all__ = [
@@ -187,7 +188,7 @@ async def flush(session: AsyncSession) -> None:
     outbox: Outbox[Any] | None = session.info.get(OUTBOX)
     if outbox is None:
         raise RuntimeError("a session without an outbox: make sessions with tradematch.sessions")
-    await session.flush()
+    await flush_pending(session)
     extra = outbox.rows(await outbox.plan(session, pending))
     await repository.append(
         session,

@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tradematch.core import outage
 from tradematch.events import log
+from tradematch.kit.driver import flush_pending
 
 Sessionmaker = async_sessionmaker[AsyncSession]
 Undo = Callable[[], Awaitable[None]]
@@ -56,7 +57,7 @@ async def unit_of_work(sessionmaker: Sessionmaker) -> AsyncIterator[AsyncSession
         try:
             yield session
             await log.flush(session)
-            await session.flush()
+            await flush_pending(session)
             try:
                 await session.commit()
             except Exception as exc:

@@ -3,15 +3,31 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Exists, ScalarSelect, exists, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Exists,
+    ScalarSelect,
+    String,
+    bindparam,
+    exists,
+    func,
+    or_,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from tradematch.authz.scopes import JobScope
+from tradematch.authz.scopes import (
+    JobScope,
+    jobs_involving_bound_vendor,
+    leads_held_by_bound_vendor,
+)
 from tradematch.jobs.models import Job
+from tradematch.kit.driver import DriverStatement
 from tradematch.kit.repository import add as add
 from tradematch.kit.repository import keyset_page, one_or_none, seek
 from tradematch.leads.models import Lead
@@ -19,6 +35,40 @@ from tradematch.leads.states import ENGAGED_LEAD_STATES, OPEN_LEAD_STATES
 
 # The leads a job shows as assigned: those still open, and the one that won.
 ASSIGNED_LEAD_STATES = (*OPEN_LEAD_STATES, "quote_accepted")
+
+
+@dataclass(frozen=True, slots=True)
+class LockedJob:
+    """What a hot path needs of a job it has locked."""
+
+    id: str
+    customer_id: str
+    status: str
+
+
+# Every lead acceptance runs it: compiled once, sent by the driver (kit/driver.py).
+_LOCK_OF_VENDOR_LEAD = DriverStatement(
+    select(Job.id, Job.customer_id, Job.status)
+    .where(
+        Job.id
+        == select(Lead.job_id)
+        .where(
+            Lead.id == bindparam("lead_id", type_=String), leads_held_by_bound_vendor("vendor_id")
+        )
+        .scalar_subquery(),
+        jobs_involving_bound_vendor("vendor_id"),
+    )
+    .with_for_update(key_share=True)
+)
+
+
+async def lock_of_vendor_lead(
+    session: AsyncSession, vendor_id: str, lead_id: str
+) -> LockedJob | None:
+    """The job of the vendor's own lead, locked (FOR NO KEY UPDATE, as ``get``), in the vendor's
+    scope; None if out of reach."""
+    row = await _LOCK_OF_VENDOR_LEAD.fetchrow(session, lead_id=lead_id, vendor_id=vendor_id)
+    return None if row is None else LockedJob(*row)
 
 
 async def get(

@@ -81,6 +81,15 @@ async def lock_with(
     return job, child
 
 
+async def lock_of_own_lead(
+    session: AsyncSession, actor: Actor, lead_id: str
+) -> repository.LockedJob | None:
+    """The job of the acting vendor's own lead, locked before the lead (the order every path
+    takes); None if out of reach."""
+    require(actor, Role.VENDOR)
+    return await repository.lock_of_vendor_lead(session, actor.user_id, lead_id)
+
+
 def _detail(job: Job, leads_assigned: int, photos: list[UploadView]) -> JobDetail:
     return JobDetail(
         job_id=job.id,

@@ -76,12 +76,19 @@ class DriverStatement:
         return f"DriverStatement({self.sql!r})"
 
 
+async def flush_pending(session: AsyncSession) -> None:
+    """Flush the session if it holds unsent changes (a flush of a clean session is not free:
+    it crosses into SQLAlchemy's greenlet for nothing)."""
+    sync = session.sync_session
+    if sync.new or sync.dirty or sync.deleted:
+        await session.flush()
+
+
 async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
     """The asyncpg connection under ``session``, inside the session's transaction (begun here if
     the session has not sent anything yet; a session in autocommit gets none)."""
     sync = session.sync_session
-    if sync.new or sync.dirty or sync.deleted:
-        await session.flush()  # what the session's autoflush would have sent first
+    await flush_pending(session)  # what the session's autoflush would have sent first
     transaction = sync.get_transaction()
     held = session.info.get(_DRIVER)
     adapted: Any

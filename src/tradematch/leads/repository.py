@@ -6,12 +6,24 @@ import math
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Row, ScalarSelect, Select, exists, func, select, text
+from sqlalchemy import (
+    Row,
+    ScalarSelect,
+    Select,
+    String,
+    bindparam,
+    exists,
+    func,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tradematch.accounts.models import User
-from tradematch.authz.scopes import LeadScope
+from tradematch.authz.scopes import LeadScope, leads_held_by_bound_vendor
 from tradematch.jobs.models import Job
+from tradematch.kit.driver import DriverStatement
 from tradematch.kit.postcodes import centroids
 from tradematch.kit.repository import add_all as add_all
 from tradematch.kit.repository import keyset_page, locking, one_or_none, seek
@@ -105,6 +117,39 @@ async def has_engaged(session: AsyncSession, job_id: str) -> bool:
     """Has a vendor accepted a lead on the job (accepted or quoted, not yet decided)?"""
     engaged = exists().where(Lead.job_id == job_id, Lead.status.in_(ENGAGED_LEAD_STATES))
     return bool((await session.execute(select(engaged))).scalar_one())
+
+
+@dataclass(frozen=True, slots=True)
+class LockedLead:
+    """What a hot path needs of a lead it has locked."""
+
+    id: str
+    job_id: str
+    vendor_id: str
+    status: str
+
+
+# Every lead acceptance runs these: compiled once, sent by the driver (kit/driver.py).
+_LOCK_OWN = DriverStatement(
+    select(Lead.id, Lead.job_id, Lead.vendor_id, Lead.status)
+    .where(Lead.id == bindparam("lead_id", type_=String), leads_held_by_bound_vendor("vendor_id"))
+    .with_for_update(key_share=True)
+)
+_ACCEPTED = DriverStatement(
+    update(Lead)
+    .where(Lead.id == bindparam("lead_id", type_=String))
+    .values(status=bindparam("status"), accepted_at=bindparam("accepted_at"))
+)
+
+
+async def lock_own(session: AsyncSession, vendor_id: str, lead_id: str) -> LockedLead | None:
+    """The vendor's own lead, locked (FOR NO KEY UPDATE); None if out of reach."""
+    row = await _LOCK_OWN.fetchrow(session, lead_id=lead_id, vendor_id=vendor_id)
+    return None if row is None else LockedLead(*row)
+
+
+async def mark_accepted(session: AsyncSession, lead_id: str, status: str, at: datetime) -> None:
+    await _ACCEPTED.fetchval(session, lead_id=lead_id, status=status, accepted_at=at)
 
 
 async def get(

@@ -287,12 +287,22 @@ async def _locked_with_job(session: AsyncSession, actor: Actor, lead_id: str) ->
 
 async def accept(session: AsyncSession, actor: Actor, lead_id: str) -> LeadAccepted:
     require(actor, Role.VENDOR)
-    job, lead = await _locked_with_job(session, actor, lead_id)
+    # The job first, then the lead (the order every path takes), each in the vendor's scope.
+    job = await jobs.lock_of_own_lead(session, actor, lead_id)
+    lead = None if job is None else await repository.lock_own(session, actor.user_id, lead_id)
+    if job is None or lead is None or lead.job_id != job.id:
+        raise NotFound("Lead not found")
     ensure_in_job(lead.status)
-    lead.status = LEAD.transition(lead.status, "accept")
-    lead.accepted_at = clock.now()
-    await session.flush()
-    conversation = await messaging.start_conversation(session, job, lead)
+    await repository.mark_accepted(
+        session, lead.id, LEAD.transition(lead.status, "accept"), clock.now()
+    )
+    conversation_id = await messaging.start_conversation(
+        session,
+        job_id=job.id,
+        lead_id=lead.id,
+        customer_id=job.customer_id,
+        vendor_id=lead.vendor_id,
+    )
     event_id = emit_to_parties(
         session,
         EventType.LEAD_ACCEPTED,
@@ -303,12 +313,12 @@ async def accept(session: AsyncSession, actor: Actor, lead_id: str) -> LeadAccep
         payload={
             "lead_id": lead.id,
             "vendor_id": lead.vendor_id,
-            "conversation_id": conversation.id,
+            "conversation_id": conversation_id,
         },
     )
     return LeadAccepted(
         lead_id=lead.id,
-        conversation_id=conversation.id,
+        conversation_id=conversation_id,
         event_id=event_id,
         message=ACCEPTED_MESSAGE,
     )

@@ -6,13 +6,13 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, String, and_, bindparam, cast, func, select, update
+from sqlalchemy import Row, String, and_, bindparam, cast, func, literal, null, select, update
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from tradematch.accounts.models import User
-from tradematch.authz.scopes import ConversationScope, MessageScope, conversations_of_parameter
+from tradematch.authz.scopes import ConversationScope, MessageScope, conversations_of_bound_party
 from tradematch.jobs.models import Job
 from tradematch.kit.driver import DriverStatement
 from tradematch.kit.repository import keyset_page, locking
@@ -59,7 +59,7 @@ _FOR_SENDING = DriverStatement(
     .join(User, User.id == bindparam("sender_id", type_=String))
     .where(
         Conversation.id == bindparam("conversation_id", type_=String),
-        conversations_of_parameter("sender_id"),
+        conversations_of_bound_party("sender_id"),
     )
     .with_for_update(key_share=True, of=Conversation)
 )
@@ -74,16 +74,62 @@ async def for_sending(
     return None if row is None else Sending(*row)
 
 
-async def add_with_first_message(
-    session: AsyncSession, conversation: Conversation, values: dict[str, Any]
-) -> Message:
-    """Store a new conversation with its first message (position 1), in one flush."""
-    conversation.message_count = 1
-    conversation.last_message_at = func.now()
-    message = Message(conversation_id=conversation.id, position=1, **values)
-    session.add_all([conversation, message])
-    await session.flush()
-    return message
+def _open_statement() -> Any:
+    opened = (
+        insert(Conversation)
+        .values(
+            id=bindparam("conversation_id", type_=String),
+            job_id=bindparam("job_id", type_=String),
+            lead_id=bindparam("lead_id", type_=String),
+            customer_id=bindparam("customer_id", type_=String),
+            vendor_id=bindparam("vendor_id", type_=String),
+            status="open",
+            message_count=1,
+            last_message_at=func.now(),
+        )
+        .returning(Conversation.id)
+        .cte("opened")
+    )
+    return insert(Message).from_select(
+        ["id", "conversation_id", "position", "sender_id", "kind", "body"],
+        select(
+            bindparam("message_id", type_=String),
+            opened.c.id,
+            literal(1),
+            null(),
+            literal("system"),
+            bindparam("body", type_=String),
+        ),
+    )
+
+
+# Every lead acceptance runs it: compiled once, sent by the driver (kit/driver.py).
+_OPEN = DriverStatement(_open_statement())
+
+
+async def open_with_first_message(
+    session: AsyncSession,
+    *,
+    conversation_id: str,
+    job_id: str,
+    lead_id: str,
+    customer_id: str,
+    vendor_id: str,
+    message_id: str,
+    body: str,
+) -> None:
+    """Store a new open conversation with its first (system) message, at position 1, in one
+    statement."""
+    await _OPEN.fetchval(
+        session,
+        conversation_id=conversation_id,
+        job_id=job_id,
+        lead_id=lead_id,
+        customer_id=customer_id,
+        vendor_id=vendor_id,
+        message_id=message_id,
+        body=body,
+    )
 
 
 def _next_position() -> Any:

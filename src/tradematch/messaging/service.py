@@ -10,10 +10,8 @@ from tradematch.core.errors import Forbidden, MessagingDisabled, NotFound, Valid
 from tradematch.events.audience import Audience
 from tradematch.events.context import NotificationContext
 from tradematch.events.types import EventType
-from tradematch.jobs.models import Job
 from tradematch.kit.ids import new_id
 from tradematch.kit.pagination import page
-from tradematch.leads.models import Lead
 from tradematch.leads.states import ENGAGED_LEAD_STATES, ensure_in_job
 from tradematch.messaging import repository
 from tradematch.messaging.models import Conversation, Message
@@ -35,22 +33,22 @@ from tradematch.uploads.schemas import UploadView
 LEAD_ACCEPTED_TEXT = "Lead accepted. Messaging enabled."
 
 
-async def start_conversation(session: AsyncSession, job: Job, lead: Lead) -> Conversation:
-    """Open the conversation for an accepted lead, with its first system message."""
-    conversation = Conversation(
-        id=new_id("conv"),
-        job_id=job.id,
-        lead_id=lead.id,
-        customer_id=job.customer_id,
-        vendor_id=lead.vendor_id,
-        status="open",
-    )
-    await repository.add_with_first_message(
+async def start_conversation(
+    session: AsyncSession, *, job_id: str, lead_id: str, customer_id: str, vendor_id: str
+) -> str:
+    """Open the conversation for an accepted lead, with its first system message; its id."""
+    conversation_id = new_id("conv")
+    await repository.open_with_first_message(
         session,
-        conversation,
-        {"id": new_id("msg"), "sender_id": None, "kind": "system", "body": LEAD_ACCEPTED_TEXT},
+        conversation_id=conversation_id,
+        job_id=job_id,
+        lead_id=lead_id,
+        customer_id=customer_id,
+        vendor_id=vendor_id,
+        message_id=new_id("msg"),
+        body=LEAD_ACCEPTED_TEXT,
     )
-    return conversation
+    return conversation_id
 
 
 async def post_system_message(
