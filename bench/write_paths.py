@@ -8,7 +8,7 @@ for each of ``--runs`` runs:
 1. through HTTP, ``--clients`` concurrent clients: every vendor accepts one lead (``--pairs``
    requests), then ``--messages`` messages are sent in the pairs' conversations;
 2. through a pool of ``--clients`` bare asyncpg connections, the statements those requests send
-   (role check, locks, rows, preference lookup, ``tm_append_events``, inside BEGIN/COMMIT), on
+   (role check, locks, rows, ``tm_append_events``, inside BEGIN/COMMIT), on
    leads and conversations of their own.
 
 It reports, per path, throughput (requests per second), the serve process's CPU per request
@@ -28,6 +28,7 @@ import json
 import os
 import statistics
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -115,12 +116,6 @@ def http_messages(http: HttpLoad, pairs: list[Pair], count: int) -> list[Any]:
 # -- the raw side: the same statements, bare asyncpg ----------------------------------------
 
 ROLE = "SELECT role FROM users WHERE id = $1 AND is_active"
-CHANNELS = (
-    "SELECT u.id, EXISTS (SELECT 1 FROM push_subscriptions s WHERE s.user_id = u.id) AS has_push,"
-    " array_agg(p.channel) FILTER (WHERE p.enabled IS false) AS off"
-    " FROM users u LEFT JOIN notification_preferences p ON p.user_id = u.id"
-    " WHERE u.id = ANY($1::text[]) AND u.is_active GROUP BY u.id"
-)
 APPEND = "SELECT tm_append_events($1::jsonb, $2::jsonb, $3::jsonb, $4)"
 FOR_SENDING = (
     "SELECT c.id, c.job_id, c.customer_id, c.vendor_id, c.status, c.lead_id, l.status, u.name"
@@ -136,28 +131,23 @@ MESSAGE = (  # numbered under the conversation's row lock and stored, in one sta
 )
 LOCK_JOB = (
     "SELECT j.id, j.customer_id, j.status FROM jobs j WHERE j.id ="
-    " (SELECT l.job_id FROM leads l WHERE l.id = $1 AND l.vendor_id = $2) FOR NO KEY UPDATE"
+    " (SELECT l.job_id FROM leads l WHERE l.id = $1 AND l.vendor_id = $2)"
+    " AND j.id IN (SELECT l.job_id FROM leads l WHERE l.vendor_id = $2) FOR NO KEY UPDATE"
 )
 LOCK_LEAD = (
     "SELECT id, status, job_id FROM leads WHERE id = $1 AND vendor_id = $2 FOR NO KEY UPDATE"
 )
-ACCEPT = (
-    "UPDATE leads SET status = 'accepted', accepted_at = now(), updated_at = now() WHERE id = $1"
-)
-CONVERSATION = (
-    "INSERT INTO conversations (id, job_id, lead_id, customer_id, vendor_id, status,"
-    " message_count, last_message_at) VALUES ($1, $2, $3, $4, $5, 'open', 1, now())"
-)
-FIRST_MESSAGE = (
-    "INSERT INTO messages (id, conversation_id, position, sender_id, kind, body)"
-    " VALUES ($1, $2, 1, NULL, 'system', 'Lead accepted. Messaging enabled.')"
+ACCEPT = "UPDATE leads SET status = 'accepted', accepted_at = $2, updated_at = now() WHERE id = $1"
+OPEN = (  # the conversation and its first message, in one statement
+    "WITH opened AS (INSERT INTO conversations (id, job_id, lead_id, customer_id, vendor_id,"
+    " status, message_count, last_message_at) VALUES ($1, $2, $3, $4, $5, 'open', 1, now())"
+    " RETURNING id) INSERT INTO messages (id, conversation_id, position, sender_id, kind, body)"
+    " SELECT $6, opened.id, 1, NULL, 'system', 'Lead accepted. Messaging enabled.' FROM opened"
 )
 
 
 def event(type_: str, job_id: str, actor_id: str, role: str, payload: dict[str, Any],
           audience: list[str]) -> dict[str, Any]:  # fmt: skip
-    from datetime import UTC, datetime
-
     event_id, created_at = new_id("evt"), datetime.now(UTC)
     return {
         "id": event_id,
@@ -182,12 +172,13 @@ def event(type_: str, job_id: str, actor_id: str, role: str, payload: dict[str, 
     }
 
 
-def in_app(event_id: str, user_id: str, title: str) -> dict[str, Any]:
+def in_app(event_id: str, user_id: str, title: str, category: str) -> dict[str, Any]:
     return {
         "id": new_id("ntf"),
         "event_id": event_id,
         "user_id": user_id,
         "channel": "in_app",
+        "category": category,
         "title": title,
         "body": title,
     }
@@ -200,18 +191,17 @@ def raw_accepts(pool: Any, pairs: list[Pair], leads: list[str]) -> list[Any]:
                 await conn.fetchval(ROLE, pair.vendor_id)
                 job_row = await conn.fetchrow(LOCK_JOB, lead_id, pair.vendor_id)
                 await conn.fetchrow(LOCK_LEAD, lead_id, pair.vendor_id)
-                await conn.execute(ACCEPT, lead_id)
+                await conn.execute(ACCEPT, lead_id, datetime.now(UTC))
                 conversation_id = new_id("conv")
                 await conn.execute(
-                    CONVERSATION,
+                    OPEN,
                     conversation_id,
                     job_row["id"],
                     lead_id,
                     pair.customer_id,
                     pair.vendor_id,
+                    new_id("msg"),
                 )
-                await conn.execute(FIRST_MESSAGE, new_id("msg"), conversation_id)
-                await conn.fetch(CHANNELS, [pair.customer_id])
                 payload = {
                     "lead_id": lead_id,
                     "vendor_id": pair.vendor_id,
@@ -221,7 +211,9 @@ def raw_accepts(pool: Any, pairs: list[Pair], leads: list[str]) -> list[Any]:
                 accepted = event(
                     "LEAD_ACCEPTED", job_row["id"], pair.vendor_id, "vendor", payload, audience
                 )
-                rows = [in_app(accepted["id"], pair.customer_id, "A tradesperson accepted")]
+                rows = [
+                    in_app(accepted["id"], pair.customer_id, "A tradesperson accepted", "leads")
+                ]
                 await conn.fetchval(
                     APPEND, json.dumps([accepted]), json.dumps(rows), "[]", NOTIFY_CHANNEL
                 )
@@ -248,7 +240,6 @@ def raw_messages(pool: Any, pairs: list[Pair], count: int) -> list[Any]:
                 position = await conn.fetchval(
                     MESSAGE, message_id, pair.conversation_id, sender, body
                 )
-                await conn.fetch(CHANNELS, [recipient])
                 payload = {
                     "conversation_id": pair.conversation_id,
                     "message_id": message_id,
@@ -265,7 +256,7 @@ def raw_messages(pool: Any, pairs: list[Pair], count: int) -> list[Any]:
                     payload,
                     [pair.customer_id, pair.vendor_id],
                 )
-                rows = [in_app(sent["id"], recipient, "New message")]
+                rows = [in_app(sent["id"], recipient, "New message", "messages")]
                 inputs = [{"event_id": sent["id"], "context": {"preview": body[:80]}}]
                 await conn.fetchval(
                     APPEND, json.dumps([sent]), json.dumps(rows), json.dumps(inputs), NOTIFY_CHANNEL

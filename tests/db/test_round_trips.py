@@ -15,9 +15,11 @@ from tests.flows.users import Api, new_area, postcode_in
 
 CONVERSATIONS = "/api/connection/conversations"
 
-SEND_MESSAGE_CEILING = 7
-ACCEPT_LEAD_CEILING = 9
-PUBLISH_FIVE_LEADS_CEILING = 14
+# What the routes send now (issue 10 asked for at most 8, 10 and 14): BEGIN and COMMIT
+# included, the event flush one statement, preferences applied inside it.
+SEND_MESSAGE_CEILING = 6
+ACCEPT_LEAD_CEILING = 8
+PUBLISH_FIVE_LEADS_CEILING = 9
 
 
 @pytest_asyncio.fixture
@@ -65,6 +67,8 @@ async def test_hot_writing_routes_stay_under_their_statement_ceilings(
         assert len(send) <= SEND_MESSAGE_CEILING, send
         assert _appends(send) == 1, send
     assert not any(s == ";" for s in publish + accept + send), "a connection was pinged"
+    # The recipients' preferences are applied by the append itself, not read before it.
+    assert not any("notification_preferences" in s for s in publish + accept + send)
 
 
 async def test_reading_routes_send_no_ping_and_no_transaction_round_trips(

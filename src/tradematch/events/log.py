@@ -92,8 +92,9 @@ class OutboxRows:
 class Outbox(Protocol[Planned]):
     """What ``flush`` hands the transaction's events to (the notification queue).
 
-    ``plan`` runs first (it may read, say, preferences); ``rows`` are then written with the
-    events, in the statement that inserts them (the rows may refer to them)."""
+    ``plan`` runs first (it may read); ``rows`` are then written with the events, in the
+    statement that inserts them (the rows may refer to them). The notification queue reads
+    nothing: the recipients' preferences are applied in that statement."""
 
     async def plan(self, session: AsyncSession, events: Sequence[PendingEvent]) -> Planned: ...
 

@@ -1,9 +1,15 @@
 """Queueing notifications: the rules applied to events, filtered by each user's preferences.
 
 ``NotificationQueue`` is the event log's outbox (``events.log.Outbox``, wired into every session
-by ``tradematch.sessions``): ``events.log.flush()`` calls ``plan`` (the preference lookup) and
-writes its ``rows`` in the statement that inserts the events, so the notifications commit with
-the change or not at all. ``tradematch events replay`` plans and ``write``s for stored events.
+by ``tradematch.sessions``): ``events.log.flush()`` calls ``plan`` and writes its ``rows`` in the
+statement that inserts the events, so the notifications commit with the change or not at all.
+``tradematch events replay`` plans and ``write``s for stored events.
+
+The rows planned here are every (event, recipient, channel) a rule asks for, with the rule's
+category. The recipients' preferences are applied by the database as the rows are inserted
+(``tm_notification_wanted``, migration 0010: an active account, the channel and the category
+not turned off, push only with a subscription), by the event append and by ``write`` alike, so
+the rule is stated once and an event flush reads nothing first.
 """
 
 from __future__ import annotations
@@ -41,47 +47,40 @@ class NotificationPlan:
     inputs: list[dict[str, Any]] = field(default_factory=list)
 
 
-async def plan(
-    session: AsyncSession, events: Sequence[EventLike], *, keep_inputs: bool = True
-) -> NotificationPlan:
-    """The outbox rows for ``events``: one per (event, recipient, channel the recipient has on,
-    unless the event's category is turned off on that channel).
+def plan(events: Sequence[EventLike], *, keep_inputs: bool = True) -> NotificationPlan:
+    """The outbox rows the rules ask for ``events``: one per (event, recipient, channel), with
+    the rule's category (the recipient's preferences are applied as they are inserted).
 
     With ``keep_inputs``, each event's context is kept too (``notification_inputs``) so a
     replay can apply the rules again later.
     """
     result = NotificationPlan()
-    wanted: list[tuple[str, Planned]] = []
     for event in events:
         if keep_inputs and event.context:
             result.inputs.append({"event_id": event.id, "context": _json_safe(event.context)})
-        wanted.extend((event.id, p) for p in plan_rules(event.type, event.context, event.actor_id))
-    if not wanted:
-        return result
-    recipients = {p.user_id for _, p in wanted}
-    reachable = await repository.reachable(session, recipients)
-    for event_id, planned in wanted:
-        user = reachable.get(planned.user_id)
-        if user is None:
-            continue
-        for channel in planned.channels:
-            if channel in user.channels and (planned.category, channel) not in user.categories_off:
-                result.rows.append(
-                    {
-                        "id": new_id("ntf"),
-                        "event_id": event_id,
-                        "user_id": planned.user_id,
-                        "channel": channel,
-                        "title": planned.title,
-                        "body": planned.body,
-                    }
-                )
+        for planned in plan_rules(event.type, event.context, event.actor_id):
+            result.rows.extend(_rows(event.id, planned))
     return result
 
 
+def _rows(event_id: str, planned: Planned) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": new_id("ntf"),
+            "event_id": event_id,
+            "user_id": planned.user_id,
+            "channel": channel,
+            "category": planned.category,
+            "title": planned.title,
+            "body": planned.body,
+        }
+        for channel in planned.channels
+    ]
+
+
 async def write(session: AsyncSession, planned: NotificationPlan) -> int:
-    """Insert the planned rows (an existing (event, user, channel) row is left as it is);
-    return how many were new."""
+    """Insert the planned rows the recipients' preferences let through (an existing (event,
+    user, channel) row is left as it is); return how many were new."""
     if planned.inputs:
         await repository.keep_inputs(session, planned.inputs)
     if not planned.rows:
@@ -100,7 +99,7 @@ class NotificationQueue:
     """The event log's outbox: the notifications of each transaction's events, queued in it."""
 
     async def plan(self, session: AsyncSession, events: Sequence[EventLike]) -> NotificationPlan:
-        return await plan(session, events)
+        return plan(events)
 
     def rows(self, planned: NotificationPlan) -> OutboxRows:
         return OutboxRows(notifications=planned.rows, inputs=planned.inputs)

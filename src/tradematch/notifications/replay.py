@@ -59,7 +59,7 @@ async def replay(
                 break
             inputs = await repository.inputs_of(session, [r.id for r in records])
             stored = [StoredEvent(r.id, r.type, r.actor_id, inputs.get(r.id, {})) for r in records]
-            planned = await queueing.plan(session, stored, keep_inputs=False)
+            planned = queueing.plan(stored, keep_inputs=False)
             report.queued += await queueing.write(session, planned)
             if revive_dead:
                 report.revived += await repository.revive_dead(session, [e.id for e in stored])

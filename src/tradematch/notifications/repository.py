@@ -3,31 +3,18 @@ push subscriptions, replays, and the dispatcher's delivery (claims, leases, outc
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+import json
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    Select,
-    String,
-    and_,
-    any_,
-    bindparam,
-    delete,
-    exists,
-    func,
-    select,
-    text,
-    update,
-)
-from sqlalchemy.dialects.postgresql import ARRAY, insert
+from sqlalchemy import and_, delete, func, select, text, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tradematch.accounts.models import User
 from tradematch.authz.scopes import NotificationScope
 from tradematch.events.models import EventRecord
-from tradematch.kit.driver import DriverStatement
 from tradematch.kit.repository import keyset_page
 from tradematch.notifications.models import (
     Notification,
@@ -42,74 +29,6 @@ _ROWS_PER_STATEMENT = 2000  # asyncpg allows 32,767 parameters per statement
 MAX_PUSH_SUBSCRIPTIONS = 10  # per user; registering another drops the oldest
 
 
-@dataclass(frozen=True, slots=True)
-class Reachable:
-    """What a user's notification preferences allow now."""
-
-    channels: frozenset[str]  # channels on (push only with a subscription)
-    categories_off: frozenset[tuple[str, str]]  # (category, channel) pairs turned off
-
-
-def _reachable_statement() -> Select[Any]:
-    off = func.array_agg(NotificationPreference.channel).filter(
-        NotificationPreference.enabled.is_(False)
-    )
-    categories_off = (
-        select(
-            func.array_agg(
-                NotificationCategoryPreference.category
-                + ":"
-                + NotificationCategoryPreference.channel
-            )
-        )
-        .where(
-            NotificationCategoryPreference.user_id == User.id,
-            NotificationCategoryPreference.enabled.is_(False),
-        )
-        .correlate(User)
-        .scalar_subquery()
-    )
-    return (
-        select(
-            User.id,
-            exists().where(PushSubscription.user_id == User.id).correlate(User).label("has_push"),
-            off.label("off"),
-            categories_off.label("categories_off"),
-        )
-        .outerjoin(NotificationPreference, NotificationPreference.user_id == User.id)
-        .where(User.id == any_(bindparam("ids", type_=ARRAY(String))), User.is_active)
-        .group_by(User.id)
-    )
-
-
-# It runs inside every event flush: compiled once, sent by the driver (kit/driver.py).
-_REACHABLE = DriverStatement(_reachable_statement())
-
-
-async def reachable(session: AsyncSession, user_ids: Iterable[str]) -> dict[str, Reachable]:
-    """For each active user among ``user_ids``, in one statement (it runs inside every event
-    flush): the channels notifications may use now — those not turned off, and push only with a
-    subscription — and the (category, channel) pairs turned off. Unknown ids are absent."""
-    ids = sorted(set(user_ids))
-    if not ids:
-        return {}
-    users = await _REACHABLE.fetch(session, ids=ids)
-    return {
-        row["id"]: Reachable(
-            channels=frozenset(
-                channel
-                for channel in CHANNELS
-                if channel not in (row["off"] or ()) and (channel != "push" or row["has_push"])
-            ),
-            categories_off=frozenset(
-                (pair.partition(":")[0], pair.partition(":")[2])
-                for pair in (row["categories_off"] or ())
-            ),
-        )
-        for row in users
-    }
-
-
 async def keep_inputs(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     for start in range(0, len(rows), _ROWS_PER_STATEMENT):
         await session.execute(
@@ -119,18 +38,25 @@ async def keep_inputs(session: AsyncSession, rows: list[dict[str, Any]]) -> None
         )
 
 
+# The rows the recipients' preferences let through (``tm_notification_wanted``, the rule the
+# event append applies too), each (event, recipient, channel) once.
+_QUEUE = text(
+    "INSERT INTO notifications (id, event_id, user_id, channel, title, body)"
+    " SELECT x->>'id', x->>'event_id', x->>'user_id', x->>'channel', x->>'title', x->>'body'"
+    " FROM jsonb_array_elements(CAST(:rows AS jsonb)) AS x"
+    " WHERE tm_notification_wanted(x->>'user_id', x->>'channel', x->>'category')"
+    " ON CONFLICT ON CONSTRAINT uq_notifications_event_user_channel DO NOTHING"
+    " RETURNING id"
+)
+
+
 async def queue(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
-    """Insert outbox rows; (event, recipient, channel) is unique, so re-queueing is harmless.
-    Returns how many rows were new."""
+    """Insert the outbox rows the recipients' preferences let through; (event, recipient,
+    channel) is unique, so re-queueing is harmless. Returns how many rows were new."""
     inserted = 0
     for start in range(0, len(rows), _ROWS_PER_STATEMENT):
-        statement = (
-            insert(Notification)
-            .values(rows[start : start + _ROWS_PER_STATEMENT])
-            .on_conflict_do_nothing(constraint="uq_notifications_event_user_channel")
-            .returning(Notification.id)
-        )
-        inserted += len((await session.execute(statement)).all())
+        batch = json.dumps(rows[start : start + _ROWS_PER_STATEMENT])
+        inserted += len((await session.execute(_QUEUE, {"rows": batch})).all())
     return inserted
 
 
