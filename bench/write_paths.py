@@ -5,15 +5,18 @@ Starts a real ``tradematch serve`` process (``--processes`` of them) on a databa
 (embedded PostgreSQL by default, or ``--database-url`` / ``TRADEMATCH_BENCH_DATABASE_URL``) and,
 for each of ``--runs`` runs:
 
-1. through HTTP, ``--clients`` concurrent clients: every vendor accepts one lead (``--pairs``
-   requests), then ``--messages`` messages are sent in the pairs' conversations;
+1. through HTTP, ``--clients`` concurrent clients (``httpload``: keep-alive connections,
+   responses parsed in C, so the client's CPU stays out of the way): every vendor accepts one
+   lead (``--pairs`` requests), then ``--messages`` messages are sent in the pairs'
+   conversations;
 2. through a pool of ``--clients`` bare asyncpg connections, the statements those requests send
    (role check, locks, rows, ``tm_append_events``, inside BEGIN/COMMIT), on
    leads and conversations of their own.
 
 It reports, per path, throughput (requests per second), the serve process's CPU per request
-(HTTP), and HTTP ÷ raw throughput, as min / median / max over the runs, with the machine's load
-averages. Setup (users in SQL, jobs published through the API) is not measured.
+(HTTP) and the benchmark client's, and HTTP ÷ raw throughput, as min / median / max over the
+runs, with the machine's load averages. Setup (users in SQL, jobs published through the API)
+is not measured.
 
     python bench/write_paths.py                      # 100 pairs, 8 clients, 3 runs
     python bench/write_paths.py --processes 2        # event-writing throughput, 2 processes

@@ -12,8 +12,9 @@ Starts a real ``tradematch serve`` process (uvicorn, as in production) on a data
 3. connects every user's live-update socket (two per pair: 500 by default);
 4. sends messages at a steady rate (``--rate`` per second, open loop: each POST starts at its
    scheduled time whatever the previous ones did), each from a random member of a random pair
-   to the other, and records for each the time from starting the POST to the recipient's
-   socket receiving the event (matched by ``message_id``);
+   to the other (through ``httpload``, a client that costs the machine little), and records for
+   each the time from starting the POST to the recipient's socket receiving the event (matched
+   by ``message_id``);
 5. prints p50 / p95 / p99 / max of that latency, of the POST itself, and the server's own
    event-to-socket lag histogram (``/metrics``), then drops the database (unless ``--keep``).
 
