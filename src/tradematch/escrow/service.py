@@ -29,8 +29,9 @@ from tradematch.escrow.schemas import (
     WalletView,
 )
 from tradematch.escrow.states import ESCROW, PAYOUT
+from tradematch.events.audience import JobParties
 from tradematch.events.context import Details
-from tradematch.events.log import emit, emit_to_parties, new_event_id
+from tradematch.events.log import emit, new_event_id
 from tradematch.events.types import EventType
 from tradematch.jobs import service as jobs
 from tradematch.jobs.models import Job
@@ -178,17 +179,9 @@ def _money_event(
 ) -> str:
     """An event of money moving in or out of the escrow, told to both parties: the escrow's id,
     then ``payload``."""
-    return emit_to_parties(
-        session,
-        type,
-        actor=by,
-        job_id=escrow.job_id,
-        customer_id=escrow.customer_id,
-        vendor_id=escrow.vendor_id,
-        payload={"escrow_id": escrow.id, **payload},
-        event_id=event_id,
-        **details,
-    )
+    parties = JobParties(escrow.job_id, escrow.customer_id, escrow.vendor_id)
+    payload = {"escrow_id": escrow.id, **payload}
+    return parties.emit(session, type, by, payload, event_id=event_id, **details)
 
 
 def money_moved(transaction_id: str, amount_pence: int) -> dict[str, Any]:

@@ -2,18 +2,20 @@
 
 Each domain names its audiences once (a job's customer, a lead's vendor, a conversation's two
 participants) and emits through them, rather than spelling out ``job_id`` and ``audience`` at
-every event."""
+every event. ``JobParties`` is the audience of an event about a job's two parties, the customer
+and a vendor: both see it, and the notification rules may tell either (they read the parties
+from the event's context)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Unpack
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tradematch.authz.actor import Actor
-from tradematch.events.context import NotificationContext
+from tradematch.events.context import Details, NotificationContext, for_parties
 from tradematch.events.log import emit
 from tradematch.events.types import EventType
 
@@ -40,4 +42,34 @@ class Audience:
             payload=payload,
             audience=self.users,
             context=context,
+        )
+
+
+@dataclass(frozen=True)
+class JobParties:
+    job_id: str
+    customer_id: str
+    vendor_id: str
+
+    def emit(
+        self,
+        session: AsyncSession,
+        type: EventType,
+        actor: Actor,
+        payload: dict[str, Any],
+        *,
+        event_id: str | None = None,
+        **details: Unpack[Details],
+    ) -> str:
+        """Record the event for both parties, with ``details`` for the notification texts;
+        its id. ``event_id``: one drawn by ``events.log.new_event_id`` (default: a new one)."""
+        return emit(
+            session,
+            type,
+            actor=actor,
+            job_id=self.job_id,
+            payload=payload,
+            audience=[self.customer_id, self.vendor_id],
+            context=for_parties(self.customer_id, self.vendor_id, **details),
+            event_id=event_id,
         )

@@ -30,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol, TypeVar, Unpack
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -40,7 +40,7 @@ from tradematch.authz.actor import SYSTEM, Actor
 from tradematch.core.logging import bind_event_id
 from tradematch.events import repository
 from tradematch.events.chain import canonical_pieces
-from tradematch.events.context import Details, NotificationContext, for_parties
+from tradematch.events.context import NotificationContext
 from tradematch.events.repository import NOTIFY_CHANNEL
 from tradematch.events.types import EventType
 from tradematch.kit.driver import flush_pending
@@ -53,7 +53,6 @@ __all__ = [
     "PendingEvent",
     "UnflushedEvents",
     "emit",
-    "emit_to_parties",
     "flush",
     "new_event_id",
 ]
@@ -148,32 +147,6 @@ def emit(
     session.info.setdefault(_PENDING, []).append(pending)
     bind_event_id(pending.id)
     return pending.id
-
-
-def emit_to_parties(
-    session: AsyncSession,
-    type: EventType,
-    *,
-    actor: Actor,
-    job_id: str,
-    customer_id: str,
-    vendor_id: str,
-    payload: dict[str, Any],
-    event_id: str | None = None,
-    **details: Unpack[Details],
-) -> str:
-    """An event about a job's two parties: both see it, and the rules may notify either, with
-    ``details`` for the texts."""
-    return emit(
-        session,
-        type,
-        actor=actor,
-        job_id=job_id,
-        payload=payload,
-        audience=[customer_id, vendor_id],
-        context=for_parties(customer_id, vendor_id, **details),
-        event_id=event_id,
-    )
 
 
 def record_idempotency_key(session: AsyncSession, key: str) -> None:

@@ -14,9 +14,8 @@ from tradematch.authz.actor import SYSTEM, Actor
 from tradematch.authz.roles import Role, require
 from tradematch.authz.scopes import JobScope, jobs_owned_by
 from tradematch.core.errors import NotFound, ValidationFailed
-from tradematch.events.audience import Audience
+from tradematch.events.audience import Audience, JobParties
 from tradematch.events.context import Details
-from tradematch.events.log import emit_to_parties
 from tradematch.events.types import EventType
 from tradematch.jobs import repository
 from tradematch.jobs.models import Job
@@ -274,13 +273,5 @@ def tell_parties(
     """An event about the awarded job, seen by both its parties (the rules may notify either,
     with ``details`` for the texts)."""
     assert job.awarded_vendor_id is not None
-    return emit_to_parties(
-        session,
-        type,
-        actor=actor,
-        job_id=job.id,
-        customer_id=job.customer_id,
-        vendor_id=job.awarded_vendor_id,
-        payload=payload,
-        **details,
-    )
+    parties = JobParties(job.id, job.customer_id, job.awarded_vendor_id)
+    return parties.emit(session, type, actor, payload, **details)

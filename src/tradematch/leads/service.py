@@ -19,9 +19,8 @@ from tradematch.authz.scopes import (
 )
 from tradematch.core.config import Settings
 from tradematch.core.errors import NotFound
-from tradematch.events.audience import Audience
+from tradematch.events.audience import Audience, JobParties
 from tradematch.events.context import for_parties
-from tradematch.events.log import emit_to_parties
 from tradematch.events.types import EventType
 from tradematch.jobs import service as jobs
 from tradematch.jobs.models import Job
@@ -303,19 +302,9 @@ async def accept(session: AsyncSession, actor: Actor, lead_id: str) -> LeadAccep
         customer_id=job.customer_id,
         vendor_id=lead.vendor_id,
     )
-    event_id = emit_to_parties(
-        session,
-        EventType.LEAD_ACCEPTED,
-        actor=actor,
-        job_id=job.id,
-        customer_id=job.customer_id,
-        vendor_id=lead.vendor_id,
-        payload={
-            "lead_id": lead.id,
-            "vendor_id": lead.vendor_id,
-            "conversation_id": conversation_id,
-        },
-    )
+    payload = {"lead_id": lead.id, "vendor_id": lead.vendor_id, "conversation_id": conversation_id}
+    parties = JobParties(job.id, job.customer_id, lead.vendor_id)
+    event_id = parties.emit(session, EventType.LEAD_ACCEPTED, actor, payload)
     return LeadAccepted(
         lead_id=lead.id,
         conversation_id=conversation_id,

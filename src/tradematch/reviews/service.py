@@ -15,8 +15,9 @@ from tradematch.authz.scopes import (
     reviews_written_by,
 )
 from tradematch.core.errors import Conflict, InvalidStateTransition, NotFound, ValidationFailed
+from tradematch.events.audience import JobParties
 from tradematch.events.context import for_parties
-from tradematch.events.log import emit, emit_to_parties
+from tradematch.events.log import emit
 from tradematch.events.types import EventType
 from tradematch.jobs import service as jobs
 from tradematch.kit import clock
@@ -170,15 +171,8 @@ async def _answered(
     session: AsyncSession, actor: Actor, review: Review, event: EventType
 ) -> ReviewChanged:
     await session.flush()
-    event_id = emit_to_parties(
-        session,
-        event,
-        actor=actor,
-        job_id=review.job_id,
-        customer_id=review.customer_id,
-        vendor_id=review.vendor_id,
-        payload={"review_id": review.id},
-    )
+    parties = JobParties(review.job_id, review.customer_id, review.vendor_id)
+    event_id = parties.emit(session, event, actor, {"review_id": review.id})
     return ReviewChanged(review_id=review.id, status=review.status, event_id=event_id)
 
 
