@@ -8,7 +8,9 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import bindparam, func, insert, select
 
+from tests.flows.database import Database
 from tradematch.accounts.models import LoginAttempt, User
+from tradematch.core.outage import DatabaseUnavailable
 from tradematch.events.unit_of_work import unit_of_work
 from tradematch.kit.driver import DriverStatement
 from tradematch.kit.ids import new_id
@@ -80,3 +82,26 @@ def test_a_driver_statement_takes_exactly_its_parameters() -> None:
         statement.arguments({})
     with pytest.raises(TypeError):
         statement.arguments({"user_id": "usr_1", "role": "admin"})
+
+
+_BACKEND = DriverStatement(select(func.pg_backend_pid()))
+
+
+async def test_a_connection_lost_under_a_driver_statement_is_an_outage_and_is_not_reused(
+    fresh_app: FastAPI, fresh_db: Database
+) -> None:
+    """The connection is terminated between two statements: the second answers 503's error, and
+    the pool hands out a working connection afterwards, never the broken one (asyncpg would
+    report "another operation is in progress" on it for ever)."""
+    with pytest.raises(DatabaseUnavailable):
+        async with unit_of_work(fresh_app.state.sessionmaker) as session:
+            lost = await _BACKEND.fetchval(session)
+            admin = await fresh_db.connect()
+            try:
+                assert await admin.fetchval("SELECT pg_terminate_backend($1)", lost)
+            finally:
+                await admin.close()
+            await _BACKEND.fetchval(session)
+    for _ in range(3):
+        async with unit_of_work(fresh_app.state.sessionmaker) as session:
+            assert await _BACKEND.fetchval(session) != lost

@@ -70,6 +70,12 @@ async def unit_of_work(sessionmaker: Sessionmaker) -> AsyncIterator[AsyncSession
                 raise outage.CommitOutcomeUnknown() from exc
             session.info.pop(_UNDO, None)
         except BaseException:
-            await session.rollback()
+            try:
+                await session.rollback()
+            except Exception as lost:
+                # The connection is gone, and the transaction with it: the error that ended the
+                # unit is the one to report, not the rollback's.
+                if not outage.is_database_unavailable(lost):
+                    raise
             await _undo(session)
             raise

@@ -18,13 +18,16 @@ rolls back or commits with the rest.
 
 What the driver does not do, the caller gets as asyncpg gives it: rows are ``asyncpg.Record``
 (values by column name or position), JSON goes in and comes out as text (the connection's codec,
-set by SQLAlchemy's dialect), and a failure is asyncpg's own exception, which the outage
-classifier (``core.outage``) knows. Pending ORM changes are flushed before the statement runs,
-as the session's autoflush would.
+set by SQLAlchemy's dialect), and PostgreSQL refusing a statement raises asyncpg's own error. A
+connection lost or broken under a statement is closed at once (SQLAlchemy replaces it) and the
+failure is ``DatabaseUnavailable`` (503). Pending ORM changes are flushed before the statement
+runs, as the session's autoflush would.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, cast
 
 import asyncpg
@@ -32,6 +35,8 @@ from sqlalchemy.dialects.postgresql.asyncpg import dialect as AsyncpgDialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
+
+from tradematch.core.outage import DatabaseUnavailable, is_database_unavailable
 
 _DIALECT = AsyncpgDialect()  # type: ignore[no-untyped-call]
 _DRIVER = "tradematch.kit.driver"  # Session.info: (the transaction, its driver connection)
@@ -61,16 +66,21 @@ class DriverStatement:
         return [values[name] if name in values else self.constants[name] for name in self.names]
 
     async def fetch(self, session: AsyncSession, **values: Any) -> list[asyncpg.Record]:
-        connection = await driver_connection(session)
-        return cast(list[asyncpg.Record], await connection.fetch(self.sql, *self.arguments(values)))
+        rows = await self._send(session, "fetch", values)
+        return cast(list[asyncpg.Record], rows)
 
     async def fetchrow(self, session: AsyncSession, **values: Any) -> asyncpg.Record | None:
-        connection = await driver_connection(session)
-        return await connection.fetchrow(self.sql, *self.arguments(values))
+        row: asyncpg.Record | None = await self._send(session, "fetchrow", values)
+        return row
 
     async def fetchval(self, session: AsyncSession, **values: Any) -> Any:
+        return await self._send(session, "fetchval", values)
+
+    async def _send(self, session: AsyncSession, method: str, values: dict[str, Any]) -> Any:
+        arguments = self.arguments(values)
         connection = await driver_connection(session)
-        return await connection.fetchval(self.sql, *self.arguments(values))
+        with _unusable_after_failure(connection):
+            return await getattr(connection, method)(self.sql, *arguments)
 
     def __repr__(self) -> str:
         return f"DriverStatement({self.sql!r})"
@@ -98,8 +108,45 @@ async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
         connection = await session.connection()
         adapted = (await connection.get_raw_connection()).dbapi_connection
         session.info[_DRIVER] = (sync.get_transaction(), adapted)
+    connection = cast(asyncpg.Connection, adapted.driver_connection)
     if adapted._transaction is None:
         # SQLAlchemy's adapter begins its transaction lazily, with the first statement it sends
         # itself; a statement sent by the driver must not run outside it.
-        await adapted._start_transaction()
-    return cast(asyncpg.Connection, adapted.driver_connection)
+        with _unusable_after_failure(connection):
+            await adapted._start_transaction()
+    return connection
+
+
+@contextmanager
+def _unusable_after_failure(connection: asyncpg.Connection) -> Iterator[None]:
+    """Around a statement sent by the driver: if it fails other than by PostgreSQL refusing the
+    statement (a constraint, say), the connection is closed at once.
+
+    SQLAlchemy closes a connection its own statement broke; it does not see the driver's. A
+    connection lost or interrupted in the middle of an operation (terminated, cancelled) would
+    otherwise go back to the pool with asyncpg still waiting for that operation, and fail the
+    next request with "another operation is in progress". Closed, it is replaced when SQLAlchemy
+    next touches it (the rollback that follows, or the pool's reset). A lost connection, or one
+    in that confused state, is the database being away: 503 ``DATABASE_UNAVAILABLE``."""
+    try:
+        yield
+    except asyncpg.PostgresError as exc:
+        if not is_database_unavailable(exc):
+            raise  # the statement was refused; the connection is fine
+        connection.terminate()
+        raise DatabaseUnavailable() from exc
+    except BaseException as exc:
+        connection.terminate()
+        if _confused(exc) or is_database_unavailable(exc):
+            raise DatabaseUnavailable() from exc
+        raise
+
+
+def _confused(exc: BaseException | None) -> bool:
+    """asyncpg's protocol lost track of an operation (what a connection dropped in the middle
+    of one reports), raised as it is or wrapped by SQLAlchemy's adapter."""
+    while exc is not None:
+        if isinstance(exc, asyncpg.InternalClientError):
+            return True
+        exc = exc.__cause__
+    return False
