@@ -24,7 +24,12 @@ from tests.flows.users import Api, postcode_in
 from tradematch.app import create_app
 from tradematch.core.config import Settings
 from tradematch.core.database import create_engine
-from tradematch.core.outage import Outage, QuietDisconnects, is_database_unavailable
+from tradematch.core.outage import (
+    Outage,
+    QuietDisconnects,
+    is_confused_connection,
+    is_database_unavailable,
+)
 
 from .load import JOB
 from .pgproxy import PgProxy
@@ -329,3 +334,17 @@ async def test_a_commit_with_unknown_outcome_is_safe_to_retry_with_the_same_key(
         again = await client.post("/api/connection/jobs", json=JOB, headers=headers)
         assert again.json()["job_id"] == retried.json()["job_id"]
         assert await _jobs_of(fresh_db, customer.user_id) == 1
+
+
+def test_a_confused_raw_connection_is_told_apart_but_not_taken_for_an_outage_everywhere() -> None:
+    """asyncpg's "another operation is in progress" (what a connection dropped mid-operation
+    reports) is recognised as it is and wrapped by SQLAlchemy's adapter; the general classifier
+    leaves it out, since on a healthy connection it would be a bug."""
+    confused = asyncpg.InternalClientError(
+        "cannot switch to state 12; another operation (2) is in progress"
+    )
+    wrapped = RuntimeError("InternalClientError")
+    wrapped.__cause__ = confused
+    assert is_confused_connection(confused) and is_confused_connection(wrapped)
+    assert not is_confused_connection(ValueError("no")) and not is_confused_connection(None)
+    assert not is_database_unavailable(confused)

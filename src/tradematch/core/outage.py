@@ -93,6 +93,19 @@ def _unavailable(exc: BaseException) -> bool:
     return False
 
 
+def is_confused_connection(exc: BaseException | None) -> bool:
+    """asyncpg lost track of an operation on a connection ("another operation is in progress"):
+    what a connection dropped in the middle of one reports, raised as it is or wrapped by
+    SQLAlchemy's adapter. Only code on a raw connection meets it (the live-update hub, the
+    driver statements of ``kit/driver.py``): each closes that connection and counts an outage.
+    Not part of ``is_database_unavailable``, since on a healthy connection it is a bug."""
+    while exc is not None:
+        if isinstance(exc, asyncpg.InternalClientError):
+            return True
+        exc = exc.__cause__
+    return False
+
+
 def _raised_in_driver(exc: BaseException) -> bool:
     return any(
         str(frame.f_globals.get("__name__", "")).startswith("asyncpg")

@@ -36,7 +36,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from tradematch.core.outage import DatabaseUnavailable, is_database_unavailable
+from tradematch.core.outage import (
+    DatabaseUnavailable,
+    is_confused_connection,
+    is_database_unavailable,
+)
 
 _DIALECT = AsyncpgDialect()  # type: ignore[no-untyped-call]
 _DRIVER = "tradematch.kit.driver"  # Session.info: (the transaction, its driver connection)
@@ -137,16 +141,6 @@ def _unusable_after_failure(connection: asyncpg.Connection) -> Iterator[None]:
         raise DatabaseUnavailable() from exc
     except BaseException as exc:
         connection.terminate()
-        if _confused(exc) or is_database_unavailable(exc):
+        if is_confused_connection(exc) or is_database_unavailable(exc):
             raise DatabaseUnavailable() from exc
         raise
-
-
-def _confused(exc: BaseException | None) -> bool:
-    """asyncpg's protocol lost track of an operation (what a connection dropped in the middle
-    of one reports), raised as it is or wrapped by SQLAlchemy's adapter."""
-    while exc is not None:
-        if isinstance(exc, asyncpg.InternalClientError):
-            return True
-        exc = exc.__cause__
-    return False

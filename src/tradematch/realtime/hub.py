@@ -42,7 +42,12 @@ from tradematch.core.config import Settings
 from tradematch.core.database import to_async_url
 from tradematch.core.logging import install_redaction
 from tradematch.core.metrics import LIVE_SOCKETS
-from tradematch.core.outage import DatabaseUnavailable, Outage, is_database_unavailable
+from tradematch.core.outage import (
+    DatabaseUnavailable,
+    Outage,
+    is_confused_connection,
+    is_database_unavailable,
+)
 from tradematch.events import service as events
 from tradematch.events.log import NOTIFY_CHANNEL
 from tradematch.events.service import NewEvent, view_for
@@ -61,8 +66,6 @@ log = logging.getLogger(__name__)
 FETCH_LIMIT = 500
 HELD_POLL_SECONDS = 0.02  # the first re-poll while events are held back; doubles each time
 HELD_POLL_MAX_SECONDS = 0.5
-# What a connection lost during set-up can raise besides a closed-connection error.
-_BROKEN_CONNECTION = (asyncpg.InterfaceError, asyncpg.InternalClientError)
 _SQLALCHEMY_ONLY_ARGS = ("prepared_statement_cache_size", "prepared_statement_name_func")
 
 
@@ -225,7 +228,11 @@ class Hub:
             if self.cursor is None:
                 self.cursor = await events.horizon(db)
         except BaseException as exc:
-            broken = db.is_closed() or isinstance(exc, _BROKEN_CONNECTION)
+            broken = (
+                db.is_closed()
+                or isinstance(exc, asyncpg.InterfaceError)
+                or is_confused_connection(exc)
+            )
             db.terminate()
             if broken:
                 # The new connection was lost while being set up (terminated, say); asyncpg can
