@@ -32,8 +32,11 @@ class Audience:
         actor: Actor,
         payload: dict[str, Any],
         context: NotificationContext | None = None,
+        *,
+        event_id: str | None = None,
     ) -> str:
-        """Record the event for this audience (see ``events.log.emit``); its id."""
+        """Record the event for this audience (see ``events.log.emit``); its id. ``event_id``:
+        one drawn by ``events.log.new_event_id`` (default: a new one)."""
         return emit(
             session,
             type,
@@ -42,6 +45,7 @@ class Audience:
             payload=payload,
             audience=self.users,
             context=context,
+            event_id=event_id,
         )
 
 
@@ -62,14 +66,7 @@ class JobParties:
         **details: Unpack[Details],
     ) -> str:
         """Record the event for both parties, with ``details`` for the notification texts;
-        its id. ``event_id``: one drawn by ``events.log.new_event_id`` (default: a new one)."""
-        return emit(
-            session,
-            type,
-            actor=actor,
-            job_id=self.job_id,
-            payload=payload,
-            audience=[self.customer_id, self.vendor_id],
-            context=for_parties(self.customer_id, self.vendor_id, **details),
-            event_id=event_id,
-        )
+        its id (see ``Audience.emit``)."""
+        both = Audience(self.job_id, [self.customer_id, self.vendor_id])
+        context = for_parties(self.customer_id, self.vendor_id, **details)
+        return both.emit(session, type, actor, payload, context, event_id=event_id)
