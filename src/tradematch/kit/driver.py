@@ -3,8 +3,8 @@
 A statement executed through the ORM session pays, every time, for the compiled-cache lookup,
 the execution context, the result's processing and a greenlet switch: about five times what
 asyncpg spends sending the same statement (docs/PERFORMANCE.md). For the few statements that
-run on every request or every event (the actor's role, the message write, the recipients'
-preferences, the event append), a repository declares a ``DriverStatement`` instead:
+run on every request or every event (the actor's role, the message and lead-acceptance writes,
+the event append), a repository declares a ``DriverStatement`` instead:
 
     _ACTIVE_ROLE = DriverStatement(
         select(User.role).where(User.id == bindparam("user_id"), User.is_active)
@@ -49,7 +49,7 @@ _DRIVER = "tradematch.kit.driver"  # Session.info: (the transaction, its driver 
 class DriverStatement:
     """A SQLAlchemy statement as PostgreSQL text with ``$n`` parameters, named as bound."""
 
-    __slots__ = ("constants", "names", "sql")
+    __slots__ = ("constants", "names", "required", "sql")
 
     def __init__(self, statement: ClauseElement) -> None:
         compiled = statement.compile(dialect=_DIALECT)
@@ -63,9 +63,10 @@ class DriverStatement:
             for name, bind in ((name, compiled.binds[name]) for name in self.names)
             if not bind.required
         }
+        self.required = frozenset(self.names) - self.constants.keys()
 
     def arguments(self, values: dict[str, Any]) -> list[Any]:
-        if values.keys() != set(self.names) - self.constants.keys():
+        if values.keys() != self.required:
             raise TypeError(f"parameters {sorted(values)} for a statement taking {self.names}")
         return [values[name] if name in values else self.constants[name] for name in self.names]
 
@@ -134,12 +135,9 @@ def _unusable_after_failure(connection: asyncpg.Connection) -> Iterator[None]:
     in that confused state, is the database being away: 503 ``DATABASE_UNAVAILABLE``."""
     try:
         yield
-    except asyncpg.PostgresError as exc:
-        if not is_database_unavailable(exc):
-            raise  # the statement was refused; the connection is fine
-        connection.terminate()
-        raise DatabaseUnavailable() from exc
     except BaseException as exc:
+        if isinstance(exc, asyncpg.PostgresError) and not is_database_unavailable(exc):
+            raise  # the statement was refused; the connection is fine
         connection.terminate()
         if is_confused_connection(exc) or is_database_unavailable(exc):
             raise DatabaseUnavailable() from exc

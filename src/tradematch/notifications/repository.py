@@ -25,7 +25,7 @@ from tradematch.notifications.models import (
 )
 from tradematch.notifications.states import CATEGORIES, CHANNELS
 
-_ROWS_PER_STATEMENT = 2000  # asyncpg allows 32,767 parameters per statement
+_ROWS_PER_STATEMENT = 2000  # per statement: inputs as parameters (asyncpg allows 32,767)
 MAX_PUSH_SUBSCRIPTIONS = 10  # per user; registering another drops the oldest
 
 
