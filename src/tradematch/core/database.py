@@ -13,8 +13,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
-from sqlalchemy import make_url
+from sqlalchemy import event, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import PoolProxiedConnection
 
 from tradematch.core import embedded
 from tradematch.core.config import Settings
@@ -85,11 +87,22 @@ async def resolve_database_url(settings: Settings) -> str:
 
 
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=False,
+        pool_pre_ping=False,  # a round trip per request; _skip_closed catches the usual case free
         pool_recycle=1800,
         connect_args={"server_settings": {"application_name": "tradematch"}},
     )
+    event.listen(engine.sync_engine, "checkout", _skip_closed)
+    return engine
+
+
+def _skip_closed(dbapi_connection: Any, record: Any, proxy: PoolProxiedConnection) -> None:
+    """A pooled connection whose server went away while it sat idle (a restart, a terminated
+    backend, an idle timeout) already knows it: the server's goodbye and the socket's end reached
+    asyncpg through the event loop. The pool replaces such a connection at checkout instead of
+    handing it to a request that would fail on it (SQLAlchemy's documented checkout handler)."""
+    if proxy.driver_connection is None or proxy.driver_connection.is_closed():
+        raise DisconnectionError("the connection was closed while idle in the pool")

@@ -97,7 +97,8 @@ def is_confused_connection(exc: BaseException | None) -> bool:
     """asyncpg lost track of an operation on a connection ("another operation is in progress"):
     what a connection dropped in the middle of one reports, raised as it is or wrapped by
     SQLAlchemy's adapter. Only code on a raw connection meets it (the live-update hub, the
-    driver statements of ``kit/driver.py``): each closes that connection and counts an outage.
+    dispatcher's LISTEN, the driver statements of ``kit/driver.py``): each discards that
+    connection and counts an outage.
     Not part of ``is_database_unavailable``, since on a healthy connection it is a bug."""
     while exc is not None:
         if isinstance(exc, asyncpg.InternalClientError):

@@ -19,20 +19,19 @@ rolls back or commits with the rest.
 What the driver does not do, the caller gets as asyncpg gives it: rows are ``asyncpg.Record``
 (values by column name or position), JSON goes in and comes out as text (the connection's codec,
 set by SQLAlchemy's dialect), and PostgreSQL refusing a statement raises asyncpg's own error. A
-connection lost or broken under a statement is closed at once (SQLAlchemy replaces it) and the
-failure is ``DatabaseUnavailable`` (503). Pending ORM changes are flushed before the statement
-runs, as the session's autoflush would.
+connection lost or broken under a statement is closed at once and invalidated (the pool replaces
+it), and the failure is ``DatabaseUnavailable`` (503). Pending ORM changes are flushed before the
+statement runs, as the session's autoflush would.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+import contextlib
 from typing import Any, cast
 
 import asyncpg
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as AsyncpgDialect
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
@@ -43,7 +42,7 @@ from tradematch.core.outage import (
 )
 
 _DIALECT = AsyncpgDialect()  # type: ignore[no-untyped-call]
-_DRIVER = "tradematch.kit.driver"  # Session.info: (the transaction, its driver connection)
+_DRIVER = "tradematch.kit.driver"  # Session.info: the _Held connection of its transaction
 
 
 class DriverStatement:
@@ -83,9 +82,12 @@ class DriverStatement:
 
     async def _send(self, session: AsyncSession, method: str, values: dict[str, Any]) -> Any:
         arguments = self.arguments(values)
-        connection = await driver_connection(session)
-        with _unusable_after_failure(connection):
-            return await getattr(connection, method)(self.sql, *arguments)
+        held = await _held(session)
+        try:
+            return await getattr(held.driver, method)(self.sql, *arguments)
+        except BaseException as exc:
+            await held.after_failure(exc)
+            raise
 
     def __repr__(self) -> str:
         return f"DriverStatement({self.sql!r})"
@@ -102,43 +104,56 @@ async def flush_pending(session: AsyncSession) -> None:
 async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
     """The asyncpg connection under ``session``, inside the session's transaction (begun here if
     the session has not sent anything yet; a session in autocommit gets none)."""
+    return (await _held(session)).driver
+
+
+class _Held:
+    """The session's connection as the driver uses it: SQLAlchemy's (to invalidate), the
+    adapter's (to begin the transaction) and asyncpg's (to send)."""
+
+    __slots__ = ("adapted", "connection", "driver", "transaction")
+
+    def __init__(self, transaction: object, connection: AsyncConnection, adapted: Any) -> None:
+        self.transaction = transaction
+        self.connection = connection
+        self.adapted = adapted
+        self.driver = cast(asyncpg.Connection, adapted.driver_connection)
+
+    async def after_failure(self, exc: BaseException) -> None:
+        """A statement sent by the driver failed. If PostgreSQL refused it (a constraint, say),
+        the connection is fine and ``exc`` goes on as it is. Otherwise the connection is lost or
+        was interrupted mid-operation (terminated, cancelled): it is closed at once and SQLAlchemy
+        is told to discard it.
+
+        SQLAlchemy discards a connection its own statement broke; it does not see the driver's.
+        Kept, the connection would go back to the pool closed, or with asyncpg still waiting for
+        the interrupted operation ("another operation is in progress"), and fail every request
+        that drew it. A lost connection, or one in that confused state, is the database being
+        away: 503 ``DATABASE_UNAVAILABLE``."""
+        if isinstance(exc, asyncpg.PostgresError) and not is_database_unavailable(exc):
+            return
+        self.driver.terminate()  # at once, whatever happens to the await below
+        with contextlib.suppress(Exception):
+            await self.connection.invalidate(exc if isinstance(exc, Exception) else None)
+        if is_confused_connection(exc) or is_database_unavailable(exc):
+            raise DatabaseUnavailable() from exc
+
+
+async def _held(session: AsyncSession) -> _Held:
     sync = session.sync_session
     await flush_pending(session)  # what the session's autoflush would have sent first
     transaction = sync.get_transaction()
-    held = session.info.get(_DRIVER)
-    adapted: Any
-    if held is not None and transaction is not None and held[0] is transaction:
-        adapted = held[1]
-    else:
+    held: _Held | None = session.info.get(_DRIVER)
+    if held is None or transaction is None or held.transaction is not transaction:
         connection = await session.connection()
         adapted = (await connection.get_raw_connection()).dbapi_connection
-        session.info[_DRIVER] = (sync.get_transaction(), adapted)
-    connection = cast(asyncpg.Connection, adapted.driver_connection)
-    if adapted._transaction is None:
+        held = session.info[_DRIVER] = _Held(sync.get_transaction(), connection, adapted)
+    if held.adapted._transaction is None:
         # SQLAlchemy's adapter begins its transaction lazily, with the first statement it sends
         # itself; a statement sent by the driver must not run outside it.
-        with _unusable_after_failure(connection):
-            await adapted._start_transaction()
-    return connection
-
-
-@contextmanager
-def _unusable_after_failure(connection: asyncpg.Connection) -> Iterator[None]:
-    """Around a statement sent by the driver: if it fails other than by PostgreSQL refusing the
-    statement (a constraint, say), the connection is closed at once.
-
-    SQLAlchemy closes a connection its own statement broke; it does not see the driver's. A
-    connection lost or interrupted in the middle of an operation (terminated, cancelled) would
-    otherwise go back to the pool with asyncpg still waiting for that operation, and fail the
-    next request with "another operation is in progress". Closed, it is replaced when SQLAlchemy
-    next touches it (the rollback that follows, or the pool's reset). A lost connection, or one
-    in that confused state, is the database being away: 503 ``DATABASE_UNAVAILABLE``."""
-    try:
-        yield
-    except BaseException as exc:
-        if isinstance(exc, asyncpg.PostgresError) and not is_database_unavailable(exc):
-            raise  # the statement was refused; the connection is fine
-        connection.terminate()
-        if is_confused_connection(exc) or is_database_unavailable(exc):
-            raise DatabaseUnavailable() from exc
-        raise
+        try:
+            await held.adapted._start_transaction()
+        except BaseException as exc:
+            await held.after_failure(exc)
+            raise
+    return held

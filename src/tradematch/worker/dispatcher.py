@@ -31,7 +31,12 @@ from tradematch.core.metrics import (
     NOTIFICATION_OUTCOMES,
     NOTIFICATIONS_DEAD,
 )
-from tradematch.core.outage import Outage, describe, is_database_unavailable
+from tradematch.core.outage import (
+    Outage,
+    describe,
+    is_confused_connection,
+    is_database_unavailable,
+)
 from tradematch.events.log import NOTIFY_CHANNEL
 from tradematch.kit.backoff import backoff_seconds
 from tradematch.notifications import delivery as outbox
@@ -263,6 +268,7 @@ class Dispatcher:
         engine = self.sessions.kw.get("bind")
         if engine is None:
             return None
+        connection = None
         try:
             connection = await engine.connect()
             raw = await connection.get_raw_connection()
@@ -273,7 +279,14 @@ class Dispatcher:
 
             await driver.add_listener(NOTIFY_CHANNEL, wake)
         except Exception as exc:
-            if is_database_unavailable(exc):
+            if connection is not None:  # whatever state it is in, not back into the pool
+                with contextlib.suppress(Exception):
+                    await connection.invalidate(exc)
+                with contextlib.suppress(Exception):
+                    await connection.close()
+            # A connection terminated as LISTEN was sent can fail as asyncpg's "another
+            # operation is in progress": the same outage, seen a moment earlier.
+            if is_database_unavailable(exc) or is_confused_connection(exc):
                 log.warning("dispatcher_listen_unavailable", error=describe(exc))
             else:
                 log.warning("dispatcher_listen_unavailable", exc_info=True)
