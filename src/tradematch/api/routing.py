@@ -98,7 +98,7 @@ class TransactionalRoute(APIRoute):
                 except Exception as exc:
                     if not is_database_unavailable(exc):
                         raise
-                # A dropped connection (the pool has discarded it and its elders): once more.
+                # A dropped connection (the pool has discarded it): once more, on a fresh one.
                 return await run_once(request, state.read_sessionmaker)
             return await run_once(request, state.sessionmaker)
 
