@@ -84,6 +84,11 @@ class DriverStatement:
         arguments = self.arguments(values)
         held = await _held(session)
         try:
+            if held.adapted._transaction is None:
+                # SQLAlchemy's adapter begins its transaction lazily, with the first statement it
+                # sends itself; a statement sent by the driver must not run outside it (a session
+                # in autocommit gets none).
+                await held.adapted._start_transaction()
             return await getattr(held.driver, method)(self.sql, *arguments)
         except BaseException as exc:
             await held.after_failure(exc)
@@ -99,12 +104,6 @@ async def flush_pending(session: AsyncSession) -> None:
     sync = session.sync_session
     if sync.new or sync.dirty or sync.deleted:
         await session.flush()
-
-
-async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
-    """The asyncpg connection under ``session``, inside the session's transaction (begun here if
-    the session has not sent anything yet; a session in autocommit gets none)."""
-    return (await _held(session)).driver
 
 
 class _Held:
@@ -140,6 +139,7 @@ class _Held:
 
 
 async def _held(session: AsyncSession) -> _Held:
+    """The connection under ``session``'s current transaction, taken once per transaction."""
     sync = session.sync_session
     await flush_pending(session)  # what the session's autoflush would have sent first
     transaction = sync.get_transaction()
@@ -148,12 +148,4 @@ async def _held(session: AsyncSession) -> _Held:
         connection = await session.connection()
         adapted = (await connection.get_raw_connection()).dbapi_connection
         held = session.info[_DRIVER] = _Held(sync.get_transaction(), connection, adapted)
-    if held.adapted._transaction is None:
-        # SQLAlchemy's adapter begins its transaction lazily, with the first statement it sends
-        # itself; a statement sent by the driver must not run outside it.
-        try:
-            await held.adapted._start_transaction()
-        except BaseException as exc:
-            await held.after_failure(exc)
-            raise
     return held
