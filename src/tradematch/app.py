@@ -47,24 +47,52 @@ def api_routers() -> list[tuple[str, APIRouter]]:
     from tradematch.uploads.endpoints import router as uploads
     from tradematch.vendors.endpoints import router as vendors
 
+    # A request is matched against the routers in this order, route by route, at a few
+    # microseconds a route: the busiest come first (a message sent is matched about ten times
+    # faster first than ninth). No request is served by routes of two routers
+    # (tests/architecture/test_routes.py), so the order decides nothing else; the API
+    # documentation keeps its own order (API_TAGS).
     return [
-        ("/api/auth", accounts),
-        ("/api/connection", jobs),
-        ("/api/connection", leads),
-        ("/api/connection", quotes),
-        ("/api/connection", escrow),
-        ("/api/connection", milestones),
-        ("/api/connection", disputes),
-        ("/api/connection", reviews),
         ("/api/connection", messaging),
-        ("/api/connection", vendors),
-        ("/api/connection", events),
+        ("/api/connection", leads),
+        ("/api/connection", jobs),
+        ("/api/connection", quotes),
         ("/api/connection", notifications),
-        ("/api/connection", realtime),
+        ("/api/connection", events),
+        ("/api/connection", milestones),
+        ("/api/connection", escrow),
         ("/api/connection", uploads),
+        ("/api/connection", reviews),
+        ("/api/connection", disputes),
+        ("/api/connection", vendors),
+        ("/api/connection", realtime),
+        ("/api/auth", accounts),
         ("/api/admin", admin),
         ("", ops),
     ]
+
+
+# The sections of the API documentation, in reading order (the seed flow, then the rest).
+API_TAGS = [
+    {"name": name}
+    for name in (
+        "accounts",
+        "jobs",
+        "leads",
+        "quotes",
+        "escrow",
+        "milestones",
+        "disputes",
+        "reviews",
+        "messaging",
+        "vendors",
+        "events",
+        "notifications",
+        "uploads",
+        "admin",
+        "ops",
+    )
+]
 
 
 def operation_id(route: APIRoute) -> str:
@@ -89,7 +117,7 @@ def create_app(
         from tradematch.worker.runner import running_worker
 
         url = database_url or await resolve_database_url(settings)
-        engine = create_engine(url, pool_size=settings.db_pool_size)
+        engine = create_engine(url, pool_size=settings.db_pool_size, max_overflow=0)
         app.state.database_url = url
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
@@ -120,6 +148,7 @@ def create_app(
         # operationId = the endpoint's function name (unique across the app): generated clients
         # get ``publish_job`` rather than ``publish_job_api_connection_jobs_job_id_publish_patch``.
         generate_unique_id_function=operation_id,
+        openapi_tags=API_TAGS,
         docs_url=None,  # served by the web package from vendored assets (works offline)
         redoc_url=None,
         # No 307 to the path with or without a trailing slash: no route or page has one, and the

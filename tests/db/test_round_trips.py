@@ -5,10 +5,13 @@ BEGIN/COMMIT)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest_asyncio
 from fastapi import FastAPI
+from sqlalchemy import event
+from sqlalchemy import text as sql
 
 from tests.flows.statements import CONTROL, Statements, first_word
 from tests.flows.users import Api, new_area, postcode_in
@@ -82,3 +85,30 @@ async def test_reading_routes_send_no_ping_and_no_transaction_round_trips(
         assert response.status_code == 200, response.text
         assert seen, path
         assert not [s for s in seen if s == ";" or first_word(s) in CONTROL], seen
+
+
+async def test_a_steady_load_reuses_the_pools_connections(fresh_app: FastAPI) -> None:
+    """The API's pool keeps every connection it opens (no overflow): a burst of concurrent
+    requests opens what it needs once, and the same burst again opens nothing. (With overflow
+    connections, those above the pool's size are closed when handed back and opened again by
+    the next burst: a new backend, its caches and the prepared statements each time.)"""
+    engine = fresh_app.state.engine
+    opened = 0
+
+    def count(*_: object) -> None:
+        nonlocal opened
+        opened += 1
+
+    async def one_request() -> None:
+        async with fresh_app.state.sessionmaker() as session:
+            await session.execute(sql("SELECT pg_sleep(0.05)"))
+
+    event.listen(engine.sync_engine, "connect", count)
+    try:
+        await asyncio.gather(*(one_request() for _ in range(15)))
+        assert opened == 15  # more than the ten an overflowing pool would keep
+        for _ in range(3):
+            await asyncio.gather(*(one_request() for _ in range(15)))
+        assert opened == 15
+    finally:
+        event.remove(engine.sync_engine, "connect", count)

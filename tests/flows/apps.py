@@ -37,7 +37,7 @@ def make_settings(data_dir: Path, **overrides: Any) -> Settings:
         data_dir=data_dir,
         jwt_secret=JWT_SECRET,
         log_json=False,
-        db_pool_size=10,
+        db_pool_size=20,
         # Every test registers its users from the same address.
         **{"register_max_per_client": 1_000_000, **FAST, **overrides},
     )

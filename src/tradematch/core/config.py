@@ -221,7 +221,12 @@ class Settings(BaseSettings):
         description="Life of the signed upload links in API responses (rounded up to the next "
         "five minutes).",
     )
-    db_pool_size: int = Field(10, ge=1, le=200, description="Connections per process.")
+    db_pool_size: int = Field(
+        20,
+        ge=1,
+        le=200,
+        description="Database connections per API process, at most: opened as needed, then kept.",
+    )
     workers: int | None = Field(
         None,
         ge=1,

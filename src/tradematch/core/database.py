@@ -86,11 +86,17 @@ async def resolve_database_url(settings: Settings) -> str:
     return url
 
 
-def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+def create_engine(url: str, *, pool_size: int = 10, max_overflow: int | None = None) -> AsyncEngine:
+    """An engine on ``url`` with a pool of ``pool_size`` connections kept open and up to
+    ``max_overflow`` more (default: as many) opened for a burst and closed when handed back.
+
+    The API processes take no overflow (``create_app``): under steady concurrency between the
+    two figures every few requests would open a connection and close another (a new backend,
+    its catalog caches and the driver's prepared statements each time)."""
     engine = create_async_engine(
         url,
         pool_size=pool_size,
-        max_overflow=pool_size,
+        max_overflow=pool_size if max_overflow is None else max_overflow,
         pool_pre_ping=False,  # a round trip per request; _skip_closed catches the usual case free
         pool_recycle=1800,
         connect_args={"server_settings": {"application_name": "tradematch"}},

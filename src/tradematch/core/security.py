@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 
 import jwt
 from argon2 import PasswordHasher
@@ -14,6 +15,8 @@ from tradematch.core.errors import Unauthorized
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 # Verified against when the email is unknown, so both paths cost the same (no user enumeration).
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
+# Verified access tokens remembered per process (read_token): about 1 MB at most.
+VERIFIED_TOKENS = 4096
 
 
 def hash_password(password: str) -> str:
@@ -41,11 +44,27 @@ def issue_token(key: str, user_id: str, role: str, ttl_seconds: int) -> str:
 
 
 def read_token(key: str, token: str) -> TokenClaims:
+    """The claims of a token signed with ``key`` that has not expired; 401 otherwise.
+
+    Every request of a dashboard carries the same token, so a verified one is remembered
+    (``_verified``): the same string under the same key verifies the same way every time, and
+    only its expiry is checked again at each use. A token that fails is never remembered. The
+    account behind it is still looked up on every request (a disabled account, a changed role).
+    """
     try:
-        claims = jwt.decode(token, key, algorithms=["HS256"], options={"require": ["sub", "exp"]})
+        claims, expires = _verified(key, token)
     except jwt.PyJWTError:
         raise Unauthorized("Invalid or expired token") from None
+    if expires <= time.time():  # as PyJWT decides it, with no leeway
+        raise Unauthorized("Invalid or expired token")
+    return claims
+
+
+@lru_cache(maxsize=VERIFIED_TOKENS)
+def _verified(key: str, token: str) -> tuple[TokenClaims, int]:
+    """The claims of a validly signed token and its expiry (raises ``PyJWTError`` otherwise)."""
+    claims = jwt.decode(token, key, algorithms=["HS256"], options={"require": ["sub", "exp"]})
     sub, role = claims.get("sub"), claims.get("role")
     if not isinstance(sub, str) or not isinstance(role, str):
-        raise Unauthorized("Invalid or expired token")
-    return TokenClaims(user_id=sub, role=role)
+        raise jwt.InvalidTokenError("sub and role must be strings")
+    return TokenClaims(user_id=sub, role=role), int(claims["exp"])

@@ -17,7 +17,9 @@ from tradematch.uploads.storage import LocalDiskStorage
 CONCURRENT_DECODES = 2
 
 
-def uploads_runtime(request: Request) -> Uploads:
+# The dependencies are coroutines: FastAPI runs a plain function in a worker thread, a thread
+# hop on every request that declares it (tests/architecture/test_dependencies.py).
+async def uploads_runtime(request: Request) -> Uploads:
     return runtime_of(request.app.state)
 
 
@@ -38,8 +40,8 @@ def runtime_of(state: State) -> Uploads:
     return runtime
 
 
-def upload_links(request: Request) -> UploadLinks:
-    return uploads_runtime(request).links
+async def upload_links(request: Request) -> UploadLinks:
+    return runtime_of(request.app.state).links
 
 
 UploadsDep = Annotated[Uploads, Depends(uploads_runtime)]

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Header, Query, Request, status
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response, StreamingResponse
 
 from tradematch.api.deps import SessionDep, optional_actor, require_role
@@ -90,24 +92,17 @@ async def upload_file(
     return await service.receive(session, actor, uploads, received)
 
 
+@dataclass(frozen=True)
 class FileRead:
     """A read of an upload's file or thumbnail: by bearer token, or by a signed link."""
 
-    def __init__(
-        self,
-        upload_id: UploadId,
-        request: Request,
-        session: SessionDep,
-        uploads: UploadsDep,
-        actor: OptionalActorDep,
-        viewer: LinkViewer = None,
-        exp: LinkPart = None,
-        sig: LinkPart = None,
-        if_none_match: Annotated[str | None, Header(max_length=1000)] = None,
-    ) -> None:
-        self.upload_id, self.request, self.session = upload_id, request, session
-        self.uploads, self.actor, self.if_none_match = uploads, actor, if_none_match
-        self.link = (viewer, exp, sig)
+    upload_id: str
+    request: Request
+    session: AsyncSession
+    uploads: service.Uploads
+    actor: Actor | None
+    link: tuple[str | None, str | None, str | None]  # viewer, exp, sig
+    if_none_match: str | None
 
     async def _reader(self, variant: Variant) -> Actor:
         if self.actor is not None:
@@ -144,7 +139,22 @@ class FileRead:
         return StreamingResponse(chunks, media_type=download.content_type, headers=headers)
 
 
-FileReadDep = Annotated[FileRead, Depends()]
+async def file_read(
+    upload_id: UploadId,
+    request: Request,
+    session: SessionDep,
+    uploads: UploadsDep,
+    actor: OptionalActorDep,
+    viewer: LinkViewer = None,
+    exp: LinkPart = None,
+    sig: LinkPart = None,
+    if_none_match: Annotated[str | None, Header(max_length=1000)] = None,
+) -> FileRead:
+    # A coroutine, not the class itself: FastAPI would build a class in a worker thread.
+    return FileRead(upload_id, request, session, uploads, actor, (viewer, exp, sig), if_none_match)
+
+
+FileReadDep = Annotated[FileRead, Depends(file_read)]
 
 
 @router.get("/uploads/{upload_id}", response_class=Response, responses=_FILE_RESPONSES)

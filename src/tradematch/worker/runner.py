@@ -105,7 +105,7 @@ async def run_worker_process(settings: Settings, database_url: str) -> None:
     from tradematch.core.database import create_engine
     from tradematch.sessions import create_sessionmaker
 
-    engine = create_engine(database_url, pool_size=max(2, min(settings.db_pool_size, 20)))
+    engine = create_engine(database_url, pool_size=max(2, min(settings.db_pool_size, 10)))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     previous = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS}
