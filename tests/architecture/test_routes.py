@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import re
 
-from fastapi.routing import APIRoute, APIWebSocketRoute
-from starlette.routing import compile_path
+from fastapi.routing import APIRoute
+from starlette.routing import Mount, Route, WebSocketRoute, compile_path
 
 from tradematch.app import API_TAGS, api_routers, create_app
 
@@ -20,13 +20,15 @@ ANY_METHOD = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTION
 def _served() -> list[tuple[str, str, re.Pattern[str], frozenset[str]]]:
     """(owner, path, regex, methods) of every route of the application."""
     app = create_app()
-    routes = [("app", "", r) for r in app.routes if hasattr(r, "path_regex")]
+    routes = [("app", "", r) for r in app.routes]
     routes += [(f"{p} {r.tags}", p, route) for p, r in api_routers() for route in r.routes]
     served = []
     for owner, prefix, route in routes:
+        if not isinstance(route, Route | WebSocketRoute | Mount):
+            continue  # FastAPI's included routers: their routes come from api_routers()
         path = prefix + route.path
         regex = route.path_regex if owner == "app" else compile_path(path)[0]
-        if isinstance(route, APIWebSocketRoute):
+        if isinstance(route, WebSocketRoute):
             methods = frozenset({"WEBSOCKET"})
         else:
             methods = frozenset(getattr(route, "methods", None) or ANY_METHOD)  # a Mount: any
