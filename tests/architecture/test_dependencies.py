@@ -1,26 +1,21 @@
-"""Every dependency of every route is a coroutine (or an async generator).
+"""Every dependency of every route, and the endpoint itself, is a coroutine (or an async
+generator).
 
-FastAPI runs a plain function or a class given as a dependency in a worker thread: one thread
-hop per request that declares it, in CPU and latency, for work that never blocks. A route's
-dependencies therefore are ``async def`` (docs/PERFORMANCE.md).
+FastAPI runs a plain function, or a class, given as an endpoint or a dependency in a worker
+thread: one thread hop per request, in CPU and latency, for work that never blocks. Endpoints
+and their dependencies therefore are ``async def`` (docs/PERFORMANCE.md).
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
-from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, APIWebSocketRoute
 
+from tradematch.api.deps import all_dependants
 from tradematch.app import api_routers, create_app
-
-
-def _dependants(dependant: Dependant) -> Iterator[Dependant]:
-    for sub in dependant.dependencies:
-        yield sub
-        yield from _dependants(sub)
 
 
 def _runs_on_the_loop(call: Callable[..., Any]) -> bool:
@@ -42,7 +37,7 @@ def test_no_route_runs_a_dependency_in_a_worker_thread() -> None:
     ]
     assert len(routes) > 50  # the whole API, not an empty list that passes anything
     for route in routes:
-        for dependant in _dependants(route.dependant):
+        for dependant in all_dependants(route.dependant):
             if dependant.call is not None and not _runs_on_the_loop(dependant.call):
                 name = getattr(dependant.call, "__qualname__", repr(dependant.call))
                 threaded.add(f"{route.path}: {name}")

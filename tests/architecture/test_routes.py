@@ -48,13 +48,12 @@ def test_no_request_is_served_by_two_routers() -> None:
     assert not clashes, clashes
 
 
-def test_the_documentation_lists_every_section_in_order() -> None:
+def test_the_documentation_lists_every_section_once() -> None:
     used = {
-        tag
+        str(tag)
         for _, router in api_routers()
         for route in router.routes
         if isinstance(route, APIRoute) and route.include_in_schema
         for tag in [*router.tags, *route.tags]
     }
-    assert [t["name"] for t in API_TAGS if t["name"] in used] == [t["name"] for t in API_TAGS]
-    assert used == {t["name"] for t in API_TAGS}
+    assert sorted(t["name"] for t in API_TAGS) == sorted(used)

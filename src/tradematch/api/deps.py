@@ -90,10 +90,11 @@ VendorOrAdminDep = Annotated[Actor, Depends(require_role(Role.VENDOR, Role.ADMIN
 EmptyBody = Annotated[EmptyRequest, Body(default_factory=EmptyRequest)]
 
 
-def _all_dependants(dependant: Dependant) -> list[Dependant]:
+def all_dependants(dependant: Dependant) -> list[Dependant]:
+    """``dependant`` (a route's, say) and everything it depends on, at any depth."""
     found = [dependant]
     for sub in dependant.dependencies:
-        found.extend(_all_dependants(sub))
+        found.extend(all_dependants(sub))
     return found
 
 
@@ -103,7 +104,7 @@ async def reject_unknown_query_parameters(request: Request) -> None:
     known: frozenset[str] | None = getattr(route, "known_query_parameters", None)
     if known is None:
         known = frozenset(
-            param.alias for dep in _all_dependants(route.dependant) for param in dep.query_params
+            param.alias for dep in all_dependants(route.dependant) for param in dep.query_params
         )
         route.known_query_parameters = known
     unknown = sorted(set(request.query_params) - known)
