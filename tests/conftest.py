@@ -48,13 +48,22 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """A test marked ``alone`` times something: beside another test (xdist's other worker) it
-    would measure the contention, so a parallel run skips it (CI runs it with ``-n 0``)."""
-    if not os.environ.get("PYTEST_XDIST_WORKER"):
-        return
-    skip = pytest.mark.skip(reason="times the dashboards: run alone, pytest -m alone -n 0")
+    would measure the contention, so a parallel run skips it (CI runs it with ``-n 0``).
+
+    A test marked ``own_embedded_server`` starts an embedded PostgreSQL of its own and never
+    touches the server the run is on: a run on another server (``TRADEMATCH_TEST_DATABASE_URL``)
+    would repeat it unchanged, so it is left to the embedded run."""
+    skips = []
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        reason = "times the dashboards: run alone, pytest -m alone -n 0"
+        skips.append(("alone", pytest.mark.skip(reason=reason)))
+    if os.environ.get("TRADEMATCH_TEST_DATABASE_URL"):
+        reason = "runs an embedded PostgreSQL of its own: covered by the run on the embedded server"
+        skips.append(("own_embedded_server", pytest.mark.skip(reason=reason)))
     for item in items:
-        if item.get_closest_marker("alone") is not None:
-            item.add_marker(skip)
+        for marker, skip in skips:
+            if item.get_closest_marker(marker) is not None:
+                item.add_marker(skip)
 
 
 @pytest.fixture(autouse=True)

@@ -116,6 +116,7 @@ def _events(lines: list[dict[str, object]], text: str) -> list[str]:
     return [str(line["event"]) for line in lines if text in str(line.get("event", ""))]
 
 
+@pytest.mark.own_embedded_server
 async def test_restarting_the_database_under_load_gives_503s_then_recovers(
     embedded_server: Server,
 ) -> None:

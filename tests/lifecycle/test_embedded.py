@@ -31,6 +31,8 @@ from .support import (
     scratch_dir,
 )
 
+pytestmark = pytest.mark.own_embedded_server
+
 
 @pytest.fixture(scope="module")
 def data_dir() -> Iterator[Path]:

@@ -21,6 +21,8 @@ from tradematch.serving import PROCESS_HEADER
 
 from .support import Server, handle_list, kill_postmasters, postmasters, run, scratch_dir
 
+pytestmark = pytest.mark.own_embedded_server
+
 
 @pytest.fixture(scope="module")
 def data_dir() -> Iterator[Path]:

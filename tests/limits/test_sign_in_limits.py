@@ -91,6 +91,13 @@ async def test_the_password_is_verified_for_unknown_emails(
         assert verified == [security._DUMMY_HASH]
 
 
+def test_the_stand_in_hash_costs_what_a_users_hash_costs() -> None:
+    """The hash verified for an unknown email is written out in the code; it has the
+    parameters every user's hash is made with, so verifying it takes as long."""
+    assert not security._hasher.check_needs_rehash(security._DUMMY_HASH)
+    assert security._DUMMY_HASH.split("$")[:4] == security.hash_password("x").split("$")[:4]
+
+
 async def test_a_failed_login_takes_as_long_for_an_unknown_email(
     worker_db: Database, tmp_path: Path
 ) -> None:
