@@ -71,7 +71,6 @@ def serve(
     import uvicorn
 
     from tradematch import serving
-    from tradematch.app import create_app
     from tradematch.core.http_protocol import ConfiguredProtocol
     from tradematch.core.logging import configure_logging
 
@@ -82,6 +81,8 @@ def serve(
     settings.signing_key()  # a generated key is made once, here, not raced for by the processes
     application: object = serving.APP_FACTORY
     if processes == 1:
+        from tradematch.app import create_app  # several processes: each child imports it
+
         application = create_app(settings, database_url=url, run_worker=not no_worker)
         # What exists now (modules, routes, the migration machinery) lives as long as the
         # process: keep it out of the collector's full passes, which otherwise stall every

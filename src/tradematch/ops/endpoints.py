@@ -48,6 +48,8 @@ async def healthz() -> Liveness:
 )
 async def readyz(request: Request) -> Response:
     engine = request.app.state.engine
+    # Read once per process, in a thread: the first read loads Alembic and its scripts.
+    head = await asyncio.to_thread(head_revision)
     try:
         # Bounded: a database that does not answer is as unavailable as one that refuses.
         async with asyncio.timeout(READY_TIMEOUT_SECONDS):
@@ -56,7 +58,6 @@ async def readyz(request: Request) -> Response:
         return JSONResponse(
             {"status": "unavailable", "reason": type(exc).__name__}, status_code=503
         )
-    head = head_revision()
     if current != head:
         return JSONResponse(
             {"status": "unavailable", "reason": "migrations", "current": current, "head": head},
