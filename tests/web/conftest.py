@@ -2,9 +2,9 @@
 real ``tradematch serve`` process on a database of the module's own (the helpers are in
 ``tests/flows/browser.py``).
 
-They carry the ``browser`` marker: CI runs them once, in a step of their own, on one database
-(``pytest -m browser``); the other steps run ``pytest -m "not browser"``. Without a Chromium
-they are skipped, except in CI (``CI=true``), where a missing browser is a failure.
+They carry the ``browser`` marker: CI runs them once, on one database (the whole suite on the
+machine's PostgreSQL; the embedded run is ``pytest -m "not browser"``). Without a Chromium they
+are skipped, except in CI (``CI=true``), where a missing browser is a failure.
 """
 
 from __future__ import annotations
