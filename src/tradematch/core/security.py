@@ -16,10 +16,11 @@ _hasher = PasswordHasher()  # argon2id with the library's current recommended pa
 # Verified against when the email is unknown, so both paths cost the same (no user enumeration).
 # Any password's hash serves, as long as it has the hasher's parameters (they set the cost of a
 # verification); hashing one at import would cost every process a sixth of a second to start.
-_DUMMY_HASH = (
+STAND_IN_HASH = (
     "$argon2id$v=19$m=65536,t=3,p=4$dujx7PnyL1Qt7twKwZbxnQ"
     "$OzIVNeC1l7eXI6TRMtbwnG8NDOKQRDRc/4UGiXQo/g8"
 )
+_DUMMY_HASH = STAND_IN_HASH
 if _hasher.check_needs_rehash(_DUMMY_HASH):  # the library's recommended parameters changed
     _DUMMY_HASH = _hasher.hash("not-a-real-password")
 # Verified access tokens remembered per process (read_token): about 1 MB at most.
