@@ -46,9 +46,7 @@ def _cheapest_password_hashing() -> None:
     register took up to a third of a module's time. The stand-in hash for unknown emails follows,
     so both sign-in paths still cost the same. Servers the tests run as processes keep the
     recommended parameters, and a hash verifies whichever parameters made it."""
-    hasher = PasswordHasher.from_parameters(argon2.profiles.CHEAPEST)
-    security._hasher = hasher
-    security._DUMMY_HASH = hasher.hash("not-a-real-password")
+    security.use_hasher(PasswordHasher.from_parameters(argon2.profiles.CHEAPEST))
 
 
 _cheapest_password_hashing()

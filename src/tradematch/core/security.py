@@ -12,7 +12,6 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from tradematch.core.errors import Unauthorized
 
-_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 # Verified against when the email is unknown, so both paths cost the same (no user enumeration).
 # Any password's hash serves, as long as it has the hasher's parameters (they set the cost of a
 # verification); hashing one at import would cost every process a sixth of a second to start.
@@ -20,9 +19,22 @@ STAND_IN_HASH = (
     "$argon2id$v=19$m=65536,t=3,p=4$dujx7PnyL1Qt7twKwZbxnQ"
     "$OzIVNeC1l7eXI6TRMtbwnG8NDOKQRDRc/4UGiXQo/g8"
 )
-_DUMMY_HASH = STAND_IN_HASH
-if _hasher.check_needs_rehash(_DUMMY_HASH):  # the library's recommended parameters changed
-    _DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+def use_hasher(hasher: PasswordHasher) -> None:
+    """Hash and verify passwords with ``hasher`` from now on, the unknown-email stand-in made
+    with the same parameters (``STAND_IN_HASH`` when they are the ones it was made with)."""
+    global _hasher, _DUMMY_HASH
+    _hasher = hasher
+    _DUMMY_HASH = STAND_IN_HASH
+    if hasher.check_needs_rehash(_DUMMY_HASH):  # other parameters than the stand-in's
+        _DUMMY_HASH = hasher.hash("not-a-real-password")
+
+
+_hasher: PasswordHasher
+_DUMMY_HASH: str
+use_hasher(PasswordHasher())  # argon2id with the library's current recommended parameters
+
 # Verified access tokens remembered per process (read_token): about 1 MB at most.
 VERIFIED_TOKENS = 4096
 
