@@ -10,6 +10,7 @@ import sys
 import zipfile
 from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import urljoin
 
 import httpx
 import pytest
@@ -157,3 +158,42 @@ def test_the_package_ships_the_dashboards(tmp_path: Path) -> None:
     }
     assert len(expected) > 30
     assert expected - names == set()
+
+
+STATIC_IMPORT = re.compile(
+    r"""^(?:import\s*(?:[\w*{}\s,]+?\s*from\s*)?|export\s*[\w*{}\s,]+?\s*from\s*)["']([^"']+)["']""",
+    re.M,
+)
+
+
+def served_file(url_path: str) -> Path:
+    folder, _, rest = url_path.lstrip("/").partition("/")
+    return {"js": SCRIPTS, "static": STATIC}[folder] / rest
+
+
+def static_graph(entry: str) -> set[str]:
+    """The URL paths of every module ``entry`` loads before it runs (``import()`` excluded)."""
+    seen: set[str] = set()
+    pending = [entry]
+    while pending:
+        current = pending.pop()
+        for target in STATIC_IMPORT.findall(served_file(current).read_text()):
+            resolved = urljoin(current, target)
+            if resolved not in seen:
+                seen.add(resolved)
+                pending.append(resolved)
+    return seen
+
+
+def test_the_sign_in_screen_loads_its_modules_in_one_round_and_no_dashboard() -> None:
+    """index.html preloads exactly the entry's static graph, so a cold visit fetches it at once;
+    the three role dashboards come later by ``import()``, once a session names one."""
+    page = (STATIC / "index.html").read_text()
+    preloaded = set(re.findall(r'<link rel="modulepreload" href="([^"]+)">', page))
+    graph = static_graph("/js/main.js")
+    assert "/static/vendor/preact/preact.module.js" in graph and "/js/ui/auth.js" in graph
+    assert preloaded == graph
+    assert not any(path.endswith("/app.js") for path in graph), graph
+    main = served_file("/js/main.js").read_text()
+    for role in ("customer", "vendor", "admin"):
+        assert f'import("./{role}/app.js")' in main
