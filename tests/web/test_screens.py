@@ -1,7 +1,8 @@
 """Every screen of the three dashboards: no critical or serious accessibility violation
 (axe-core), a screenshot at 375 px and 1280 px (saved to test-artifacts/), nothing loaded from
 another origin; the whole of the dashboards' JS and CSS under 100 KB gzipped, as served; and
-the first screen interactive within a second."""
+the first screen interactive within a second; a dashboard whose fetch failed loads on *Try
+again*."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from tests.flows.deals import (
     send_message,
     submit,
 )
-from tests.flows.users import User, postcode_in
+from tests.flows.users import PASSWORD, User, postcode_in
 from tradematch.web import SCRIPTS, STATIC
 
 pytestmark = pytest.mark.browser
@@ -207,6 +208,24 @@ async def test_the_first_screen_is_interactive_within_a_second(
         await tab.context.close()
     assert min(cold) < 1000 and min(warm) < 1000, (cold, warm)
     artifact("first-screen.txt").write_text(f"sign-in form {cold} ms; dashboard {warm} ms\n")
+
+
+async def test_a_dashboard_that_fails_to_load_can_be_tried_again(
+    browser: Any, site: Site, world: World
+) -> None:
+    """The role's dashboard is fetched after sign-in: if that fetch fails, the person is told
+    and a click on *Try again* loads it, without signing in again."""
+    tab = await open_tab(browser, site.base_url)
+    page = tab.page
+    await page.route("**/js/customer/app.js", lambda route: route.abort("internetdisconnected"))
+    await page.get_by_label("Email").fill(world.customer.email)
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Sign in", exact=True).last.click()
+    await expect(page.get_by_role("alert")).to_contain_text("could not be loaded")
+    await page.unroute("**/js/customer/app.js")
+    await page.get_by_role("button", name="Try again").click()
+    await expect(page.get_by_role("link", name="Post a job").first).to_be_visible()
+    assert tab.page_errors == []
 
 
 @pytest.mark.parametrize(("path", "shows"), [("/docs", "POST"), ("/redoc", "accounts")])
