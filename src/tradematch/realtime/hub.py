@@ -9,10 +9,12 @@ the committing transaction) and runs a single fetch loop:
    (``HELD_POLL_SECONDS``, doubling up to ``HELD_POLL_MAX_SECONDS``) while committed events wait
    above the horizon: they are held back by an older transaction still open, whose end (commit
    or rollback, with or without events) sends no NOTIFY of its own;
-2. subscribe the sockets that connected since the last round, at the current cursor;
-3. read, in one statement, every event after the cursor and below the horizon (no event can
-   still commit there: ``events.log``) that a connected user may see (or all of them when an
-   administrator is connected), with the connected users in each audience;
+2. subscribe the sockets that connected since the last round, at the current cursor (with no
+   socket before them, at the horizon);
+3. with at least one socket, read, in one statement, every event after the cursor and below
+   the horizon (no event can still commit there: ``events.log``) that a connected user may see
+   (or all of them when an administrator is connected), with the connected users in each
+   audience; with none, read nothing;
 4. mask each event once per kind of viewer (administrator, the event's actor, any other
    participant) and drop the text into each recipient socket's outbox.
 
@@ -159,6 +161,10 @@ class Hub:
         # New sockets start at the horizon, which may be ahead of the cursor (the hub moves it
         # when it wakes): what committed before they joined is theirs only through resume_from.
         start = max(self.cursor, await events.horizon(self._db))
+        if not self._users and not self._admins:
+            # Nobody was listening, so the cursor stayed where it was (nothing is read for no
+            # one): everything below the horizon is committed and wanted by none of them.
+            self.cursor = start
         pending, self._pending = self._pending, []
         for connection in pending:
             if connection.ended.is_set():
@@ -267,7 +273,8 @@ class Hub:
         """One read of new events; True if there may be more right away."""
         assert self.cursor is not None
         if not self._users and not self._admins:
-            self.cursor = max(self.cursor, await events.horizon(self._db))
+            # No socket here (an API process nobody is connected to, or between sockets): no
+            # read at all; the first socket to subscribe moves the cursor to the horizon.
             self._held_poll = None
             return False
         batch = await events.new_events(
