@@ -9,6 +9,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from tests.flows.apps import eventually
 from tests.flows.database import Database
@@ -17,6 +18,19 @@ from tests.flows.users import Api, marketplace
 from tradematch.app import create_app
 from tradematch.core.config import Settings
 from tradematch.events import service as event_service
+
+
+async def chat(app: FastAPI, *texts: str) -> None:
+    """A job offered to one vendor, accepted, and ``texts`` sent in its conversation by the
+    customer and the vendor in turn: commits that each NOTIFY the app's hub."""
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        api = Api(client)
+        world = await marketplace(api, vendors=1)
+        vendor = world.vendors[0]
+        conversation_id = (await api.accept(vendor, world.leads[vendor.user_id]))["conversation_id"]
+        for turn, text in enumerate(texts):
+            await send_message(client, (world.customer, vendor)[turn % 2], conversation_id, text)
 
 
 async def test_the_app_stops_promptly_right_after_a_commit_notified_the_hub(
@@ -28,16 +42,7 @@ async def test_the_app_stops_promptly_right_after_a_commit_notified_the_hub(
         app = create_app(settings, database_url=fresh_db.async_url)
         lifespan = app.router.lifespan_context(app)
         await lifespan.__aenter__()
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            api = Api(client)
-            world = await marketplace(api, vendors=1)
-            vendor = world.vendors[0]
-            conversation_id = (await api.accept(vendor, world.leads[vendor.user_id]))[
-                "conversation_id"
-            ]
-            await send_message(client, world.customer, conversation_id, "Monday?")
-            await send_message(client, vendor, conversation_id, "Yes, from 8am.")
+        await chat(app, "Monday?", "Yes, from 8am.")
         # Hanging is the failure; how long a shutdown takes is bench/ws_latency.py's to report.
         await asyncio.wait_for(lifespan.__aexit__(None, None, None), 20)
 
@@ -70,16 +75,7 @@ async def test_a_hub_with_no_socket_reads_nothing_on_commits(
 
         await eventually(started, seconds=10, what="the hub's first read")
         hub_reads.clear()
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            api = Api(client)
-            world = await marketplace(api, vendors=1)
-            vendor = world.vendors[0]
-            conversation = (await api.accept(vendor, world.leads[vendor.user_id]))[
-                "conversation_id"
-            ]
-            for text in ("Monday?", "Yes, from 8am.", "Great, see you then."):
-                await send_message(client, world.customer, conversation, text)
-            await asyncio.sleep(0.5)  # the NOTIFYs have arrived and woken the hub
+        await chat(app, "Monday?", "Yes, from 8am.", "Great, see you then.")
+        await asyncio.sleep(0.5)  # the NOTIFYs have arrived and woken the hub
         assert hub.socket_count == 0
         assert hub_reads == []
