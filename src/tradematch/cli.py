@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import getpass
 from pathlib import Path
@@ -77,7 +76,7 @@ def serve(
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
     processes = serving.worker_count(workers, settings)
-    url = asyncio.run(_prepare_database(settings))
+    url = signals.run(_prepare_database(settings))
     settings.signing_key()  # a generated key is made once, here, not raced for by the processes
     application: object = serving.APP_FACTORY
     if processes == 1:
@@ -138,13 +137,13 @@ def worker(
     async def run() -> None:
         await run_worker_process(settings, await _prepare_database(settings))
 
-    asyncio.run(run())
+    signals.run(run())
 
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply every pending migration."""
-    url = asyncio.run(_prepare_database(get_settings()))
+    url = signals.run(_prepare_database(get_settings()))
     typer.echo(f"database at head ({_redact(url)})")
 
 
@@ -188,7 +187,7 @@ def admin_create(
     except ValidationError as exc:
         typer.echo(f"invalid input: {exc.errors()[0]['msg']}", err=True)
         raise typer.Exit(2) from None
-    user_id = asyncio.run(_create_admin(values))
+    user_id = signals.run(_create_admin(values))
     typer.echo(user_id)
 
 
@@ -265,7 +264,7 @@ def events_verify(
     """Walk every job's hash chain and name the first event that does not match; hold the log
     to every signed checkpoint (truncated or rewritten chains); check every ledger transaction
     against the event that caused it. Exit 1 if anything is wrong."""
-    report, anchored, mismatches = asyncio.run(_verify(checkpoints))
+    report, anchored, mismatches = signals.run(_verify(checkpoints))
     for broken in report.breaks:
         typer.echo(
             f"BROKEN {broken.event_id} (seq {broken.seq}, job {broken.job_id}): {broken.reason}"
@@ -321,7 +320,7 @@ async def _verify(
 @events_app.command("checkpoint")
 def events_checkpoint() -> None:
     """Write a signed checkpoint of the chain heads now (the scheduler does it periodically)."""
-    written = asyncio.run(_checkpoint())
+    written = signals.run(_checkpoint())
     if written.path is None:
         typer.echo(f"nothing new since the last checkpoint (seq {written.max_seq})")
     else:
@@ -358,7 +357,7 @@ def events_replay(
     if until is not None and until < since:
         typer.echo("--until must not be below --since", err=True)
         raise typer.Exit(2)
-    report = asyncio.run(_replay(since, until, revive_dead))
+    report = signals.run(_replay(since, until, revive_dead))
     typer.echo(
         f"{report.events} events replayed (to seq {report.last_seq}): "
         f"{report.queued} notifications queued, {report.revived} dead ones revived"

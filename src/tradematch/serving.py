@@ -17,7 +17,6 @@ runs the dispatcher and scheduler in-process (the previous default).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import ctypes
 import gc
@@ -155,12 +154,13 @@ def worker_app() -> FastAPI:
 
 def _background_main() -> None:
     """The dispatcher and scheduler process (``tradematch worker`` without its migrations)."""
+    from tradematch.core import signals
     from tradematch.core.database import to_async_url
     from tradematch.worker.runner import run_worker_process
 
     settings = _child_setup()
     assert settings.database_url is not None  # set by run() before any child starts
-    asyncio.run(run_worker_process(settings, to_async_url(settings.database_url)))
+    signals.run(run_worker_process(settings, to_async_url(settings.database_url)))
 
 
 def _child_setup() -> Settings:

@@ -94,6 +94,10 @@ class Command:
     def wait(self, seconds: float = 60) -> int:
         try:
             code = self.process.wait(timeout=seconds)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(
+                f"{self.args} still running after {seconds} s:\n{self.output()[-8000:]}"
+            ) from None
         finally:
             if self.process.poll() is None:
                 self.process.kill()

@@ -6,14 +6,30 @@ process started would be left running. ``install`` turns SIGTERM, SIGHUP and SIG
 ``Terminated`` exception, raised in the main thread like Ctrl-C's ``KeyboardInterrupt``, so the
 command unwinds and its clean-up runs. Commands with a graceful shutdown of their own (uvicorn
 in ``serve``, the worker's loops) take the signals over while they run and hand them back.
+
+An exception raised from a signal handler lands wherever the main thread happens to be. Inside
+an event loop that can be the middle of a driver's protocol callback, or between taking a lock
+and entering the ``try`` that releases it; the loop's clean-up may then wait for ever for a reply
+that the interrupted callback never recorded. So the commands' coroutines run under ``run``
+instead of ``asyncio.run``: there a termination signal cancels the coroutine at the ``await`` it
+is in (as asyncio itself does for Ctrl-C), and ``Terminated`` is raised once the loop has closed.
+Code with a graceful stop of its own registers it with ``graceful_stop`` for as long as it runs.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import signal
+import threading
+from collections.abc import Callable, Coroutine, Iterator
 from types import FrameType
+from typing import Any, TypeVar
 
 TERMINATING_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
+
+T = TypeVar("T")
+_graceful: list[Callable[[], None]] = []  # innermost last
 
 
 class Terminated(SystemExit):
@@ -46,3 +62,66 @@ def _terminate(signum: int, _frame: FrameType | None) -> None:
 
 def _raise_sigterm(_signum: int, _frame: FrameType | None) -> None:
     signal.raise_signal(signal.SIGTERM)
+
+
+def run(main: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run(main)``, with SIGTERM, SIGHUP and SIGINT cancelling ``main`` at its current
+    ``await`` (or calling the innermost ``graceful_stop`` callback) instead of raising inside the
+    loop. Raises ``Terminated`` afterwards if a signal cancelled ``main``. Signals that were
+    ignored when it started stay ignored."""
+    if threading.current_thread() is not threading.main_thread():
+        return asyncio.run(main)
+    previous = {sig: signal.getsignal(sig) for sig in TERMINATING_SIGNALS}
+    handled = [sig for sig, handler in previous.items() if handler is not signal.SIG_IGN]
+    received: list[int] = []
+
+    async def guarded() -> T:
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        assert task is not None
+
+        def stop(signum: int) -> None:
+            if _graceful:
+                _graceful[-1]()
+                return
+            received.append(signum)
+            task.cancel()
+
+        for sig in handled:
+            loop.add_signal_handler(sig, stop, sig)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, handled)  # what came meanwhile arrives now
+        try:
+            return await main
+        finally:
+            signal.pthread_sigmask(signal.SIG_BLOCK, handled)
+            for sig in handled:
+                loop.remove_signal_handler(sig)
+
+    # Held back until the loop's handlers are in place, and again from when they are removed
+    # until the previous handlers are back: no signal finds the loop half set up.
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, handled)
+    try:
+        result = asyncio.run(guarded())
+    except asyncio.CancelledError:
+        if received:
+            raise Terminated(received[0]) from None
+        raise
+    finally:
+        for sig, handler in previous.items():
+            if handler is not None:  # None: set outside Python, nothing to restore
+                signal.signal(sig, handler)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # one held back now raises here
+    if received:
+        raise Terminated(received[0])
+    return result
+
+
+@contextlib.contextmanager
+def graceful_stop(callback: Callable[[], None]) -> Iterator[None]:
+    """Inside ``run``: while the block runs, a termination signal calls ``callback`` (which
+    stops the work in order) instead of cancelling the coroutine."""
+    _graceful.append(callback)
+    try:
+        yield
+    finally:
+        _graceful.remove(callback)

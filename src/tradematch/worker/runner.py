@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
-import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
@@ -18,6 +17,7 @@ import structlog
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from tradematch.core import signals
 from tradematch.core.config import Settings
 from tradematch.worker.dispatcher import run_dispatcher
 
@@ -27,7 +27,6 @@ Loop = Callable[[async_sessionmaker[AsyncSession], Settings, asyncio.Event], Awa
 
 RESTART_PAUSE_SECONDS = 5.0
 SHUTDOWN_GRACE_SECONDS = 30.0
-STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 
 
 def worker_loops() -> dict[str, Loop]:
@@ -101,20 +100,14 @@ async def _stop(task: asyncio.Task[None], stop: asyncio.Event) -> None:
 
 async def run_worker_process(settings: Settings, database_url: str) -> None:
     """``tradematch worker``: the loops against ``database_url`` until SIGTERM, SIGINT or
-    SIGHUP."""
+    SIGHUP (run under ``signals.run``, which routes them to the stop event here)."""
     from tradematch.core.database import create_engine
     from tradematch.sessions import create_sessionmaker
 
     engine = create_engine(database_url, pool_size=max(2, min(settings.db_pool_size, 10)))
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    previous = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS}
-    for sig in STOP_SIGNALS:
-        loop.add_signal_handler(sig, stop.set)
     try:
-        await run_worker_loops(create_sessionmaker(engine), settings, stop)
+        with signals.graceful_stop(stop.set):
+            await run_worker_loops(create_sessionmaker(engine), settings, stop)
     finally:
-        for sig, handler in previous.items():
-            loop.remove_signal_handler(sig)
-            signal.signal(sig, handler)  # asyncio leaves the default behind: restore the CLI's
         await engine.dispose()
