@@ -67,13 +67,21 @@ def _raise_sigterm(_signum: int, _frame: FrameType | None) -> None:
 def run(main: Coroutine[Any, Any, T]) -> T:
     """``asyncio.run(main)``, with SIGTERM, SIGHUP and SIGINT cancelling ``main`` at its current
     ``await`` (or calling the innermost ``graceful_stop`` callback) instead of raising inside the
-    loop. Raises ``Terminated`` afterwards if a signal cancelled ``main``. Signals that were
-    ignored when it started stay ignored."""
+    loop. Raises ``Terminated`` afterwards if a signal cancelled ``main``, or came before it
+    started or after it ended. Signals that were ignored when it started stay ignored."""
     if threading.current_thread() is not threading.main_thread():
         return asyncio.run(main)
     previous = {sig: signal.getsignal(sig) for sig in TERMINATING_SIGNALS}
-    handled = [sig for sig, handler in previous.items() if handler is not signal.SIG_IGN]
     received: list[int] = []
+    to_loop: list[Callable[[int], object]] = []  # while ``main`` runs: hand the signal to its loop
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        # Runs between two bytecodes of whatever the main thread is doing: only note the signal
+        # or schedule its handling (call_soon_threadsafe is safe from here), never act on it.
+        if to_loop:
+            to_loop[0](signum)
+        else:
+            received.append(signum)
 
     async def guarded() -> T:
         loop = asyncio.get_running_loop()
@@ -87,19 +95,18 @@ def run(main: Coroutine[Any, Any, T]) -> T:
             received.append(signum)
             task.cancel()
 
-        for sig in handled:
-            loop.add_signal_handler(sig, stop, sig)
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, handled)  # what came meanwhile arrives now
+        to_loop.append(lambda signum: loop.call_soon_threadsafe(stop, signum))
         try:
+            if received:  # came while the loop was being set up: do not start
+                main.close()
+                raise asyncio.CancelledError
             return await main
         finally:
-            signal.pthread_sigmask(signal.SIG_BLOCK, handled)
-            for sig in handled:
-                loop.remove_signal_handler(sig)
+            to_loop.clear()
 
-    # Held back until the loop's handlers are in place, and again from when they are removed
-    # until the previous handlers are back: no signal finds the loop half set up.
-    mask = signal.pthread_sigmask(signal.SIG_BLOCK, handled)
+    for sig, handler in previous.items():
+        if handler is not signal.SIG_IGN:
+            signal.signal(sig, on_signal)
     try:
         result = asyncio.run(guarded())
     except asyncio.CancelledError:
@@ -110,7 +117,6 @@ def run(main: Coroutine[Any, Any, T]) -> T:
         for sig, handler in previous.items():
             if handler is not None:  # None: set outside Python, nothing to restore
                 signal.signal(sig, handler)
-        signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # one held back now raises here
     if received:
         raise Terminated(received[0])
     return result
