@@ -13,6 +13,8 @@ from typing import Annotated
 from pydantic import StringConstraints
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_PAIRS = [a + b for a in _ALPHABET for b in _ALPHABET]  # the digits of each 10-bit value
+_SHIFTS = range(120, -1, -10)  # 26 digits are 130 bits: 13 pairs, most significant first
 
 PREFIXES = frozenset(
     {
@@ -38,12 +40,8 @@ PREFIXES = frozenset(
 def new_id(prefix: str) -> str:
     if prefix not in PREFIXES:
         raise ValueError(f"unknown id prefix {prefix!r}")
-    value = (int(time.time() * 1000) << 80) | int.from_bytes(os.urandom(10), "big")
-    chars = []
-    for _ in range(26):
-        value, rem = divmod(value, 32)
-        chars.append(_ALPHABET[rem])
-    return f"{prefix}_{''.join(reversed(chars))}"
+    value = (time.time_ns() // 1_000_000 << 80) | int.from_bytes(os.urandom(10), "big")
+    return f"{prefix}_{''.join([_PAIRS[value >> shift & 1023] for shift in _SHIFTS])}"
 
 
 # --- ids at the edge ----------------------------------------------------------------------
