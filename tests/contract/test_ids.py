@@ -31,8 +31,9 @@ def at(monkeypatch: pytest.MonkeyPatch, millis: int) -> None:
         (0, bytes(10)),
         (1_764_633_600_123, bytes(range(10))),
         ((1 << 48) - 1, b"\xff" * 10),
-        (1_700_000_000_000, os.urandom(10)),
+        (1_700_000_000_000, bytes.fromhex("a0539e08addd c5d143c6")),
     ],
+    ids=["zero", "counting", "all ones", "mixed"],
 )
 def test_an_id_is_the_time_and_the_random_bits_in_crockford_base32(
     monkeypatch: pytest.MonkeyPatch, millis: int, random_bytes: bytes
