@@ -109,6 +109,9 @@ def serve(
         http=ConfiguredProtocol,
         timeout_keep_alive=settings.http_keep_alive_seconds,
         limit_concurrency=settings.http_max_connections,
+        # uvicorn waits for requests in flight without a limit by default; one client that stops
+        # sending half-way through a body would hold the stop open until SIGKILL.
+        timeout_graceful_shutdown=settings.http_shutdown_grace_seconds,
     )
     try:
         serving.run(config, database_url=url, background=not no_worker)

@@ -9,9 +9,11 @@ from no server running and must leave none behind.
 from __future__ import annotations
 
 import signal
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import psutil
@@ -19,7 +21,15 @@ import pytest
 
 from tradematch.serving import PROCESS_HEADER
 
-from .support import Server, handle_list, kill_postmasters, postmasters, run, scratch_dir
+from .support import (
+    Server,
+    embedded_env,
+    handle_list,
+    kill_postmasters,
+    postmasters,
+    run,
+    scratch_dir,
+)
 
 pytestmark = pytest.mark.own_embedded_server
 
@@ -142,3 +152,30 @@ def test_a_dead_process_is_replaced(data_dir: Path) -> None:
     assert len(replaced) == 2 and victim.pid not in replaced
     assert server.signal(signal.SIGTERM) == 0, server.output()
     assert postmasters(data_dir) == []
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_request_that_never_finishes_does_not_hold_the_stop_open(
+    data_dir: Path, workers: str
+) -> None:
+    """A client sends half a request body, then nothing. On SIGTERM the server waits for it
+    only as long as the shutdown grace, then cancels it and stops in order, the database with
+    it (uvicorn on its own would wait until the process is killed)."""
+    env = embedded_env(data_dir, TRADEMATCH_HTTP_SHUTDOWN_GRACE_SECONDS="2")
+    server = Server(data_dir, "--workers", workers, env=env)
+    server.wait_ready()
+    address = urlsplit(server.base_url)
+    assert address.hostname is not None and address.port is not None
+    with socket.create_connection((address.hostname, address.port)) as stalled:
+        stalled.sendall(
+            b"POST /api/auth/login HTTP/1.1\r\nHost: test\r\n"
+            b"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n"
+            b'{"email": "half'
+        )
+        time.sleep(0.5)  # the request is in the application, waiting for the rest of its body
+
+        assert server.signal(signal.SIGTERM) == 0, server.output()
+
+    assert "timeout graceful shutdown exceeded" in server.output(), server.output()
+    assert postmasters(data_dir) == []
+    assert handle_list(data_dir) == []

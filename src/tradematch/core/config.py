@@ -200,6 +200,13 @@ class Settings(BaseSettings):
         description="Open connections (HTTP and WebSocket) one process serves; past it, new "
         "requests are answered 503.",
     )
+    http_shutdown_grace_seconds: int = Field(
+        15,
+        ge=1,
+        le=600,
+        description="On a stop signal, requests still in flight this long after it are "
+        "cancelled, so a client that never finishes sending a request cannot hold the stop open.",
+    )
     # Uploads (uploads/): photos and PDFs attached to jobs, messages and milestone evidence.
     upload_max_bytes: int = Field(
         10 * 1024 * 1024,
