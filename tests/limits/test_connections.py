@@ -1,7 +1,8 @@
 """Connections are bounded, over real sockets against a ``tradematch serve`` process: a request
 head that does not complete in time (sent partly, trickled, or never sent) gets its connection
-closed; an oversized head is refused; a user's live-update sockets are capped, the oldest closed
-with 4001 when another opens."""
+closed; a body that stops arriving is answered 408 and closed, one that keeps coming is read;
+an oversized head is refused; a user's live-update sockets are capped, the oldest closed with
+4001 when another opens."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from tests.flows.servers import LiveServer, running_servers
 from tests.flows.users import Api
 
 HEAD_TIMEOUT = 1.0
+BODY_TIMEOUT = 2.0
 
 
 @pytest.fixture(scope="module")
@@ -31,6 +33,7 @@ def server(module_db: Database, tmp_path_factory: pytest.TempPathFactory) -> Ite
         1,
         TRADEMATCH_HTTP_HEADER_TIMEOUT_SECONDS=str(HEAD_TIMEOUT),
         TRADEMATCH_HTTP_MAX_HEADER_BYTES="16384",
+        TRADEMATCH_HTTP_BODY_TIMEOUT_SECONDS=str(BODY_TIMEOUT),
     ) as (live,):
         yield live
 
@@ -104,6 +107,49 @@ def test_a_complete_head_with_a_slow_body_is_not_cut(server: LiveServer) -> None
         sock.sendall(body)
         answer = sock.recv(65536)
     assert answer.startswith(b"HTTP/1.1 401"), answer[:200]
+
+
+LOGIN_HEAD = (
+    b"POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    b"Content-Length: %d\r\n\r\n"
+)
+WRONG_LOGIN = b'{"email": "nobody@example.com", "password": "wrong-password"}'
+
+
+def test_a_body_that_stops_arriving_is_answered_408_and_closed(server: LiveServer) -> None:
+    with _connect(server) as sock:
+        sock.sendall(LOGIN_HEAD % 1000 + WRONG_LOGIN[:10])
+        waited, received = _closed_after(sock)
+    assert received.startswith(b"HTTP/1.1 408"), received[:200]
+    assert b'"code":"REQUEST_TIMEOUT"' in received
+    assert BODY_TIMEOUT - 0.5 < waited < BODY_TIMEOUT + 3
+
+
+def test_a_body_that_keeps_coming_is_read_however_long_it_takes(server: LiveServer) -> None:
+    """The body deadline is the silence between pieces, not the whole body's time."""
+    started = time.monotonic()
+    with _connect(server) as sock:
+        sock.sendall(LOGIN_HEAD % len(WRONG_LOGIN))
+        for piece in (WRONG_LOGIN[i : i + 6] for i in range(0, len(WRONG_LOGIN), 6)):
+            time.sleep(BODY_TIMEOUT / 4)
+            sock.sendall(piece)
+        answer = sock.recv(65536)
+    assert time.monotonic() - started > 2 * BODY_TIMEOUT  # longer than one deadline in all
+    assert answer.startswith(b"HTTP/1.1 401"), answer[:200]
+
+
+async def test_a_live_socket_outlives_the_body_deadline(server: LiveServer) -> None:
+    """A WebSocket's handshake has no body: no body deadline closes the connection it turns
+    into."""
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as http:
+        user = await Api(http).customer()
+        live = await LiveSocket.open(server.base_url, user)
+        try:
+            await asyncio.sleep(BODY_TIMEOUT + 1)
+            await asyncio.wait_for(await live.ws.ping(), 10)
+            assert live.ws.close_code is None
+        finally:
+            await live.close()
 
 
 def test_an_oversized_head_is_refused(server: LiveServer) -> None:

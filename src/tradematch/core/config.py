@@ -191,6 +191,13 @@ class Settings(BaseSettings):
         description="Largest request line and headers, in bytes; larger: 431 and the "
         "connection closed.",
     )
+    http_body_timeout_seconds: float = Field(
+        30,
+        gt=0,
+        le=600,
+        description="A request body that stops arriving for this long (its head complete) is "
+        "answered 408 and its connection closed.",
+    )
     http_keep_alive_seconds: int = Field(
         5, ge=1, le=300, description="An idle keep-alive connection is closed after this long."
     )
