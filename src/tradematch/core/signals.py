@@ -73,36 +73,36 @@ def run(main: Coroutine[Any, Any, T]) -> T:
         return asyncio.run(main)
     previous = {sig: signal.getsignal(sig) for sig in TERMINATING_SIGNALS}
     received: list[int] = []
-    to_loop: list[Callable[[int], object]] = []  # while ``main`` runs: hand the signal to its loop
+    running: tuple[asyncio.AbstractEventLoop, asyncio.Task[T]] | None = None  # while main runs
+
+    def stop(signum: int, task: asyncio.Task[T]) -> None:  # in the loop, between its steps
+        if _graceful:
+            _graceful[-1]()
+            return
+        received.append(signum)
+        task.cancel()  # nothing, if main has finished meanwhile; Terminated follows all the same
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         # Runs between two bytecodes of whatever the main thread is doing: only note the signal
         # or schedule its handling (call_soon_threadsafe is safe from here), never act on it.
-        if to_loop:
-            to_loop[0](signum)
-        else:
+        if running is None:
             received.append(signum)
+        else:
+            loop, task = running
+            loop.call_soon_threadsafe(stop, signum, task)
 
     async def guarded() -> T:
-        loop = asyncio.get_running_loop()
+        nonlocal running
         task = asyncio.current_task()
         assert task is not None
-
-        def stop(signum: int) -> None:
-            if _graceful:
-                _graceful[-1]()
-                return
-            received.append(signum)
-            task.cancel()
-
-        to_loop.append(lambda signum: loop.call_soon_threadsafe(stop, signum))
+        running = (asyncio.get_running_loop(), task)
         try:
             if received:  # came while the loop was being set up: do not start
                 main.close()
                 raise asyncio.CancelledError
             return await main
         finally:
-            to_loop.clear()
+            running = None
 
     for sig, handler in previous.items():
         if handler is not signal.SIG_IGN:
