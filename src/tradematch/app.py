@@ -10,7 +10,6 @@ from fastapi.routing import APIRoute
 
 from tradematch import __version__, web
 from tradematch.api import idempotency
-from tradematch.api.deps import StrictQuery
 from tradematch.api.routing import TransactionalRoute
 from tradematch.core import http_errors
 from tradematch.core.config import Settings, get_settings
@@ -19,7 +18,6 @@ from tradematch.core.logging import install_redaction
 from tradematch.core.middleware import (
     BodySizeLimitMiddleware,
     RequestContextMiddleware,
-    SecurityHeadersMiddleware,
 )
 from tradematch.kit.schemas import ERROR_RESPONSES
 from tradematch.sessions import create_sessionmaker
@@ -162,9 +160,7 @@ def create_app(
     routers = api_routers()
     for prefix, router in routers:
         if router.route_class is TransactionalRoute:
-            app.include_router(
-                router, prefix=prefix, dependencies=[StrictQuery], responses=ERROR_RESPONSES
-            )
+            app.include_router(router, prefix=prefix, responses=ERROR_RESPONSES)
         else:
             app.include_router(router, prefix=prefix)
     web.mount(app)
@@ -176,6 +172,5 @@ def create_app(
         # The upload routes cut their bodies off at their own, tighter limit first.
         multipart_max_bytes=settings.upload_max_bytes + UPLOAD_FRAMING_BYTES + MULTIPART_SLACK,
     )
-    app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(RequestContextMiddleware)
     return app

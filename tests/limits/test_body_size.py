@@ -134,3 +134,31 @@ def test_a_multipart_body_to_a_json_route_is_bounded_too(server: LiveServer) -> 
     )
     assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
     assert b'"code":"BODY_TOO_LARGE"' in answer.replace(b" ", b"")
+
+
+def test_a_small_declared_length_beside_a_chunked_body_is_not_a_way_round(
+    server: LiveServer,
+) -> None:
+    """A body within its declared length is not counted again: the server frames it by that
+    length. A request that also says ``Transfer-Encoding: chunked`` (a smuggling shape) must
+    not slip an oversized body past the limit that way: it is refused, whoever refuses it."""
+    address = urlsplit(server.base_url)
+    with socket.create_connection((address.hostname, address.port), timeout=10) as sock:
+        sock.sendall(
+            b"POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 10\r\nTransfer-Encoding: chunked\r\n\r\n"
+        )
+        chunk = b"%x\r\n%s\r\n" % (16384, b" " * 16384)
+        answer = b""
+        try:
+            for _ in range((4 * LIMIT) // 16384):
+                sock.sendall(chunk)
+            sock.sendall(b"0\r\n\r\n")
+        except OSError:
+            pass  # the server answered and closed while the body was still coming
+        while b"\r\n\r\n" not in answer:
+            data = sock.recv(65536)
+            if not data:
+                break
+            answer += data
+    assert answer.startswith((b"HTTP/1.1 400", b"HTTP/1.1 413")), answer[:200]

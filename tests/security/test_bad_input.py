@@ -131,3 +131,30 @@ async def test_nul_in_query_strings_and_headers(fresh_app: FastAPI, fresh_api: A
     assert not bad, bad
     assert answers["Authorization"].status_code == 401
     assert await snapshot(fresh_app) == before
+
+
+async def test_unknown_query_parameters_are_refused_before_anything_runs(
+    fresh_app: FastAPI, fresh_api: Api
+) -> None:
+    """A typo in a query string is a 422 naming it, on reading and writing routes, before the
+    token is even read: nothing runs with a parameter the route does not take."""
+    api = fresh_api
+    quoting = await quoting_job(api, vendors=1)
+    customer, [vendor] = quoting.customer, quoting.vendors
+    before = await snapshot(fresh_app)
+    lead = quoting.leads[vendor.user_id]
+    answers = {
+        "typo on a list": await api.client.get(f"{API}/jobs?limt=5", headers=customer.headers),
+        "on a write": await api.client.post(
+            f"{API}/leads/{lead}/decline?reason=x", json={}, headers=vendor.headers
+        ),
+        "without a token": await api.client.get(f"{API}/jobs?limt=5"),
+    }
+    for name, response in answers.items():
+        assert response.status_code == 422, (name, response.text)
+        body = response.json()
+        assert body["code"] == "VALIDATION_ERROR", name
+        assert body["unknown"] in (["limt"], ["reason"]), (name, body)
+    assert await snapshot(fresh_app) == before
+    known = await api.client.get(f"{API}/jobs?limit=5", headers=customer.headers)
+    assert known.status_code == 200, known.text

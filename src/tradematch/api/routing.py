@@ -32,6 +32,8 @@ from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
+from tradematch.api.deps import all_dependants
+from tradematch.core.errors import ValidationFailed
 from tradematch.core.outage import is_database_unavailable
 from tradematch.events.unit_of_work import unit_of_work
 
@@ -89,8 +91,15 @@ class TransactionalRoute(APIRoute):
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
+        # Unknown fields are refused everywhere, query strings included: a typo is a 422, checked
+        # before anything else runs (no transaction is opened for it).
+        known_query = frozenset(
+            param.alias for dep in all_dependants(self.dependant) for param in dep.query_params
+        )
 
         async def run_in_transaction(request: Request) -> Response:
+            if unknown := request.query_params.keys() - known_query:
+                raise ValidationFailed("Unknown query parameters", unknown=sorted(unknown)[:10])
             state = request.app.state
             if request.method in READING_METHODS and hasattr(state, "read_sessionmaker"):
                 try:

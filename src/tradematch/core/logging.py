@@ -17,6 +17,7 @@ from tradematch.core.outage import QuietDisconnects
 
 
 def configure_logging(level: str = "INFO", json_logs: bool = True) -> None:
+    _skip_unused_record_fields()
     shared: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
@@ -51,6 +52,17 @@ def configure_logging(level: str = "INFO", json_logs: bool = True) -> None:
         logging.getLogger(name).propagate = True
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
     install_redaction()
+
+
+def _skip_unused_record_fields() -> None:
+    """Lines are rendered from structlog's event dict (level, logger, time, message, context):
+    none shows a record's thread, process or calling source line, so the standard library is
+    told not to work them out for every record (the "Optimization" table of the logging
+    HOWTO): a quarter of the cost of a line, which every request pays for its access line."""
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
+    logging._srcfile = None  # no stack walk for the caller's file and line
 
 
 @contextmanager

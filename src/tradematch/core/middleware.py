@@ -1,5 +1,5 @@
-"""ASGI middleware: request id, structured access log, latency histogram, security headers,
-the request body size limit."""
+"""ASGI middleware: request id, security headers, latency histogram and structured access log
+(one middleware), and the request body size limit."""
 
 from __future__ import annotations
 
@@ -34,40 +34,6 @@ class HttpMiddleware:
         raise NotImplementedError
 
 
-class RequestContextMiddleware(HttpMiddleware):
-    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        incoming = dict(scope.get("headers") or []).get(REQUEST_ID_HEADER, b"").decode("latin-1")
-        request_id = (
-            incoming if 0 < len(incoming) <= 100 and incoming.isprintable() else uuid.uuid4().hex
-        )
-        structlog.contextvars.clear_contextvars()
-        structlog.contextvars.bind_contextvars(request_id=request_id)
-        started = time.perf_counter()
-        status = 500
-
-        async def send_with_id(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                message.setdefault("headers", []).append((REQUEST_ID_HEADER, request_id.encode()))
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            elapsed = time.perf_counter() - started
-            route = scope.get("route")
-            template = getattr(route, "path", "unmatched")
-            REQUEST_LATENCY.labels(scope["method"], template, f"{status // 100}xx").observe(elapsed)
-            log.info(
-                "request",
-                method=scope["method"],
-                path=scope["path"],
-                status=status,
-                duration_ms=round(elapsed * 1000, 2),
-            )
-
-
 # The dashboards run no inline script, no inline handler and no style attribute; they talk only
 # to this origin (the API and its WebSocket: CSP Level 3 'self' covers ws:/wss: of the origin).
 CONTENT_SECURITY_POLICY = (
@@ -88,27 +54,52 @@ SECURITY_HEADERS = [
     (b"cross-origin-opener-policy", b"same-origin"),
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
 ]
+_PAGE_HEADERS = [(b"content-security-policy", CONTENT_SECURITY_POLICY.encode()), *SECURITY_HEADERS]
+_DOCS_HEADERS = [(b"content-security-policy", DOCS_POLICY.encode()), *SECURITY_HEADERS]
 
 
-class SecurityHeadersMiddleware(HttpMiddleware):
-    """Browser protections on every HTTP response, whatever produced it (API, pages, errors)."""
+class RequestContextMiddleware(HttpMiddleware):
+    """What every HTTP request gets, whatever answers it (API, page, static file, error): a
+    request id (echoed as ``X-Request-ID`` and bound into every log line), the browser
+    protections (``SECURITY_HEADERS`` and a content security policy), a place in the latency
+    histogram and an access log line. One wrapper of ``send`` does both headers: a response
+    goes through it twice (start and body), so each wrapper costs every request."""
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        policy = DOCS_POLICY if scope["path"] in DOCS_PATHS else CONTENT_SECURITY_POLICY
+        incoming = dict(scope.get("headers") or []).get(REQUEST_ID_HEADER, b"").decode("latin-1")
+        request_id = (
+            incoming if 0 < len(incoming) <= 100 and incoming.isprintable() else uuid.uuid4().hex
+        )
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        protections = _DOCS_HEADERS if scope["path"] in DOCS_PATHS else _PAGE_HEADERS
+        started = time.perf_counter()
+        status = 500
 
         async def send_with_headers(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
+                status = message["status"]
                 headers = message.setdefault("headers", [])
                 present = {name.lower() for name, _ in headers}
-                for name, value in [
-                    (b"content-security-policy", policy.encode()),
-                    *SECURITY_HEADERS,
-                ]:
-                    if name not in present:
-                        headers.append((name, value))
+                headers.extend(header for header in protections if header[0] not in present)
+                headers.append((REQUEST_ID_HEADER, request_id.encode()))
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        try:
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = scope.get("route")
+            template = getattr(route, "path", "unmatched")
+            REQUEST_LATENCY.labels(scope["method"], template, f"{status // 100}xx").observe(elapsed)
+            log.info(
+                "request",
+                method=scope["method"],
+                path=scope["path"],
+                status=status,
+                duration_ms=round(elapsed * 1000, 2),
+            )
 
 
 class BodySizeLimitMiddleware(HttpMiddleware):
@@ -137,9 +128,15 @@ class BodySizeLimitMiddleware(HttpMiddleware):
         headers = dict(scope.get("headers") or [])
         limit = self._limit_for(headers)
         declared = headers.get(b"content-length", b"").strip()
-        if declared.isdigit() and int(declared) > limit:
-            await _refuse_body(send, limit)
-            return
+        if declared.isdigit():
+            if int(declared) > limit:
+                await _refuse_body(send, limit)
+                return
+            if b"transfer-encoding" not in headers:
+                # The server frames the body by its declared length, which is within the
+                # limit: nothing more can arrive, and nothing needs counting.
+                await self.app(scope, receive, send)
+                return
         received = 0
         refused = False
         response_started = False
