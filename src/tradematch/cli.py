@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import getpass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -83,11 +82,7 @@ def serve(
         from tradematch.app import create_app  # several processes: each child imports it
 
         application = create_app(settings, database_url=url, run_worker=not no_worker)
-        # What exists now (modules, routes, the migration machinery) lives as long as the
-        # process: keep it out of the collector's full passes, which otherwise stall every
-        # request in flight for 100-200 ms now and then (docs/PERFORMANCE.md).
-        gc.collect()
-        gc.freeze()
+        serving.settle_heap()
     signals.hang_up_as_terminate()  # uvicorn shuts down gracefully on SIGTERM and SIGINT only
     config = uvicorn.Config(
         application,  # type: ignore[arg-type]

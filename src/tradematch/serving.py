@@ -146,10 +146,30 @@ def worker_app() -> FastAPI:
     signals.hang_up_as_terminate()  # uvicorn stops gracefully on SIGTERM and SIGINT only
     application = create_app(settings, run_worker=False)
     application.add_middleware(ProcessHeader)
-    # As in the single process (cli.serve): what exists now lives as long as the process.
+    settle_heap()
+    return application
+
+
+# Python examines its youngest generation of objects each time 700 more have been made than
+# freed. A request makes a few hundred that live until it ends, and 16 requests in flight keep
+# thousands alive, so most passes find live objects and move them on to the older generations,
+# which fill and are examined in turn (a full pass of them took 30-75 ms). Under the write-path
+# benchmark that was about 6 % of an API process's CPU; at 10,000, and 20 passes of each
+# generation before the next older one, under half of it (docs/decisions.md).
+YOUNG_GENERATION_THRESHOLD = 10_000
+OLDER_GENERATION_THRESHOLD = 20
+
+
+def settle_heap() -> None:
+    """Called once the application is built, before serving. What exists now (modules, routes,
+    the migration machinery) lives as long as the process: freezing it keeps it out of the
+    collector's full passes, which otherwise stall every request in flight for 100-200 ms now and
+    then (docs/PERFORMANCE.md). Then the collector's thresholds are set for a request server."""
     gc.collect()
     gc.freeze()
-    return application
+    gc.set_threshold(
+        YOUNG_GENERATION_THRESHOLD, OLDER_GENERATION_THRESHOLD, OLDER_GENERATION_THRESHOLD
+    )
 
 
 def _background_main() -> None:
