@@ -15,8 +15,10 @@ for each of ``--runs`` runs:
 
 It reports, per path, throughput (requests per second), the serve process's CPU per request
 (HTTP) and the benchmark client's, and HTTP ÷ raw throughput, as min / median / max over the
-runs, with the machine's load averages. Setup (users in SQL, jobs published through the API)
-is not measured.
+runs, with the machine's load averages; and, with one API process per serve command, the
+garbage collector's passes and the time they took during the HTTP phase (read from the
+processes' /metrics, ``tradematch_gc_pause_seconds``). Setup (users in SQL, jobs published
+through the API) is not measured.
 
     python bench/write_paths.py                      # 100 pairs, 8 clients, 3 runs
     python bench/write_paths.py --processes 2        # event-writing throughput, 2 processes
@@ -39,6 +41,7 @@ import benchdb
 import httpx
 import uvloop
 from httpload import HttpLoad
+from prometheus_client.parser import text_string_to_metric_families
 from ws_latency import (
     Pair,
     Stops,
@@ -280,7 +283,14 @@ def spread(values: list[float]) -> dict[str, float]:
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     server_url = benchdb.server_url(args.database_url)
     results: dict[str, dict[str, list[float]]] = {
-        path: {"http_rps": [], "raw_rps": [], "cpu_ms": [], "client_cpu_ms": [], "ratio": []}
+        path: {
+            "http_rps": [],
+            "raw_rps": [],
+            "cpu_ms": [],
+            "client_cpu_ms": [],
+            "ratio": [],
+            "gc_share": [],
+        }
         for path in ("accept_lead", "send_message")
     }
     loads = [os.getloadavg()]
@@ -326,11 +336,13 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                         per = [http_messages(c, pairs, count // len(clients)) for c in clients]
                         http_jobs = [j for group in zip(*per, strict=True) for j in group]
                         raw_jobs = raw_messages(pool, raw_pairs, count)
+                    gc_before = await gc_pauses(setup, servers, args.workers)
                     cpu_before = sum(cpu_seconds(pid) for pid in pids)
                     client_before = time.process_time()
                     http_wall = await timed(http_jobs, args.clients)
                     cpu = sum(cpu_seconds(pid) for pid in pids) - cpu_before
                     client_cpu = time.process_time() - client_before
+                    gc_after = await gc_pauses(setup, servers, args.workers)
                     raw_wall = await timed(raw_jobs, args.clients)
                     http_rps, raw_rps = len(http_jobs) / http_wall, len(raw_jobs) / raw_wall
                     got = results[path]
@@ -346,9 +358,19 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                         f"raw {raw_rps:7.1f}/s  http/raw {http_rps / raw_rps:5.1%}",
                         flush=True,
                     )
+                    if gc_before is not None and gc_after is not None:
+                        passes = [a - b for a, b in zip(gc_after[0], gc_before[0], strict=True)]
+                        paused = gc_after[1] - gc_before[1]
+                        got["gc_share"].append(paused / cpu)
+                        print(
+                            f"      {path:12} collector: {'/'.join(map(str, passes))} passes "
+                            f"(young/middle/full), {paused * 1000:.0f} ms = {paused / cpu:.1%} "
+                            "of the server's CPU",
+                            flush=True,
+                        )
                 loads.append(os.getloadavg())
     summary = {
-        path: {name: spread(values) for name, values in got.items()}
+        path: {name: spread(values) for name, values in got.items() if values}
         for path, got in results.items()
     }
     return {
@@ -357,6 +379,30 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "settings": {k: v for k, v in vars(args).items() if k != "json"},
         "results": summary,
     }
+
+
+async def gc_pauses(
+    http: httpx.AsyncClient, servers: list[Any], workers: int
+) -> tuple[list[int], float] | None:
+    """The garbage collector's passes by generation and their total time, summed over the API
+    processes; None with several API processes behind one port (a scrape reaches one of them),
+    or from a server that does not time its collector."""
+    if workers != 1:
+        return None
+    passes, seconds, found = [0, 0, 0], 0.0, False
+    for base, _ in servers:
+        text = (await http.get(f"{base}/metrics")).text
+        for family in text_string_to_metric_families(text):
+            if family.name != "tradematch_gc_pause_seconds":
+                continue
+            found = True
+            for sample in family.samples:
+                generation = int(sample.labels.get("generation", 0))
+                if sample.name.endswith("_count"):
+                    passes[generation] += int(sample.value)
+                elif sample.name.endswith("_sum"):
+                    seconds += sample.value
+    return (passes, seconds) if found else None
 
 
 async def benchdb_pool(url: str, size: int) -> Any:

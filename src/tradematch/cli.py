@@ -82,7 +82,7 @@ def serve(
         from tradematch.app import create_app  # several processes: each child imports it
 
         application = create_app(settings, database_url=url, run_worker=not no_worker)
-        serving.settle_heap()
+        serving.settle_heap(settings)
     signals.hang_up_as_terminate()  # uvicorn shuts down gracefully on SIGTERM and SIGINT only
     config = uvicorn.Config(
         application,  # type: ignore[arg-type]

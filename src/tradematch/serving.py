@@ -35,6 +35,7 @@ import uvicorn
 from fastapi import FastAPI
 from uvicorn.supervisors.multiprocess import Multiprocess
 
+from tradematch.core import metrics
 from tradematch.core.config import Settings, get_settings
 from tradematch.core.logging import configure_logging
 
@@ -146,30 +147,27 @@ def worker_app() -> FastAPI:
     signals.hang_up_as_terminate()  # uvicorn stops gracefully on SIGTERM and SIGINT only
     application = create_app(settings, run_worker=False)
     application.add_middleware(ProcessHeader)
-    settle_heap()
+    settle_heap(settings)
     return application
 
 
-# Python examines its youngest generation of objects each time 700 more have been made than
-# freed. A request makes a few hundred that live until it ends, and 16 requests in flight keep
-# thousands alive, so most passes find live objects and move them on to the older generations,
-# which fill and are examined in turn (a full pass of them took 30-75 ms). Under the write-path
-# benchmark that was about 6 % of an API process's CPU; at 10,000, and 20 passes of each
-# generation before the next older one, under half of it (docs/decisions.md).
-YOUNG_GENERATION_THRESHOLD = 10_000
-OLDER_GENERATION_THRESHOLD = 20
-
-
-def settle_heap() -> None:
+def settle_heap(settings: Settings) -> None:
     """Called once the application is built, before serving. What exists now (modules, routes,
     the migration machinery) lives as long as the process: freezing it keeps it out of the
     collector's full passes, which otherwise stall every request in flight for 100-200 ms now and
-    then (docs/PERFORMANCE.md). Then the collector's thresholds are set for a request server."""
+    then (docs/PERFORMANCE.md). Then the collector's thresholds are set for a request server
+    (``TRADEMATCH_GC_THRESHOLDS``), and its passes are timed for /metrics.
+
+    Python examines its youngest generation each time 700 more objects have been made than
+    freed. A request makes a few hundred that live until it ends, and 16 requests in flight keep
+    thousands alive, so most passes find live objects and move them on to the older
+    generations, which fill and are examined in turn. Under the write-path benchmark that was
+    about 6 % of an API process's CPU; with 10,000, 20, 20, about half of it (docs/decisions.md).
+    """
     gc.collect()
     gc.freeze()
-    gc.set_threshold(
-        YOUNG_GENERATION_THRESHOLD, OLDER_GENERATION_THRESHOLD, OLDER_GENERATION_THRESHOLD
-    )
+    gc.set_threshold(*settings.gc_thresholds)
+    metrics.time_gc_passes()  # tradematch_gc_pause_seconds
 
 
 def _background_main() -> None:

@@ -6,12 +6,12 @@ import secrets
 from email.utils import parseaddr
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import platformdirs
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from tradematch.core.data_dir import persisted_secret
 
@@ -214,6 +214,12 @@ class Settings(BaseSettings):
         description="On a stop signal, requests still in flight this long after it are "
         "cancelled, so a client that never finishes sending a request cannot hold the stop open.",
     )
+    gc_thresholds: Annotated[tuple[int, int, int], NoDecode] = Field(
+        (10_000, 20, 20),
+        description="The garbage collector's thresholds in each API process, as "
+        "gc.set_threshold takes them: young, middle, old (Python's own: 700,10,10). The young "
+        "one at least 100.",
+    )
     # Uploads (uploads/): photos and PDFs attached to jobs, messages and milestone evidence.
     upload_max_bytes: int = Field(
         10 * 1024 * 1024,
@@ -314,6 +320,24 @@ class Settings(BaseSettings):
         "a non-public address is refused when subscribing and never connected to. Refused in "
         "production.",
     )
+
+    @field_validator("gc_thresholds", mode="before")
+    @classmethod
+    def _parse_gc_thresholds(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(","))
+        return value
+
+    @field_validator("gc_thresholds")
+    @classmethod
+    def _check_gc_thresholds(cls, value: tuple[int, int, int]) -> tuple[int, int, int]:
+        # A young threshold of 0 would turn the collector off; a tiny one runs it all the time.
+        if value[0] < 100 or value[1] < 1 or value[2] < 1:
+            raise ValueError(
+                "TRADEMATCH_GC_THRESHOLDS: three whole numbers, the first at least 100, "
+                "the others at least 1 (Python's own: 700,10,10)"
+            )
+        return value
 
     @field_validator("public_url")
     @classmethod

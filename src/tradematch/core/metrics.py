@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram
+import bisect
+import gc
+import itertools
+import time
+from collections.abc import Iterator
+
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram
+from prometheus_client.core import HistogramMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 DATABASE_UNAVAILABLE = Counter(
     "tradematch_database_unavailable_total",
@@ -96,3 +104,64 @@ LIVE_SOCKETS_BEHIND = Counter(
     "tradematch_live_sockets_behind_total",
     "Sockets disconnected because their client fell too far behind (close code 4000).",
 )
+
+# The garbage collector (installed by serving.settle_heap in every API process): each pass stops
+# the process, so a long one delays every request and socket it holds. The passes are recorded
+# by a callback the collector calls, and a callback must take no lock: the collector can run in
+# the middle of anything, a metric's own update included (holding that metric's lock), which is
+# why prometheus_client gave up timing the collector itself (client_python #363, #371). So the
+# callback adds to plain counters, and a scrape turns them into the histogram.
+GC_PAUSE_BOUNDS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5)
+
+
+class GcPauses(Collector):
+    """``tradematch_gc_pause_seconds``: the collector's passes by generation (0 young, 2 full)
+    and how long each stopped the process."""
+
+    def __init__(self) -> None:
+        self.started = 0.0
+        self.sums = [0.0, 0.0, 0.0]
+        # Per generation: passes no longer than each bound, then the longer ones.
+        self.counts = [[0] * (len(GC_PAUSE_BOUNDS) + 1) for _ in range(3)]
+
+    def observe(self, phase: str, info: dict[str, int]) -> None:
+        # Passes do not nest and hold the interpreter lock: one start time serves every thread.
+        if phase == "start":
+            self.started = time.perf_counter()
+            return
+        paused = time.perf_counter() - self.started
+        generation = info["generation"]
+        self.sums[generation] += paused
+        self.counts[generation][bisect.bisect_left(GC_PAUSE_BOUNDS, paused)] += 1
+
+    def collect(self) -> Iterator[Metric]:
+        family = HistogramMetricFamily(
+            "tradematch_gc_pause_seconds",
+            "Passes of Python's garbage collector by generation (0 young, 2 full) and how long "
+            "each stopped the process.",
+            labels=["generation"],
+        )
+        for generation, counts in enumerate(self.counts):
+            cumulative = list(itertools.accumulate(counts))
+            buckets = [
+                *(
+                    (str(bound), count)
+                    for bound, count in zip(GC_PAUSE_BOUNDS, cumulative[:-1], strict=True)
+                ),
+                ("+Inf", cumulative[-1]),
+            ]
+            family.add_metric([str(generation)], buckets, self.sums[generation])
+        yield family
+
+
+_GC_PAUSES: list[GcPauses] = []
+
+
+def time_gc_passes() -> None:
+    """Record every pass of the collector from now on, for /metrics (once per process)."""
+    if _GC_PAUSES:
+        return
+    pauses = GcPauses()
+    REGISTRY.register(pauses)
+    gc.callbacks.append(pauses.observe)
+    _GC_PAUSES.append(pauses)
