@@ -161,8 +161,9 @@ def settle_heap(settings: Settings) -> None:
     Python examines its youngest generation each time 700 more objects have been made than
     freed. A request makes a few hundred that live until it ends, and 16 requests in flight keep
     thousands alive, so most passes find live objects and move them on to the older
-    generations, which fill and are examined in turn. Under the write-path benchmark that was
-    about 6 % of an API process's CPU; with 10,000, 20, 20, about half of it (docs/decisions.md).
+    generations, which fill and are examined in turn. Sending messages under the write-path
+    benchmark, that was about 5 % of an API process's CPU; with 10,000, 20, 20 it is about 1.3 %
+    (docs/PERFORMANCE.md).
     """
     gc.collect()
     gc.freeze()
