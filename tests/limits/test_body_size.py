@@ -68,24 +68,37 @@ async def test_a_chunked_oversized_body_is_cut_off(server: LiveServer) -> None:
     _assert_refused(response)
 
 
-def test_an_endless_chunked_body_is_answered_before_it_ends(server: LiveServer) -> None:
-    """The server answers 413 while the client is still sending: it never waits for the end."""
+def _chunked_answer(server: LiveServer, head: bytes, *, terminated: bool) -> bytes:
+    """Send ``head``, then four limits' worth of 16 KiB chunks (and the terminating chunk if
+    ``terminated``); the head of what the server answers."""
     address = urlsplit(server.base_url)
     with socket.create_connection((address.hostname, address.port), timeout=10) as sock:
-        sock.sendall(
-            b"POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-            b"Transfer-Encoding: chunked\r\n\r\n"
-        )
+        sock.sendall(head)
         chunk = b"%x\r\n%s\r\n" % (16384, b" " * 16384)
-        for _ in range((4 * LIMIT) // 16384):
-            sock.sendall(chunk)
-        # No terminating chunk: the body never ends, yet the answer comes.
+        try:
+            for _ in range((4 * LIMIT) // 16384):
+                sock.sendall(chunk)
+            if terminated:
+                sock.sendall(b"0\r\n\r\n")
+        except OSError:
+            pass  # the server answered and closed while the body was still coming
         answer = b""
         while b"\r\n\r\n" not in answer:
             data = sock.recv(65536)
             if not data:
                 break
             answer += data
+    return answer
+
+
+def test_an_endless_chunked_body_is_answered_before_it_ends(server: LiveServer) -> None:
+    """The server answers 413 while the client is still sending: it never waits for the end."""
+    answer = _chunked_answer(
+        server,
+        b"POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n",
+        terminated=False,  # the body never ends, yet the answer comes
+    )
     assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
     assert b"BODY_TOO_LARGE" in answer or b"content-length" in answer.lower()
 
@@ -142,23 +155,10 @@ def test_a_small_declared_length_beside_a_chunked_body_is_not_a_way_round(
     """A body within its declared length is not counted again: the server frames it by that
     length. A request that also says ``Transfer-Encoding: chunked`` (a smuggling shape) must
     not slip an oversized body past the limit that way: it is refused, whoever refuses it."""
-    address = urlsplit(server.base_url)
-    with socket.create_connection((address.hostname, address.port), timeout=10) as sock:
-        sock.sendall(
-            b"POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-            b"Content-Length: 10\r\nTransfer-Encoding: chunked\r\n\r\n"
-        )
-        chunk = b"%x\r\n%s\r\n" % (16384, b" " * 16384)
-        answer = b""
-        try:
-            for _ in range((4 * LIMIT) // 16384):
-                sock.sendall(chunk)
-            sock.sendall(b"0\r\n\r\n")
-        except OSError:
-            pass  # the server answered and closed while the body was still coming
-        while b"\r\n\r\n" not in answer:
-            data = sock.recv(65536)
-            if not data:
-                break
-            answer += data
+    answer = _chunked_answer(
+        server,
+        b"POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 10\r\nTransfer-Encoding: chunked\r\n\r\n",
+        terminated=True,
+    )
     assert answer.startswith((b"HTTP/1.1 400", b"HTTP/1.1 413")), answer[:200]

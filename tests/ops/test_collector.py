@@ -14,20 +14,13 @@ from pydantic import ValidationError
 
 from tests.flows.database import Database
 from tests.flows.servers import LiveServer, running_servers
-from tests.flows.users import PASSWORD, new_area, postcode_in
+from tests.flows.users import Api, new_area, postcode_in
 from tradematch.core.config import Settings
 
 _YOUNG_PASSES = re.compile(r'^python_gc_collections_total\{generation="0"\} (\S+)$', re.M)
 _TIMED_YOUNG_PASSES = re.compile(
     r'^tradematch_gc_pause_seconds_count\{generation="0"\} (\S+)$', re.M
 )
-JOB = {
-    "title": "Fix leaking kitchen tap",
-    "trade_category": "Plumbing",
-    "budget_min": 50,
-    "budget_max": 150,
-    "timeframe": "urgent",
-}
 
 
 def _young_passes(base_url: str) -> tuple[float, float]:
@@ -38,24 +31,12 @@ def _young_passes(base_url: str) -> tuple[float, float]:
     return float(counted.group(1)), float(timed.group(1))
 
 
-async def _customer(http: httpx.AsyncClient) -> dict[str, str]:
-    registered = await http.post(
-        "/api/auth/register",
-        json={
-            "email": "collected@example.com",
-            "password": PASSWORD,
-            "name": "Collected Customer",
-            "phone": "07700900123",
-            "postcode": postcode_in(new_area()),
-            "role": "customer",
-        },
-    )
-    assert registered.status_code == 201, registered.text
-    headers = {"Authorization": f"Bearer {registered.json()['access_token']}"}
+async def _customer_with_jobs(http: httpx.AsyncClient) -> dict[str, str]:
+    api = Api(http)
+    customer = await api.customer(postcode=postcode_in(new_area()))
     for _ in range(5):
-        created = await http.post("/api/connection/jobs", json=JOB, headers=headers)
-        assert created.status_code == 201, created.text
-    return headers
+        await api.create_job(customer)
+    return customer.headers
 
 
 async def _concurrent_reads(http: httpx.AsyncClient, headers: dict[str, str]) -> None:
@@ -71,7 +52,7 @@ async def _young_passes_under_load(server: LiveServer) -> tuple[float, float]:
     """Young-generation passes during 800 authenticated reads, sixteen at a time: as Python
     counts them and as the pause histogram does."""
     async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as http:
-        headers = await _customer(http)
+        headers = await _customer_with_jobs(http)
         counted, timed = _young_passes(server.base_url)
         await _concurrent_reads(http, headers)
         counted_after, timed_after = _young_passes(server.base_url)
