@@ -22,6 +22,11 @@ through the API) is not measured.
 
     python bench/write_paths.py                      # 100 pairs, 8 clients, 3 runs
     python bench/write_paths.py --processes 2        # event-writing throughput, 2 processes
+    python bench/write_paths.py --cpus-per-process 0.4 --processes 2   # as if on cores of their own
+
+``--cpus-per-process`` caps every API process at that many CPUs (``cpucap``: a cgroup each), so
+that one and two processes can be compared on a machine whose cores PostgreSQL and the client
+already fill; the runs then also print how often each process used up its budget.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import json
 import os
 import statistics
@@ -38,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 import benchdb
+import cpucap
 import httpx
 import uvloop
 from httpload import HttpLoad
@@ -312,7 +319,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 stack.push_async_callback(client.close)
             pids = [process.pid for _, process in servers]
             await asyncio.sleep(1)  # with --workers N, each serve's API processes are up by now
-            pids += [child for pid in pids for child in child_pids(pid)]
+            children = [child for pid in pids for child in child_pids(pid)]
+            api_pids = children if args.workers > 1 else pids
+            pids += children
+            groups: list[cpucap.Group] = []
+            if args.cpus_per_process:
+                groups = stack.enter_context(cpucap.capped(api_pids, args.cpus_per_process))
             pool = await benchdb_pool(url, args.clients)
             stack.push_async_callback(pool.close)
             for run_number in range(args.runs):
@@ -323,12 +335,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
                 for path in ("accept_lead", "send_message"):
                     if path == "accept_lead":
-                        http_jobs = [
-                            j
+                        per = [
+                            http_accepts(c, pairs[k :: len(clients)], http_leads[k :: len(clients)])
                             for k, c in enumerate(clients)
-                            for j in http_accepts(c, pairs[k :: len(clients)],
-                                                  http_leads[k :: len(clients)])
-                        ]  # fmt: skip
+                        ]  # taken in turns, so every process has work from the start
+                        http_jobs = [j for turn in itertools.zip_longest(*per) for j in turn if j]
                         raw_jobs = raw_accepts(pool, raw_pairs, raw_leads)
                         count = len(pairs)
                     else:
@@ -337,12 +348,19 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                         http_jobs = [j for group in zip(*per, strict=True) for j in group]
                         raw_jobs = raw_messages(pool, raw_pairs, count)
                     gc_before = await gc_pauses(setup, servers, args.workers)
+                    throttled_before = [group.throttled() for group in groups]
                     cpu_before = sum(cpu_seconds(pid) for pid in pids)
                     client_before = time.process_time()
                     http_wall = await timed(http_jobs, args.clients)
                     cpu = sum(cpu_seconds(pid) for pid in pids) - cpu_before
                     client_cpu = time.process_time() - client_before
                     gc_after = await gc_pauses(setup, servers, args.workers)
+                    throttled = [
+                        (after[1] - before[1]) / max(1, after[0] - before[0])
+                        for before, after in zip(
+                            throttled_before, [g.throttled() for g in groups], strict=True
+                        )
+                    ]
                     raw_wall = await timed(raw_jobs, args.clients)
                     http_rps, raw_rps = len(http_jobs) / http_wall, len(raw_jobs) / raw_wall
                     got = results[path]
@@ -358,6 +376,14 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                         f"raw {raw_rps:7.1f}/s  http/raw {http_rps / raw_rps:5.1%}",
                         flush=True,
                     )
+                    if groups:
+                        print(
+                            f"      {path:12} capped at {args.cpus_per_process} CPU each: "
+                            "budget used up in "
+                            + ", ".join(f"{share:.0%}" for share in throttled)
+                            + " of periods",
+                            flush=True,
+                        )
                     if gc_before is not None and gc_after is not None:
                         passes = [a - b for a, b in zip(gc_after[0], gc_before[0], strict=True)]
                         paused = gc_after[1] - gc_before[1]
@@ -424,6 +450,11 @@ def main() -> None:
         "--workers", type=int, default=1, help="API processes per serve command (one port)"
     )
     parser.add_argument("--worker", action="store_true", help="run the notification worker too")
+    parser.add_argument(
+        "--cpus-per-process",
+        type=float,
+        help="cap each API process at this many CPUs (Linux cgroup CPU bandwidth, needs root)",
+    )
     parser.add_argument("--server-log-level", default="INFO")
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--keep", action="store_true", help="keep the database")
