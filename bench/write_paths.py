@@ -320,7 +320,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             pids = [process.pid for _, process in servers]
             await asyncio.sleep(1)  # with --workers N, each serve's API processes are up by now
             children = [child for pid in pids for child in child_pids(pid)]
-            api_pids = children if args.workers > 1 else pids
+            api_children = [child for child in children if not resource_tracker(child)]
+            api_pids = api_children if args.workers > 1 else pids
             pids += children
             groups: list[cpucap.Group] = []
             if args.cpus_per_process:
@@ -429,6 +430,15 @@ async def gc_pauses(
                 elif sample.name.endswith("_sum"):
                     seconds += sample.value
     return (passes, seconds) if found else None
+
+
+def resource_tracker(pid: int) -> bool:
+    """Whether ``pid`` is multiprocessing's resource tracker (a child of a supervisor that is
+    not an API process)."""
+    try:
+        return b"resource_tracker" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
 
 
 async def benchdb_pool(url: str, size: int) -> Any:

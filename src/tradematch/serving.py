@@ -1,8 +1,16 @@
 """``tradematch serve`` with several API processes (``--workers N``, default: one per CPU).
 
-The parent process applies the migrations, starts (or joins) the embedded PostgreSQL, binds the
-listening socket once and hands it to N API processes (uvicorn's supervisor, spawned, so each
-starts from a clean interpreter); the kernel spreads the connections among them. The
+The parent process applies the migrations, starts (or joins) the embedded PostgreSQL, binds one
+listening socket per API process, all on the same port with ``SO_REUSEPORT`` (Linux), and hands
+each of N API processes its own (uvicorn's supervisor, spawned, so each starts from a clean
+interpreter): the kernel shares new connections out among the sockets by a hash of each
+connection's addresses. With one socket shared by all, a burst of connections went to
+whichever process woke first — 16 opened together landed 16/0/0 on three processes — and
+connections that stay open (a proxy's keep-alive pool, every live-update socket reconnecting
+after a deploy) kept that imbalance for their lifetime. The parent keeps the sockets, so the
+connections queued on a process's socket while it is replaced wait for its replacement
+(docs/operations.md, "How connections are shared out"). Where ``SO_REUSEPORT`` is missing
+the processes share one socket as before. The
 notification dispatcher and the scheduler run in exactly one more process of the parent's own
 (unless ``--no-worker``), never in the API processes. The parent restarts any of them that
 dies, and on SIGTERM, SIGINT or SIGHUP stops them all, API processes first, before it lets go of
@@ -20,20 +28,21 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import gc
+import logging
 import multiprocessing
 import os
 import signal
+import socket
 import sys
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from multiprocessing.context import SpawnProcess
-from socket import socket
 from typing import Any
 
 import structlog
 import uvicorn
 from fastapi import FastAPI
-from uvicorn.supervisors.multiprocess import Multiprocess
+from uvicorn.supervisors.multiprocess import Multiprocess, Process
 
 from tradematch.core import metrics
 from tradematch.core.config import Settings, get_settings
@@ -66,28 +75,79 @@ def run(config: uvicorn.Config, *, database_url: str, background: bool) -> None:
     # The children read their configuration from the environment: point them at the database
     # the parent prepared (the embedded one included), so none of them starts a server.
     os.environ["TRADEMATCH_DATABASE_URL"] = database_url
-    sock = config.bind_socket()
-    supervisor = Supervisor(config, [sock], background=background)
+    sockets = bind_sockets(config)
+    supervisor = Supervisor(config, sockets, background=background)
     try:
         supervisor.run()
     finally:
-        sock.close()
+        for sock in sockets:
+            sock.close()
+
+
+def bind_sockets(config: uvicorn.Config) -> list[socket.socket]:
+    """One listening socket per API process, all bound to ``config``'s address with
+    ``SO_REUSEPORT`` (the kernel balances new connections across them); one shared socket
+    where that is not available (see the module's doc)."""
+    if (
+        config.workers <= 1
+        or config.uds is not None
+        or config.fd is not None
+        or not sys.platform.startswith("linux")
+        or not hasattr(socket, "SO_REUSEPORT")
+    ):
+        return [config.bind_socket()]
+    family = socket.AF_INET6 if ":" in config.host else socket.AF_INET
+    sockets: list[socket.socket] = []
+    port = config.port
+    try:
+        for _ in range(config.workers):
+            sock = socket.socket(family, socket.SOCK_STREAM)
+            sockets.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            sock.bind((config.host, port))
+            port = sock.getsockname()[1]  # with port 0, the others join the first one's
+            sock.set_inheritable(True)
+    except OSError as exc:
+        for sock in sockets:
+            sock.close()
+        logging.getLogger("uvicorn.error").error(exc)
+        sys.exit(STARTUP_FAILURE)
+    url = (
+        f"http://[{config.host}]:{port}"
+        if family == socket.AF_INET6
+        else f"http://{config.host}:{port}"
+    )
+    # uvicorn's own words, which scripts (and the benchmarks) read the port from.
+    logging.getLogger("uvicorn.error").info("Uvicorn running on %s (Press CTRL+C to quit)", url)
+    return sockets
 
 
 class Supervisor(Multiprocess):
-    """uvicorn's supervisor of the API processes, with the background process beside them and
-    SIGHUP stopping everything (as it does with one process) instead of restarting."""
+    """uvicorn's supervisor of the API processes, with the background process beside them,
+    each API process on a listening socket of its own (``bind_sockets``), and SIGHUP stopping
+    everything (as it does with one process) instead of restarting. The number of processes
+    is fixed by ``--workers`` (uvicorn's SIGTTIN and SIGTTOU are ignored)."""
 
-    def __init__(self, config: uvicorn.Config, sockets: list[socket], *, background: bool) -> None:
+    def __init__(
+        self, config: uvicorn.Config, sockets: list[socket.socket], *, background: bool
+    ) -> None:
         super().__init__(config, sockets)
         self._background_wanted = background
         self.background: SpawnProcess | None = None
         self._background_started = 0.0
 
+    def _process(self, slot: int) -> Process:
+        """A new API process for ``slot``, on that slot's socket (or the one shared socket)."""
+        sockets = [self.sockets[slot]] if len(self.sockets) > 1 else self.sockets
+        process = Process(self.config, sockets)
+        process.start()
+        return process
+
     def init_processes(self) -> None:
         if self._background_wanted:
             self._start_background()
-        super().init_processes()
+        self.processes = [self._process(slot) for slot in range(self.processes_num)]
 
     def _start_background(self) -> None:
         self.background = _spawn.Process(
@@ -98,7 +158,20 @@ class Supervisor(Multiprocess):
         log.info("background_worker_started", pid=self.background.pid)
 
     def keep_subprocess_alive(self) -> None:
-        super().keep_subprocess_alive()
+        """uvicorn's, with a replacement started on the socket of the process it replaces."""
+        for slot, process in enumerate(self.processes):
+            if self.should_exit.is_set():
+                return
+            if process.is_alive(timeout=self.config.timeout_worker_healthcheck):
+                continue
+            process.kill()  # hung, or already gone
+            process.join()
+            if process.exitcode == STARTUP_FAILURE:  # it would fail the same way again
+                log.error("api_process_failed_to_start", pid=process.pid)
+                self.should_exit.set()
+                return
+            log.warning("api_process_died", pid=process.pid, code=process.exitcode)
+            self.processes[slot] = self._process(slot)
         if self.should_exit.is_set() or self.background is None:
             return
         if self.background.is_alive():
@@ -113,6 +186,12 @@ class Supervisor(Multiprocess):
     def handle_hup(self) -> None:
         log.info("stopping on SIGHUP")
         self.should_exit.set()
+
+    def handle_ttin(self) -> None:
+        log.info("ignoring SIGTTIN: the number of API processes is set by --workers")
+
+    def handle_ttou(self) -> None:
+        log.info("ignoring SIGTTOU: the number of API processes is set by --workers")
 
     def run(self) -> None:
         try:

@@ -8,9 +8,13 @@ from no server running and must leave none behind.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import os
 import signal
 import socket
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -18,8 +22,9 @@ from urllib.parse import urlsplit
 import httpx
 import psutil
 import pytest
+import uvicorn
 
-from tradematch.serving import PROCESS_HEADER
+from tradematch.serving import PROCESS_HEADER, bind_sockets
 
 from .support import (
     Server,
@@ -105,6 +110,85 @@ def test_workers_share_the_port_and_stop_with_postgres(data_dir: Path, sig: int)
     assert postmasters(data_dir) == [] and not postmaster.is_running()
     assert handle_list(data_dir) == []
     assert "Traceback" not in server.output(), server.output()
+
+
+def test_a_burst_of_connections_is_shared_out(data_dir: Path) -> None:
+    """40 connections opened at once: every API process gets a fair share of them (each has a
+    listening socket of its own). With one socket shared by all, whichever process woke first
+    took most of such a burst, often all of it."""
+    server = Server(data_dir, "--workers", "2")
+    server.wait_ready()
+    api_pids = answering_pids(server.base_url, want=2)
+    address = urlsplit(server.base_url)
+    assert address.hostname is not None and address.port is not None
+
+    host, port = address.hostname, address.port
+
+    async def one() -> int:
+        reader, writer = await asyncio.open_connection(host, port)
+        try:
+            writer.write(b"GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n")
+            return answered_by(await reader.readuntil(b"\r\n\r\n"))
+        finally:
+            writer.close()
+
+    async def burst() -> list[int]:
+        return await asyncio.gather(*(one() for _ in range(40)))
+
+    # Each API process listens on a socket of its own (one of the parent's), on the one port.
+    held = {pid: listening_sockets(pid, port) for pid in api_pids}
+    assert all(len(sockets) == 1 for sockets in held.values()), held
+    assert len(set().union(*held.values())) == 2, held
+
+    served = Counter(asyncio.run(burst()))
+
+    assert set(served) == api_pids, served
+    # By a hash of each connection's addresses: fewer than 8 of 40 for either process happens
+    # about once in 40,000 runs.
+    assert min(served.values()) >= 8, served
+    assert server.signal(signal.SIGTERM) == 0, server.output()
+
+
+def listening_sockets(pid: int, port: int) -> set[int]:
+    """The inodes of the listening TCP sockets on ``port`` that process ``pid`` holds."""
+    listening = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for row in Path(table).read_text().splitlines()[1:]:
+            fields = row.split()
+            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:  # LISTEN
+                listening.add(int(fields[9]))
+    held = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            target = os.readlink(fd)
+            if target.startswith("socket:["):
+                held.add(int(target[len("socket:[") : -1]))
+    return held & listening
+
+
+def answered_by(head: bytes) -> int:
+    """The API process named in a response's head."""
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == PROCESS_HEADER.encode():
+            return int(value)
+    raise AssertionError(head)
+
+
+def test_each_api_process_gets_a_socket_of_its_own_on_the_one_port() -> None:
+    config = uvicorn.Config("tradematch.serving:worker_app", host="127.0.0.1", port=0, workers=3)
+    sockets = bind_sockets(config)
+    try:
+        assert len(sockets) == 3
+        assert len({sock.getsockname() for sock in sockets}) == 1
+        assert all(sock.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT) == 1 for sock in sockets)
+        assert all(sock.get_inheritable() for sock in sockets)
+    finally:
+        for sock in sockets:
+            sock.close()
+    single = bind_sockets(uvicorn.Config("tradematch.serving:worker_app", port=0, workers=1))
+    assert len(single) == 1
+    single[0].close()
 
 
 def test_a_killed_parent_takes_its_processes_along(data_dir: Path) -> None:
