@@ -121,8 +121,12 @@ def test_a_burst_of_connections_is_shared_out(data_dir: Path) -> None:
     api_pids = answering_pids(server.base_url, want=2)
     address = urlsplit(server.base_url)
     assert address.hostname is not None and address.port is not None
-
     host, port = address.hostname, address.port
+
+    # Each API process listens on a socket of its own (one of the parent's), on the one port.
+    held = {pid: listening_sockets(pid, port) for pid in api_pids}
+    assert all(len(sockets) == 1 for sockets in held.values()), held
+    assert len(set().union(*held.values())) == 2, held
 
     async def one() -> int:
         reader, writer = await asyncio.open_connection(host, port)
@@ -134,11 +138,6 @@ def test_a_burst_of_connections_is_shared_out(data_dir: Path) -> None:
 
     async def burst() -> list[int]:
         return await asyncio.gather(*(one() for _ in range(40)))
-
-    # Each API process listens on a socket of its own (one of the parent's), on the one port.
-    held = {pid: listening_sockets(pid, port) for pid in api_pids}
-    assert all(len(sockets) == 1 for sockets in held.values()), held
-    assert len(set().union(*held.values())) == 2, held
 
     served = Counter(asyncio.run(burst()))
 
